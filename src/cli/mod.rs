@@ -1,0 +1,94 @@
+//! Flags and subcommands (clap), turned into calls on the library. Rich output lives here;
+//! the library returns data and diagnostics.
+
+mod check;
+mod explain;
+mod list;
+mod table;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use seedrig::fixture::{self, Loaded};
+
+/// Exit code for a configuration error (bad fixture, rig file or flag).
+pub const EXIT_CONFIG: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "seedrig",
+    version,
+    about = "Hardware-in-the-loop test rig for seed-SIM failover firmware of mobile Wi-Fi hotspots",
+    long_about = "Hardware-in-the-loop test rig for seed-SIM failover firmware of mobile Wi-Fi hotspots.\n\n\
+        A hotspot tries its master seed SIM first; if that fails, it tries standby seeds in \
+        descending order of an evaluation index (weighted, normalized signal and tariff) until one \
+        connects. seedrig checks the fixtures that describe such scenarios, explains what a correct \
+        firmware must do in each, and runs them against a bench."
+)]
+struct Cli {
+    /// Folder holding carriers/, seeds/, sites/ and scenarios/
+    #[arg(long, global = true, default_value = "fixtures", value_name = "DIR")]
+    fixtures: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate fixtures and rig files, reporting every mistake with file, line and key
+    ///
+    /// Exits 0 when everything is valid and 2 when anything is not.
+    Check {
+        /// Files or folders to check [default: fixtures/ and rig/]
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// List the scenarios by name (reads fixtures only; never touches hardware)
+    List {
+        /// Also show each scenario's seeds, judgement and description
+        #[arg(short, long)]
+        long: bool,
+    },
+    /// Show how the method ranks a scenario's standbys and what a correct firmware must do
+    Explain {
+        /// Scenario names (see `seedrig list`)
+        #[arg(value_name = "SCENARIO", required_unless_present = "all")]
+        scenarios: Vec<String>,
+        /// Explain every scenario
+        #[arg(long, conflicts_with = "scenarios")]
+        all: bool,
+    },
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { paths } => check::run(paths),
+        Command::List { long } => list::run(&cli.fixtures, long),
+        Command::Explain { scenarios, all } => explain::run(&cli.fixtures, &scenarios, all),
+    }
+}
+
+/// Whether to colour diagnostics.
+fn styled() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Loads the fixture tree and insists it is clean: commands other than `check` refuse to work
+/// from broken fixtures, and say why.
+fn load_clean(fixtures: &std::path::Path) -> Result<Loaded, ExitCode> {
+    let loaded = fixture::load(&[fixtures.to_owned()]).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    if !loaded.diagnostics.is_empty() {
+        eprint!("{}", loaded.diagnostics.render(styled()));
+        eprintln!("error: the fixtures have {} mistake(s); `seedrig check` lists them", loaded.diagnostics.errors.len());
+        return Err(ExitCode::from(EXIT_CONFIG));
+    }
+    Ok(loaded)
+}

@@ -1,0 +1,185 @@
+//! One connection attempt: what the network and card do (`attempt`), and how the firmware
+//! judges it under each judgement mode (`judge`, DESIGN.md §1.3–1.4).
+
+use super::view::SeedView;
+use crate::model::{FaultKind, Judgement};
+
+/// What happens when the DUT tries a seed, before the firmware judges it. Times are nominal
+/// milliseconds from the start of the attempt, and are upper bounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult {
+    /// Authentication, registration, context and data all succeed.
+    Connects { after_ms: u64 },
+    /// The modem or network answers with a definite failure.
+    Explicit { after_ms: u64, reason: String },
+    /// Nothing ever answers.
+    Silent { reason: String },
+}
+
+/// The firmware's verdict on one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judged {
+    Connected { after_ms: u64 },
+    Failed { after_ms: u64, explicit: bool, reason: String },
+    /// `result` judgement waiting for an answer that never comes.
+    Stalled { reason: String },
+}
+
+impl Judged {
+    pub fn connected(&self) -> bool {
+        matches!(self, Judged::Connected { .. })
+    }
+}
+
+/// Walks the attach steps in the order a modem does them; the first step that fails decides.
+pub fn attempt(seed: &SeedView) -> AttemptResult {
+    let has = |pred: fn(&FaultKind) -> bool| seed.faults.iter().find(|f| pred(f));
+    let explicit = |after_ms: u64, reason: String| AttemptResult::Explicit { after_ms, reason };
+    let silent = |reason: &str| AttemptResult::Silent { reason: reason.to_owned() };
+
+    // The card, before anything reaches the network.
+    if has(|f| matches!(f, FaultKind::Pulled)).is_some() {
+        return explicit(0, "no card in the slot".into());
+    }
+    if has(|f| matches!(f, FaultKind::BadAtr)).is_some() {
+        return explicit(0, "card answers reset with an unusable ATR".into());
+    }
+    if has(|f| matches!(f, FaultKind::PinLocked)).is_some() {
+        return explicit(0, "card demands a PIN".into());
+    }
+    if let Some(FaultKind::Flaky { up_ms, .. }) = has(|f| matches!(f, FaultKind::Flaky { .. })) {
+        return explicit(*up_ms, "card contact bounced out".into());
+    }
+    if has(|f| matches!(f, FaultKind::Mute | FaultKind::Slow { beyond_wwt: true, .. })).is_some() {
+        return silent("card stops answering");
+    }
+    // The radio.
+    let Some(cell) = &seed.best else {
+        return silent("no usable cell");
+    };
+    if has(|f| matches!(f, FaultKind::Silent)).is_some() {
+        return silent("network never answers");
+    }
+    let timing = cell.timing;
+    if has(|f| matches!(f, FaultKind::CorruptImsi)).is_some() {
+        return explicit(timing.auth_ms, "network does not know the IMSI (EMM cause 2)".into());
+    }
+    let card_delay = match has(|f| matches!(f, FaultKind::Slow { .. })) {
+        Some(FaultKind::Slow { delay_ms, .. }) => *delay_ms,
+        _ => 0,
+    };
+    let mut t = timing.auth_ms + card_delay;
+    if has(|f| matches!(f, FaultKind::CorruptAuth)).is_some() {
+        return explicit(t, "authentication rejected: wrong RES".into());
+    }
+    t += timing.register_ms;
+    if let Some(FaultKind::SlowAttach { delay_ms }) = has(|f| matches!(f, FaultKind::SlowAttach { .. })) {
+        t += delay_ms;
+    }
+    if let Some(FaultKind::Reject { cause }) = has(|f| matches!(f, FaultKind::Reject { .. })) {
+        return explicit(t, format!("registration rejected, EMM cause {cause}"));
+    }
+    if has(|f| matches!(f, FaultKind::Expired)).is_some() {
+        return explicit(t, format!("subscription expired: registration rejected, EMM cause {}", FaultKind::EXPIRED_CAUSE));
+    }
+    t += timing.context_ms;
+    if let Some(FaultKind::DialFail { cause }) = has(|f| matches!(f, FaultKind::DialFail { .. })) {
+        return explicit(t, format!("context activation rejected, ESM cause {cause}"));
+    }
+    if has(|f| matches!(f, FaultKind::DataFail)).is_some() {
+        return silent("no data reaches the backend");
+    }
+    AttemptResult::Connects { after_ms: t + timing.data_ms }
+}
+
+/// The firmware's verdict under `mode`, with attempt timeout `t_ms` (T).
+pub fn judge(result: &AttemptResult, mode: Judgement, t_ms: u64) -> Judged {
+    match (result, mode) {
+        (AttemptResult::Connects { after_ms }, Judgement::Result) => Judged::Connected { after_ms: *after_ms },
+        (AttemptResult::Connects { after_ms }, _) if *after_ms <= t_ms => Judged::Connected { after_ms: *after_ms },
+        (AttemptResult::Connects { after_ms }, _) => Judged::Failed {
+            after_ms: t_ms,
+            explicit: false,
+            reason: format!("would connect after {} but T is {}", fmt_ms(*after_ms), fmt_ms(t_ms)),
+        },
+        (AttemptResult::Explicit { after_ms, reason }, Judgement::Result | Judgement::Both) => {
+            Judged::Failed { after_ms: *after_ms, explicit: true, reason: reason.clone() }
+        }
+        // Figure 4: only the clock decides, even when a reject came earlier.
+        (AttemptResult::Explicit { reason, .. }, Judgement::Timeout) => {
+            Judged::Failed { after_ms: t_ms, explicit: false, reason: format!("{reason}; judged at T") }
+        }
+        (AttemptResult::Silent { reason }, Judgement::Result) => Judged::Stalled { reason: reason.clone() },
+        (AttemptResult::Silent { reason }, _) => Judged::Failed { after_ms: t_ms, explicit: false, reason: reason.clone() },
+    }
+}
+
+/// Milliseconds as people read them: `850 ms`, `1.2 s`, `30 s`.
+pub fn fmt_ms(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        let s = format!("{:.3}", ms as f64 / 1000.0);
+        format!("{} s", s.trim_end_matches('0'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::method::view::BestCell;
+    use crate::model::{NetworkTiming, Rat};
+
+    fn seed(faults: Vec<FaultKind>) -> SeedView {
+        SeedView {
+            id: "s".into(),
+            slot: 0,
+            best: Some(BestCell {
+                carrier: "c".into(),
+                rat: Rat::Lte,
+                signal_dbm: -90.0,
+                tariff: 0.01,
+                label: None,
+                timing: NetworkTiming { auth_ms: 300, register_ms: 700, context_ms: 400, data_ms: 150 },
+            }),
+            faults,
+        }
+    }
+
+    #[test]
+    fn healthy_seed_connects_after_all_four_steps() {
+        assert_eq!(attempt(&seed(vec![])), AttemptResult::Connects { after_ms: 1550 });
+    }
+
+    #[test]
+    fn reject_is_explicit_after_registration() {
+        let r = attempt(&seed(vec![FaultKind::Reject { cause: 15 }]));
+        assert_eq!(r, AttemptResult::Explicit { after_ms: 1000, reason: "registration rejected, EMM cause 15".into() });
+        assert!(matches!(judge(&r, Judgement::Both, 30_000), Judged::Failed { after_ms: 1000, explicit: true, .. }));
+        assert!(matches!(judge(&r, Judgement::Timeout, 30_000), Judged::Failed { after_ms: 30_000, .. }));
+    }
+
+    #[test]
+    fn silence_stalls_result_mode_and_fails_at_t_otherwise() {
+        let r = attempt(&seed(vec![FaultKind::Mute]));
+        assert!(matches!(judge(&r, Judgement::Result, 30_000), Judged::Stalled { .. }));
+        assert!(matches!(judge(&r, Judgement::Both, 30_000), Judged::Failed { after_ms: 30_000, explicit: false, .. }));
+    }
+
+    #[test]
+    fn slow_attach_beyond_t_fails_under_timeout_but_connects_under_result() {
+        let r = attempt(&seed(vec![FaultKind::SlowAttach { delay_ms: 40_000 }]));
+        assert_eq!(r, AttemptResult::Connects { after_ms: 41_550 });
+        assert!(judge(&r, Judgement::Result, 30_000).connected());
+        assert!(!judge(&r, Judgement::Both, 30_000).connected());
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(fmt_ms(850), "850 ms");
+        assert_eq!(fmt_ms(1550), "1.55 s");
+        assert_eq!(fmt_ms(30_000), "30 s");
+    }
+}

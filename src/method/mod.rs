@@ -1,0 +1,15 @@
+//! The patented method (DESIGN.md §1) as small pure functions: the test oracle.
+//!
+//! `index` ranks standbys by the comprehensive evaluation index; `attempt` says what one
+//! connection attempt does and how the firmware judges it; `oracle` puts them together into
+//! the expected outcome of a scenario; `view` reads a scenario out of the fixture catalog.
+
+pub mod attempt;
+pub mod index;
+pub mod oracle;
+pub mod view;
+
+pub use attempt::{AttemptResult, Judged, judge};
+pub use index::{Candidate, Score, rank, score};
+pub use oracle::{Expected, ExpectedAttempt, Outcome, expect};
+pub use view::{BestCell, SeedView, ScenarioView};
