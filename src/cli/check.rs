@@ -25,8 +25,15 @@ pub fn run(mut paths: Vec<PathBuf>) -> ExitCode {
             continue;
         }
         let plural = if files == 1 { "" } else { "s" };
-        let verdict = if bad == 0 { "ok".to_owned() } else { format!("{bad} with errors") };
-        println!("{:<10} {files:>3} file{plural:<1}  {verdict}", kind.folder());
+        let verdict = if bad == 0 {
+            "ok".to_owned()
+        } else {
+            format!("{bad} with errors")
+        };
+        println!(
+            "{:<10} {files:>3} file{plural:<1}  {verdict}",
+            kind.folder()
+        );
     }
     let errors = loaded.diagnostics.errors.len();
     if errors == 0 {
@@ -39,7 +46,11 @@ pub fn run(mut paths: Vec<PathBuf>) -> ExitCode {
             f.dedup();
             f.len()
         };
-        println!("{errors} error{} in {files} file{}", if errors == 1 { "" } else { "s" }, if files == 1 { "" } else { "s" });
+        println!(
+            "{errors} error{} in {files} file{}",
+            if errors == 1 { "" } else { "s" },
+            if files == 1 { "" } else { "s" }
+        );
         ExitCode::from(EXIT_CONFIG)
     }
 }

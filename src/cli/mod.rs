@@ -87,7 +87,10 @@ fn load_clean(fixtures: &std::path::Path) -> Result<Loaded, ExitCode> {
     })?;
     if !loaded.diagnostics.is_empty() {
         eprint!("{}", loaded.diagnostics.render(styled()));
-        eprintln!("error: the fixtures have {} mistake(s); `seedrig check` lists them", loaded.diagnostics.errors.len());
+        eprintln!(
+            "error: the fixtures have {} mistake(s); `seedrig check` lists them",
+            loaded.diagnostics.errors.len()
+        );
         return Err(ExitCode::from(EXIT_CONFIG));
     }
     Ok(loaded)

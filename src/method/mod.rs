@@ -12,4 +12,4 @@ pub mod view;
 pub use attempt::{AttemptResult, Judged, judge};
 pub use index::{Candidate, Score, rank, score};
 pub use oracle::{Expected, ExpectedAttempt, Outcome, expect};
-pub use view::{BestCell, SeedView, ScenarioView};
+pub use view::{BestCell, ScenarioView, SeedView};

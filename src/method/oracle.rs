@@ -22,9 +22,16 @@ pub struct ExpectedAttempt {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Winner { seed: Id, slot: u8, connected_at_ms: u64 },
+    Winner {
+        seed: Id,
+        slot: u8,
+        connected_at_ms: u64,
+    },
     /// Every seed failed; a new pass may start after the scenario's back-off.
-    Exhausted { at_ms: u64, next_pass_at_ms: Option<u64> },
+    Exhausted {
+        at_ms: u64,
+        next_pass_at_ms: Option<u64>,
+    },
     /// `result` judgement waits forever on this seed.
     Stalled { seed: Id, since_ms: u64 },
 }
@@ -55,7 +62,9 @@ impl Expected {
     /// When the winner is connected, nominal ms from DUT start.
     pub fn time_to_winner_ms(&self) -> Option<u64> {
         match self.outcome {
-            Outcome::Winner { connected_at_ms, .. } => Some(connected_at_ms),
+            Outcome::Winner {
+                connected_at_ms, ..
+            } => Some(connected_at_ms),
             _ => None,
         }
     }
@@ -77,7 +86,11 @@ pub fn ranking(view: &ScenarioView) -> Vec<Ranked> {
     rank(&candidates, &scores)
         .into_iter()
         .enumerate()
-        .map(|(rank, standby)| Ranked { standby, rank: rank + 1, score: scores[standby] })
+        .map(|(rank, standby)| Ranked {
+            standby,
+            rank: rank + 1,
+            score: scores[standby],
+        })
         .collect()
 }
 
@@ -94,19 +107,48 @@ pub fn expect(view: &ScenarioView) -> Expected {
             Judged::Failed { after_ms, .. } => Some(after_ms + view.tolerance_ms),
             _ => None,
         };
-        attempts.push(ExpectedAttempt { seed: seed.id.clone(), slot: seed.slot, is_master, starts_at_ms: clock, judged: judged.clone(), bound_ms });
+        attempts.push(ExpectedAttempt {
+            seed: seed.id.clone(),
+            slot: seed.slot,
+            is_master,
+            starts_at_ms: clock,
+            judged: judged.clone(),
+            bound_ms,
+        });
         match judged {
             Judged::Connected { after_ms } => {
-                let outcome = Outcome::Winner { seed: seed.id.clone(), slot: seed.slot, connected_at_ms: clock + after_ms };
-                return Expected { ranking, attempts, outcome };
+                let outcome = Outcome::Winner {
+                    seed: seed.id.clone(),
+                    slot: seed.slot,
+                    connected_at_ms: clock + after_ms,
+                };
+                return Expected {
+                    ranking,
+                    attempts,
+                    outcome,
+                };
             }
             Judged::Stalled { .. } => {
-                let outcome = Outcome::Stalled { seed: seed.id.clone(), since_ms: clock };
-                return Expected { ranking, attempts, outcome };
+                let outcome = Outcome::Stalled {
+                    seed: seed.id.clone(),
+                    since_ms: clock,
+                };
+                return Expected {
+                    ranking,
+                    attempts,
+                    outcome,
+                };
             }
             Judged::Failed { after_ms, .. } => clock += after_ms,
         }
     }
-    let outcome = Outcome::Exhausted { at_ms: clock, next_pass_at_ms: view.retry_backoff_ms.map(|b| clock + b) };
-    Expected { ranking, attempts, outcome }
+    let outcome = Outcome::Exhausted {
+        at_ms: clock,
+        next_pass_at_ms: view.retry_backoff_ms.map(|b| clock + b),
+    };
+    Expected {
+        ranking,
+        attempts,
+        outcome,
+    }
 }

@@ -32,8 +32,21 @@ pub struct Fault {
 impl FaultKind {
     /// Every kind's name as written in fixtures.
     pub const NAMES: &'static [&'static str] = &[
-        "pulled", "mute", "corrupt_auth", "corrupt_imsi", "bad_atr", "pin_locked", "slow", "flaky",
-        "no_coverage", "reject", "silent", "slow_attach", "dial_fail", "data_fail", "expired",
+        "pulled",
+        "mute",
+        "corrupt_auth",
+        "corrupt_imsi",
+        "bad_atr",
+        "pin_locked",
+        "slow",
+        "flaky",
+        "no_coverage",
+        "reject",
+        "silent",
+        "slow_attach",
+        "dial_fail",
+        "data_fail",
+        "expired",
     ];
 
     /// EMM cause the network gives an expired subscription (8: EPS and non-EPS services not
@@ -82,7 +95,10 @@ impl FaultKind {
 impl fmt::Display for FaultKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FaultKind::Slow { delay_ms, beyond_wwt } => {
+            FaultKind::Slow {
+                delay_ms,
+                beyond_wwt,
+            } => {
                 let wwt = if *beyond_wwt { ", beyond WWT" } else { "" };
                 write!(f, "slow({delay_ms} ms{wwt})")
             }

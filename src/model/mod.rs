@@ -30,7 +30,12 @@ pub struct NetworkTiming {
 
 impl Default for NetworkTiming {
     fn default() -> Self {
-        NetworkTiming { auth_ms: 300, register_ms: 700, context_ms: 400, data_ms: 150 }
+        NetworkTiming {
+            auth_ms: 300,
+            register_ms: 700,
+            context_ms: 400,
+            data_ms: 150,
+        }
     }
 }
 
