@@ -41,8 +41,7 @@ fn secrets_in(dir: &Path) -> Vec<String> {
             let key = line.split('=').next().unwrap_or("").trim();
             if ["k", "opc", "pin"].contains(&key) {
                 if let Some(value) = line.split('"').nth(1) {
-                    if value.len() >= 4 && !value.starts_with("env:") && !value.starts_with("file:")
-                    {
+                    if value.len() >= 4 && !value.starts_with("env:") && !value.starts_with("file:") {
                         found.push(value.to_owned());
                     }
                 }
@@ -68,11 +67,7 @@ fn run_case(case: &Path) -> Result<(), Failed> {
         return Err(format!("seedrig panicked:\n{shown}").into());
     }
     if output.status.code() != Some(2) {
-        return Err(format!(
-            "expected exit code 2, got {:?}:\n{shown}",
-            output.status.code()
-        )
-        .into());
+        return Err(format!("expected exit code 2, got {:?}:\n{shown}", output.status.code()).into());
     }
     for secret in secrets_in(work.path()) {
         if shown.contains(&secret) || shown.contains(&secret[..secret.len().min(8)]) {
@@ -85,10 +80,7 @@ fn run_case(case: &Path) -> Result<(), Failed> {
         return Ok(());
     }
     let expected = std::fs::read_to_string(&expected_file).map_err(|_| {
-        format!(
-            "{} is missing; run with SEEDRIG_BLESS=1 and review it",
-            expected_file.display()
-        )
+        format!("{} is missing; run with SEEDRIG_BLESS=1 and review it", expected_file.display())
     })?;
     if expected != shown {
         return Err(format!(
@@ -106,11 +98,9 @@ fn base_is_clean() -> Result<(), Failed> {
         .current_dir(corpus().join("_base"))
         .output()?;
     if !output.status.success() {
-        return Err(format!(
-            "the base tree must be valid:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-        .into());
+        return Err(
+            format!("the base tree must be valid:\n{}", String::from_utf8_lossy(&output.stderr)).into()
+        );
     }
     Ok(())
 }

@@ -7,9 +7,9 @@ use seedrig::fixture::{self, Kind};
 
 use super::{EXIT_CONFIG, styled};
 
-pub fn run(mut paths: Vec<PathBuf>) -> ExitCode {
+pub fn run(fixtures: &std::path::Path, mut paths: Vec<PathBuf>) -> ExitCode {
     if paths.is_empty() {
-        paths = vec![PathBuf::from("fixtures"), PathBuf::from("rig")];
+        paths = vec![fixtures.to_owned(), PathBuf::from("rig")];
     }
     let loaded = match fixture::load(&paths) {
         Ok(l) => l,
@@ -25,15 +25,8 @@ pub fn run(mut paths: Vec<PathBuf>) -> ExitCode {
             continue;
         }
         let plural = if files == 1 { "" } else { "s" };
-        let verdict = if bad == 0 {
-            "ok".to_owned()
-        } else {
-            format!("{bad} with errors")
-        };
-        println!(
-            "{:<10} {files:>3} file{plural:<1}  {verdict}",
-            kind.folder()
-        );
+        let verdict = if bad == 0 { "ok".to_owned() } else { format!("{bad} with errors") };
+        println!("{:<10} {files:>3} file{plural:<1}  {verdict}", kind.folder());
     }
     let errors = loaded.diagnostics.errors.len();
     if errors == 0 {

@@ -18,11 +18,7 @@ pub fn run(fixtures: &Path, names: &[String], all: bool) -> ExitCode {
         Err(code) => return code,
     };
     let catalog = &loaded.catalog;
-    let names: Vec<String> = if all {
-        catalog.scenarios.keys().cloned().collect()
-    } else {
-        names.to_vec()
-    };
+    let names: Vec<String> = if all { catalog.scenarios.keys().cloned().collect() } else { names.to_vec() };
     for (i, name) in names.iter().enumerate() {
         let Some(scenario) = catalog.scenarios.get(name) else {
             let hint = match suggest(name, catalog.scenarios.keys().map(String::as_str)) {
@@ -53,18 +49,9 @@ pub fn explain(catalog: &Catalog, scenario: &Scenario, view: &ScenarioView) -> S
     let site = &catalog.sites[&scenario.site];
     let w = view.weights;
     let _ = writeln!(out, "scenario   {} — {}", scenario.id, scenario.description);
-    let _ = writeln!(
-        out,
-        "site       {} ({}, {} cells)",
-        site.id,
-        site.name,
-        site.cells.len()
-    );
-    let _ = writeln!(
-        out,
-        "weights    a = {} (signal), b = {} (tariff); index = a·A1 + b·B1",
-        w.signal, w.tariff
-    );
+    let _ = writeln!(out, "site       {} ({}, {} cells)", site.id, site.name, site.cells.len());
+    let _ =
+        writeln!(out, "weights    a = {} (signal), b = {} (tariff); index = a·A1 + b·B1", w.signal, w.tariff);
     let _ = writeln!(
         out,
         "judgement  {}, T = {}, tolerance {}, timeout {}",
@@ -103,67 +90,47 @@ fn ranking_table(scenario: &Scenario, view: &ScenarioView) -> String {
             .find(|p| p.seed == seed.id)
             .map(|p| p.faults.iter().map(|f| f.to_string()).collect())
             .unwrap_or_default();
-        if f.is_empty() {
-            "-".to_owned()
-        } else {
-            f.join(", ")
-        }
+        if f.is_empty() { "-".to_owned() } else { f.join(", ") }
     };
-    let mut row =
-        |rank: String, role: &str, seed: &SeedView, score: Option<seedrig::method::Score>| {
-            let (rat, cell, signal, tariff) = match &seed.best {
-                Some(c) => (
-                    c.rat.to_string(),
-                    c.label
-                        .clone()
-                        .map_or(c.carrier.clone(), |l| format!("{} {l}", c.carrier)),
-                    format!("{:.0}", c.signal_dbm),
-                    format!("{:.4}", c.tariff),
-                ),
-                None => ("-".into(), "none usable".into(), "-140".into(), "-".into()),
-            };
-            let (a1, b1, weighted, index) = match score {
-                Some(s) => (
-                    format!("{:.3}", s.a1),
-                    format!("{:.3}", s.b1),
-                    format!(
-                        "{}·{:.3} + {}·{:.3}",
-                        view.weights.signal, s.a1, view.weights.tariff, s.b1
-                    ),
-                    format!("{:.3}", s.index),
-                ),
-                None => (
-                    "-".into(),
-                    "-".into(),
-                    "(master: not ranked)".into(),
-                    "-".into(),
-                ),
-            };
-            t.row(vec![
-                rank,
-                role.into(),
-                seed.slot.to_string(),
-                seed.id.clone(),
-                rat,
-                cell,
-                signal,
-                a1,
-                tariff,
-                b1,
-                weighted,
-                index,
-                faults(seed),
-                connects(seed),
-            ]);
+    let mut row = |rank: String, role: &str, seed: &SeedView, score: Option<seedrig::method::Score>| {
+        let (rat, cell, signal, tariff) = match &seed.best {
+            Some(c) => (
+                c.rat.to_string(),
+                c.label.clone().map_or(c.carrier.clone(), |l| format!("{} {l}", c.carrier)),
+                format!("{:.0}", c.signal_dbm),
+                format!("{:.4}", c.tariff),
+            ),
+            None => ("-".into(), "none usable".into(), "-140".into(), "-".into()),
         };
+        let (a1, b1, weighted, index) = match score {
+            Some(s) => (
+                format!("{:.3}", s.a1),
+                format!("{:.3}", s.b1),
+                format!("{}·{:.3} + {}·{:.3}", view.weights.signal, s.a1, view.weights.tariff, s.b1),
+                format!("{:.3}", s.index),
+            ),
+            None => ("-".into(), "-".into(), "(master: not ranked)".into(), "-".into()),
+        };
+        t.row(vec![
+            rank,
+            role.into(),
+            seed.slot.to_string(),
+            seed.id.clone(),
+            rat,
+            cell,
+            signal,
+            a1,
+            tariff,
+            b1,
+            weighted,
+            index,
+            faults(seed),
+            connects(seed),
+        ]);
+    };
     row("-".into(), "master", &view.master, None);
     for r in ranking(view) {
-        row(
-            r.rank.to_string(),
-            "standby",
-            &view.standbys[r.standby],
-            Some(r.score),
-        );
+        row(r.rank.to_string(), "standby", &view.standbys[r.standby], Some(r.score));
     }
     t.render()
 }
@@ -185,16 +152,10 @@ fn outcome(view: &ScenarioView, expected: &Expected) -> String {
     for (i, a) in expected.attempts.iter().enumerate() {
         let role = if a.is_master { "master " } else { "standby" };
         let verdict = match &a.judged {
-            Judged::Connected { after_ms } => format!(
-                "connects after {} (at {})",
-                fmt_ms(*after_ms),
-                fmt_ms(a.starts_at_ms + after_ms)
-            ),
-            Judged::Failed {
-                after_ms,
-                explicit,
-                reason,
-            } => format!(
+            Judged::Connected { after_ms } => {
+                format!("connects after {} (at {})", fmt_ms(*after_ms), fmt_ms(a.starts_at_ms + after_ms))
+            }
+            Judged::Failed { after_ms, explicit, reason } => format!(
                 "fails {} after {}, judged within {}: {reason}",
                 if *explicit { "explicitly" } else { "silently" },
                 fmt_ms(*after_ms),
@@ -214,11 +175,7 @@ fn outcome(view: &ScenarioView, expected: &Expected) -> String {
         );
     }
     let line = match &expected.outcome {
-        Outcome::Winner {
-            seed,
-            slot,
-            connected_at_ms,
-        } => {
+        Outcome::Winner { seed, slot, connected_at_ms } => {
             let limit = view.timeout_ms;
             format!(
                 "expected outcome: {seed} (slot {slot}) wins, connected by {} after DUT start (+ {} tolerance); limit {}",
@@ -227,13 +184,9 @@ fn outcome(view: &ScenarioView, expected: &Expected) -> String {
                 fmt_ms(limit)
             )
         }
-        Outcome::Exhausted {
-            at_ms,
-            next_pass_at_ms,
-        } => {
-            let next = next_pass_at_ms.map_or("no new pass stated".to_owned(), |n| {
-                format!("next pass starts at {}", fmt_ms(n))
-            });
+        Outcome::Exhausted { at_ms, next_pass_at_ms } => {
+            let next = next_pass_at_ms
+                .map_or("no new pass stated".to_owned(), |n| format!("next pass starts at {}", fmt_ms(n)));
             format!(
                 "expected outcome: exhausted — every seed failed by {} (+ {} tolerance); {next}",
                 fmt_ms(*at_ms),

@@ -17,14 +17,7 @@ pub fn run(fixtures: &Path, long: bool) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let mut t = Table::new(&[
-        "scenario",
-        "M",
-        "judgement",
-        "master",
-        "expect",
-        "description",
-    ]);
+    let mut t = Table::new(&["scenario", "M", "judgement", "master", "expect", "description"]);
     for s in scenarios {
         t.row(vec![
             s.id.clone(),

@@ -43,7 +43,7 @@ enum Command {
     ///
     /// Exits 0 when everything is valid and 2 when anything is not.
     Check {
-        /// Files or folders to check [default: fixtures/ and rig/]
+        /// Files or folders to check [default: the --fixtures folder and rig/]
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
@@ -67,7 +67,7 @@ enum Command {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { paths } => check::run(paths),
+        Command::Check { paths } => check::run(&cli.fixtures, paths),
         Command::List { long } => list::run(&cli.fixtures, long),
         Command::Explain { scenarios, all } => explain::run(&cli.fixtures, &scenarios, all),
     }

@@ -7,10 +7,7 @@ pub struct Table {
 
 impl Table {
     pub fn new(header: &[&str]) -> Table {
-        Table {
-            header: header.iter().map(|h| h.to_string()).collect(),
-            rows: Vec::new(),
-        }
+        Table { header: header.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -31,13 +28,7 @@ impl Table {
             let line: Vec<String> = row
                 .iter()
                 .enumerate()
-                .map(|(i, cell)| {
-                    if i == last {
-                        cell.clone()
-                    } else {
-                        format!("{cell:<w$}", w = widths[i])
-                    }
-                })
+                .map(|(i, cell)| if i == last { cell.clone() } else { format!("{cell:<w$}", w = widths[i]) })
                 .collect();
             out.push_str(line.join("  ").trim_end());
             out.push('\n');

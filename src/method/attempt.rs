@@ -43,9 +43,7 @@ impl Judged {
 pub fn attempt(seed: &SeedView) -> AttemptResult {
     let has = |pred: fn(&FaultKind) -> bool| seed.faults.iter().find(|f| pred(f));
     let explicit = |after_ms: u64, reason: String| AttemptResult::Explicit { after_ms, reason };
-    let silent = |reason: &str| AttemptResult::Silent {
-        reason: reason.to_owned(),
-    };
+    let silent = |reason: &str| AttemptResult::Silent { reason: reason.to_owned() };
 
     // The card, before anything reaches the network.
     if has(|f| matches!(f, FaultKind::Pulled)).is_some() {
@@ -60,18 +58,7 @@ pub fn attempt(seed: &SeedView) -> AttemptResult {
     if let Some(FaultKind::Flaky { up_ms, .. }) = has(|f| matches!(f, FaultKind::Flaky { .. })) {
         return explicit(*up_ms, "card contact bounced out".into());
     }
-    if has(|f| {
-        matches!(
-            f,
-            FaultKind::Mute
-                | FaultKind::Slow {
-                    beyond_wwt: true,
-                    ..
-                }
-        )
-    })
-    .is_some()
-    {
+    if has(|f| matches!(f, FaultKind::Mute | FaultKind::Slow { beyond_wwt: true, .. })).is_some() {
         return silent("card stops answering");
     }
     // The radio.
@@ -83,10 +70,7 @@ pub fn attempt(seed: &SeedView) -> AttemptResult {
     }
     let timing = cell.timing;
     if has(|f| matches!(f, FaultKind::CorruptImsi)).is_some() {
-        return explicit(
-            timing.auth_ms,
-            "network does not know the IMSI (EMM cause 2)".into(),
-        );
+        return explicit(timing.auth_ms, "network does not know the IMSI (EMM cause 2)".into());
     }
     let card_delay = match has(|f| matches!(f, FaultKind::Slow { .. })) {
         Some(FaultKind::Slow { delay_ms, .. }) => *delay_ms,
@@ -97,9 +81,7 @@ pub fn attempt(seed: &SeedView) -> AttemptResult {
         return explicit(t, "authentication rejected: wrong RES".into());
     }
     t += timing.register_ms;
-    if let Some(FaultKind::SlowAttach { delay_ms }) =
-        has(|f| matches!(f, FaultKind::SlowAttach { .. }))
-    {
+    if let Some(FaultKind::SlowAttach { delay_ms }) = has(|f| matches!(f, FaultKind::SlowAttach { .. })) {
         t += delay_ms;
     }
     if let Some(FaultKind::Reject { cause }) = has(|f| matches!(f, FaultKind::Reject { .. })) {
@@ -108,10 +90,7 @@ pub fn attempt(seed: &SeedView) -> AttemptResult {
     if has(|f| matches!(f, FaultKind::Expired)).is_some() {
         return explicit(
             t,
-            format!(
-                "subscription expired: registration rejected, EMM cause {}",
-                FaultKind::EXPIRED_CAUSE
-            ),
+            format!("subscription expired: registration rejected, EMM cause {}", FaultKind::EXPIRED_CAUSE),
         );
     }
     t += timing.context_ms;
@@ -121,50 +100,34 @@ pub fn attempt(seed: &SeedView) -> AttemptResult {
     if has(|f| matches!(f, FaultKind::DataFail)).is_some() {
         return silent("no data reaches the backend");
     }
-    AttemptResult::Connects {
-        after_ms: t + timing.data_ms,
-    }
+    AttemptResult::Connects { after_ms: t + timing.data_ms }
 }
 
 /// The firmware's verdict under `mode`, with attempt timeout `t_ms` (T).
 pub fn judge(result: &AttemptResult, mode: Judgement, t_ms: u64) -> Judged {
     match (result, mode) {
-        (AttemptResult::Connects { after_ms }, Judgement::Result) => Judged::Connected {
-            after_ms: *after_ms,
-        },
-        (AttemptResult::Connects { after_ms }, _) if *after_ms <= t_ms => Judged::Connected {
-            after_ms: *after_ms,
-        },
+        (AttemptResult::Connects { after_ms }, Judgement::Result) => {
+            Judged::Connected { after_ms: *after_ms }
+        }
+        (AttemptResult::Connects { after_ms }, _) if *after_ms <= t_ms => {
+            Judged::Connected { after_ms: *after_ms }
+        }
         (AttemptResult::Connects { after_ms }, _) => Judged::Failed {
             after_ms: t_ms,
             explicit: false,
-            reason: format!(
-                "would connect after {} but T is {}",
-                fmt_ms(*after_ms),
-                fmt_ms(t_ms)
-            ),
+            reason: format!("would connect after {} but T is {}", fmt_ms(*after_ms), fmt_ms(t_ms)),
         },
         (AttemptResult::Explicit { after_ms, reason }, Judgement::Result | Judgement::Both) => {
-            Judged::Failed {
-                after_ms: *after_ms,
-                explicit: true,
-                reason: reason.clone(),
-            }
+            Judged::Failed { after_ms: *after_ms, explicit: true, reason: reason.clone() }
         }
         // Figure 4: only the clock decides, even when a reject came earlier.
-        (AttemptResult::Explicit { reason, .. }, Judgement::Timeout) => Judged::Failed {
-            after_ms: t_ms,
-            explicit: false,
-            reason: format!("{reason}; judged at T"),
-        },
-        (AttemptResult::Silent { reason }, Judgement::Result) => Judged::Stalled {
-            reason: reason.clone(),
-        },
-        (AttemptResult::Silent { reason }, _) => Judged::Failed {
-            after_ms: t_ms,
-            explicit: false,
-            reason: reason.clone(),
-        },
+        (AttemptResult::Explicit { reason, .. }, Judgement::Timeout) => {
+            Judged::Failed { after_ms: t_ms, explicit: false, reason: format!("{reason}; judged at T") }
+        }
+        (AttemptResult::Silent { reason }, Judgement::Result) => Judged::Stalled { reason: reason.clone() },
+        (AttemptResult::Silent { reason }, _) => {
+            Judged::Failed { after_ms: t_ms, explicit: false, reason: reason.clone() }
+        }
     }
 }
 
@@ -196,12 +159,7 @@ mod tests {
                 signal_dbm: -90.0,
                 tariff: 0.01,
                 label: None,
-                timing: NetworkTiming {
-                    auth_ms: 300,
-                    register_ms: 700,
-                    context_ms: 400,
-                    data_ms: 150,
-                },
+                timing: NetworkTiming { auth_ms: 300, register_ms: 700, context_ms: 400, data_ms: 150 },
             }),
             faults,
         }
@@ -209,10 +167,7 @@ mod tests {
 
     #[test]
     fn healthy_seed_connects_after_all_four_steps() {
-        assert_eq!(
-            attempt(&seed(vec![])),
-            AttemptResult::Connects { after_ms: 1550 }
-        );
+        assert_eq!(attempt(&seed(vec![])), AttemptResult::Connects { after_ms: 1550 });
     }
 
     #[test]
@@ -220,42 +175,22 @@ mod tests {
         let r = attempt(&seed(vec![FaultKind::Reject { cause: 15 }]));
         assert_eq!(
             r,
-            AttemptResult::Explicit {
-                after_ms: 1000,
-                reason: "registration rejected, EMM cause 15".into()
-            }
+            AttemptResult::Explicit { after_ms: 1000, reason: "registration rejected, EMM cause 15".into() }
         );
         assert!(matches!(
             judge(&r, Judgement::Both, 30_000),
-            Judged::Failed {
-                after_ms: 1000,
-                explicit: true,
-                ..
-            }
+            Judged::Failed { after_ms: 1000, explicit: true, .. }
         ));
-        assert!(matches!(
-            judge(&r, Judgement::Timeout, 30_000),
-            Judged::Failed {
-                after_ms: 30_000,
-                ..
-            }
-        ));
+        assert!(matches!(judge(&r, Judgement::Timeout, 30_000), Judged::Failed { after_ms: 30_000, .. }));
     }
 
     #[test]
     fn silence_stalls_result_mode_and_fails_at_t_otherwise() {
         let r = attempt(&seed(vec![FaultKind::Mute]));
-        assert!(matches!(
-            judge(&r, Judgement::Result, 30_000),
-            Judged::Stalled { .. }
-        ));
+        assert!(matches!(judge(&r, Judgement::Result, 30_000), Judged::Stalled { .. }));
         assert!(matches!(
             judge(&r, Judgement::Both, 30_000),
-            Judged::Failed {
-                after_ms: 30_000,
-                explicit: false,
-                ..
-            }
+            Judged::Failed { after_ms: 30_000, explicit: false, .. }
         ));
     }
 

@@ -32,11 +32,7 @@ pub fn normalize(value: f64, min: f64, max: f64, higher_is_better: bool) -> f64 
     if max <= min {
         return 1.0;
     }
-    let x = if higher_is_better {
-        (value - min) / (max - min)
-    } else {
-        (max - value) / (max - min)
-    };
+    let x = if higher_is_better { (value - min) / (max - min) } else { (max - value) / (max - min) };
     x.clamp(0.0, 1.0)
 }
 
@@ -60,33 +56,27 @@ pub fn score(candidates: &[Candidate], weights: Weights) -> Vec<Score> {
                 (Some(t), Some((t_min, t_max))) => normalize(t, t_min, t_max, false),
                 _ => 0.0,
             };
-            Score {
-                a1,
-                b1,
-                index: weights.signal * a1 + weights.tariff * b1,
-            }
+            Score { a1, b1, index: weights.signal * a1 + weights.tariff * b1 }
         })
         .collect()
 }
 
-/// Indices agree to this many decimal places count as a tie (floating-point noise is not a
-/// preference).
+/// Indices that agree to nine decimal places (relative to a + b) are a tie: floating-point
+/// noise is not a preference.
 const TIE_QUANTUM: f64 = 1e9;
 
 /// Positions of `candidates` in rank order: highest index first, ties by lower slot.
-pub fn rank(candidates: &[Candidate], scores: &[Score]) -> Vec<usize> {
+pub fn rank(candidates: &[Candidate], scores: &[Score], weights: Weights) -> Vec<usize> {
     let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by_key(|&i| {
-        (
-            std::cmp::Reverse(quantize(scores[i].index)),
-            candidates[i].slot,
-        )
-    });
+    order.sort_by_key(|&i| (std::cmp::Reverse(tie_key(scores[i].index, weights)), candidates[i].slot));
     order
 }
 
-fn quantize(index: f64) -> i64 {
-    (index * TIE_QUANTUM).round() as i64
+/// The index relative to a + b, quantized: the same for weights scaled by any factor.
+pub fn tie_key(index: f64, weights: Weights) -> i64 {
+    let total = weights.signal + weights.tariff;
+    let relative = if total > 0.0 { index / total } else { 0.0 };
+    (relative * TIE_QUANTUM).round() as i64
 }
 
 #[cfg(test)]
@@ -94,75 +84,34 @@ mod tests {
     use super::*;
 
     fn c(slot: u8, signal_dbm: f64, tariff: f64) -> Candidate {
-        Candidate {
-            slot,
-            signal_dbm,
-            tariff: Some(tariff),
-        }
+        Candidate { slot, signal_dbm, tariff: Some(tariff) }
     }
 
     #[test]
     fn cheaper_scores_higher_and_equal_values_normalize_to_one() {
         let cands = [c(1, -80.0, 0.01), c(2, -100.0, 0.03), c(3, -90.0, 0.01)];
-        let s = score(
-            &cands,
-            Weights {
-                signal: 1.0,
-                tariff: 1.0,
-            },
-        );
+        let s = score(&cands, Weights { signal: 1.0, tariff: 1.0 });
         assert_eq!((s[0].a1, s[0].b1), (1.0, 1.0));
         assert_eq!((s[1].a1, s[1].b1), (0.0, 0.0));
         assert_eq!((s[2].a1, s[2].b1), (0.5, 1.0));
-        let single = score(
-            &cands[..1],
-            Weights {
-                signal: 0.3,
-                tariff: 0.7,
-            },
-        );
+        let single = score(&cands[..1], Weights { signal: 0.3, tariff: 0.7 });
         assert_eq!(single[0].index, 1.0);
     }
 
     #[test]
     fn ties_keep_slot_order() {
         let cands = [c(4, -90.0, 0.02), c(2, -90.0, 0.02), c(3, -70.0, 0.05)];
-        let s = score(
-            &cands,
-            Weights {
-                signal: 0.5,
-                tariff: 0.5,
-            },
-        );
+        let w = Weights { signal: 0.5, tariff: 0.5 };
+        let s = score(&cands, w);
         // slots 4 and 2 tie at 0.5·0 + 0.5·1 = 0.5; slot 3 has 0.5·1 + 0.5·0 = 0.5 too.
-        assert_eq!(rank(&cands, &s), vec![1, 2, 0]);
+        assert_eq!(rank(&cands, &s, w), vec![1, 2, 0]);
     }
 
     #[test]
     fn no_usable_cell_gets_bottom_signal_and_zero_tariff_score() {
-        let cands = [
-            c(1, -100.0, 0.02),
-            Candidate {
-                slot: 2,
-                signal_dbm: NO_SIGNAL_DBM,
-                tariff: None,
-            },
-        ];
-        let s = score(
-            &cands,
-            Weights {
-                signal: 0.5,
-                tariff: 0.5,
-            },
-        );
-        assert_eq!(
-            s[1],
-            Score {
-                a1: 0.0,
-                b1: 0.0,
-                index: 0.0
-            }
-        );
+        let cands = [c(1, -100.0, 0.02), Candidate { slot: 2, signal_dbm: NO_SIGNAL_DBM, tariff: None }];
+        let s = score(&cands, Weights { signal: 0.5, tariff: 0.5 });
+        assert_eq!(s[1], Score { a1: 0.0, b1: 0.0, index: 0.0 });
         assert_eq!(s[0].index, 1.0);
     }
 }

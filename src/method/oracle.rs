@@ -33,7 +33,10 @@ pub enum Outcome {
         next_pass_at_ms: Option<u64>,
     },
     /// `result` judgement waits forever on this seed.
-    Stalled { seed: Id, since_ms: u64 },
+    Stalled {
+        seed: Id,
+        since_ms: u64,
+    },
 }
 
 /// The standbys' scores and rank, for `explain`.
@@ -62,9 +65,7 @@ impl Expected {
     /// When the winner is connected, nominal ms from DUT start.
     pub fn time_to_winner_ms(&self) -> Option<u64> {
         match self.outcome {
-            Outcome::Winner {
-                connected_at_ms, ..
-            } => Some(connected_at_ms),
+            Outcome::Winner { connected_at_ms, .. } => Some(connected_at_ms),
             _ => None,
         }
     }
@@ -83,14 +84,10 @@ pub fn candidate(seed: &SeedView) -> Candidate {
 pub fn ranking(view: &ScenarioView) -> Vec<Ranked> {
     let candidates: Vec<Candidate> = view.standbys.iter().map(candidate).collect();
     let scores = score(&candidates, view.weights);
-    rank(&candidates, &scores)
+    rank(&candidates, &scores, view.weights)
         .into_iter()
         .enumerate()
-        .map(|(rank, standby)| Ranked {
-            standby,
-            rank: rank + 1,
-            score: scores[standby],
-        })
+        .map(|(rank, standby)| Ranked { standby, rank: rank + 1, score: scores[standby] })
         .collect()
 }
 
@@ -122,33 +119,16 @@ pub fn expect(view: &ScenarioView) -> Expected {
                     slot: seed.slot,
                     connected_at_ms: clock + after_ms,
                 };
-                return Expected {
-                    ranking,
-                    attempts,
-                    outcome,
-                };
+                return Expected { ranking, attempts, outcome };
             }
             Judged::Stalled { .. } => {
-                let outcome = Outcome::Stalled {
-                    seed: seed.id.clone(),
-                    since_ms: clock,
-                };
-                return Expected {
-                    ranking,
-                    attempts,
-                    outcome,
-                };
+                let outcome = Outcome::Stalled { seed: seed.id.clone(), since_ms: clock };
+                return Expected { ranking, attempts, outcome };
             }
             Judged::Failed { after_ms, .. } => clock += after_ms,
         }
     }
-    let outcome = Outcome::Exhausted {
-        at_ms: clock,
-        next_pass_at_ms: view.retry_backoff_ms.map(|b| clock + b),
-    };
-    Expected {
-        ranking,
-        attempts,
-        outcome,
-    }
+    let outcome =
+        Outcome::Exhausted { at_ms: clock, next_pass_at_ms: view.retry_backoff_ms.map(|b| clock + b) };
+    Expected { ranking, attempts, outcome }
 }

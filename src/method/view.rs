@@ -1,8 +1,6 @@
 //! A scenario as the method sees it: each seed reduced to its best usable cell and its faults.
 
-use crate::model::{
-    Catalog, FaultKind, Id, Judgement, NetworkTiming, Rat, Scenario, Seed, Site, Weights,
-};
+use crate::model::{Catalog, FaultKind, Id, Judgement, NetworkTiming, Rat, Scenario, Seed, Site, Weights};
 
 /// The strongest cell a seed may use at the site.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,11 +48,7 @@ impl ScenarioView {
             Some(SeedView {
                 id: p.seed.clone(),
                 slot: p.slot,
-                best: if hidden {
-                    None
-                } else {
-                    best_cell(catalog, seed, site)
-                },
+                best: if hidden { None } else { best_cell(catalog, seed, site) },
                 faults,
             })
         };
@@ -66,11 +60,7 @@ impl ScenarioView {
             tolerance_ms: scenario.tolerance_ms,
             retry_backoff_ms: scenario.retry_backoff_ms,
             master: seed_view(&scenario.master)?,
-            standbys: scenario
-                .standbys
-                .iter()
-                .map(seed_view)
-                .collect::<Option<_>>()?,
+            standbys: scenario.standbys.iter().map(seed_view).collect::<Option<_>>()?,
         })
     }
 }
@@ -86,17 +76,10 @@ pub fn best_cell(catalog: &Catalog, seed: &Seed, site: &Site) -> Option<BestCell
         let Some(tariff) = catalog.tariff(seed, &cell.carrier) else {
             continue;
         };
-        if best
-            .as_ref()
-            .is_some_and(|b| b.signal_dbm >= cell.signal_dbm)
-        {
+        if best.as_ref().is_some_and(|b| b.signal_dbm >= cell.signal_dbm) {
             continue;
         }
-        let timing = catalog
-            .carriers
-            .get(&cell.carrier)
-            .map(|c| c.network)
-            .unwrap_or_default();
+        let timing = catalog.carriers.get(&cell.carrier).map(|c| c.network).unwrap_or_default();
         best = Some(BestCell {
             carrier: cell.carrier.clone(),
             rat: cell.rat,

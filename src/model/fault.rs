@@ -95,10 +95,7 @@ impl FaultKind {
 impl fmt::Display for FaultKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FaultKind::Slow {
-                delay_ms,
-                beyond_wwt,
-            } => {
+            FaultKind::Slow { delay_ms, beyond_wwt } => {
                 let wwt = if *beyond_wwt { ", beyond WWT" } else { "" };
                 write!(f, "slow({delay_ms} ms{wwt})")
             }

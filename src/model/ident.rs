@@ -65,14 +65,9 @@ impl Plmn {
             return Err(format!("MNC \"{mnc}\" must be 2 or 3 digits; {hint}"));
         }
         if mcc.starts_with('0') || mcc.starts_with('1') {
-            return Err(format!(
-                "MCC \"{mcc}\" is reserved (MCCs start with 2-7); {hint}"
-            ));
+            return Err(format!("MCC \"{mcc}\" is reserved (MCCs start with 2-7); {hint}"));
         }
-        Ok(Plmn {
-            mcc: mcc.to_owned(),
-            mnc: mnc.to_owned(),
-        })
+        Ok(Plmn { mcc: mcc.to_owned(), mnc: mnc.to_owned() })
     }
 
     pub fn mcc(&self) -> &str {
@@ -105,10 +100,7 @@ impl Iccid {
             return Err(format!("ICCID may only hold digits, found '{bad}'"));
         }
         if !(19..=20).contains(&s.len()) {
-            return Err(format!(
-                "ICCID has {} digits; it must have 19 or 20",
-                s.len()
-            ));
+            return Err(format!("ICCID has {} digits; it must have 19 or 20", s.len()));
         }
         let (body, check) = s.split_at(s.len() - 1);
         let expected = luhn_check_digit(body);
@@ -205,16 +197,8 @@ mod tests {
 
     #[test]
     fn iccid_shape_errors() {
-        assert!(
-            Iccid::parse("89882110000004300")
-                .unwrap_err()
-                .contains("17 digits")
-        );
-        assert!(
-            Iccid::parse("89882110000004300A0")
-                .unwrap_err()
-                .contains("'A'")
-        );
+        assert!(Iccid::parse("89882110000004300").unwrap_err().contains("17 digits"));
+        assert!(Iccid::parse("89882110000004300A0").unwrap_err().contains("'A'"));
     }
 
     #[test]
@@ -232,10 +216,6 @@ mod tests {
         assert!(Imsi::parse("310260123456789", Some(&us)).is_ok());
         let err = Imsi::parse("310261234567890", Some(&us)).unwrap_err();
         assert!(err.contains("MCC 310 MNC 261"), "{err}");
-        assert!(
-            Imsi::parse("31026012345678", Some(&us))
-                .unwrap_err()
-                .contains("14 digits")
-        );
+        assert!(Imsi::parse("31026012345678", Some(&us)).unwrap_err().contains("14 digits"));
     }
 }

@@ -30,12 +30,7 @@ pub struct NetworkTiming {
 
 impl Default for NetworkTiming {
     fn default() -> Self {
-        NetworkTiming {
-            auth_ms: 300,
-            register_ms: 700,
-            context_ms: 400,
-            data_ms: 150,
-        }
+        NetworkTiming { auth_ms: 300, register_ms: 700, context_ms: 400, data_ms: 150 }
     }
 }
 
@@ -202,9 +197,6 @@ pub struct Catalog {
 impl Catalog {
     /// The seed's price on `carrier`, if it may use that carrier at all.
     pub fn tariff(&self, seed: &Seed, carrier: &str) -> Option<f64> {
-        seed.tariffs
-            .get(carrier)
-            .or_else(|| self.carriers.get(&seed.home)?.tariffs.get(carrier))
-            .copied()
+        seed.tariffs.get(carrier).or_else(|| self.carriers.get(&seed.home)?.tariffs.get(carrier)).copied()
     }
 }

@@ -21,10 +21,7 @@ impl SecretFormat {
         match self {
             SecretFormat::Hex(n) => {
                 if value.len() != n {
-                    return Err(format!(
-                        "must be {n} hex digits, found {} characters",
-                        value.len()
-                    ));
+                    return Err(format!("must be {n} hex digits, found {} characters", value.len()));
                 }
                 if let Some(pos) = value.find(|c: char| !c.is_ascii_hexdigit()) {
                     return Err(format!(
@@ -35,13 +32,8 @@ impl SecretFormat {
                 Ok(())
             }
             SecretFormat::Pin => {
-                let ok =
-                    (4..=8).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit());
-                if ok {
-                    Ok(())
-                } else {
-                    Err("a PIN must be 4 to 8 decimal digits".to_owned())
-                }
+                let ok = (4..=8).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit());
+                if ok { Ok(()) } else { Err("a PIN must be 4 to 8 decimal digits".to_owned()) }
             }
         }
     }
@@ -73,11 +65,7 @@ pub enum SecretError {
 impl Secret {
     /// Reads a fixture value: `env:NAME`, `file:PATH` (relative to `base_dir`) or the value
     /// itself. Inline values are checked against `format` now; references when exposed.
-    pub fn parse(
-        raw: &str,
-        format: SecretFormat,
-        base_dir: &std::path::Path,
-    ) -> Result<Secret, String> {
+    pub fn parse(raw: &str, format: SecretFormat, base_dir: &std::path::Path) -> Result<Secret, String> {
         let source = if let Some(name) = raw.strip_prefix("env:") {
             let valid = !name.is_empty()
                 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -108,23 +96,13 @@ impl Secret {
     pub fn expose(&self) -> Result<String, SecretError> {
         let value = match &self.source {
             Source::Inline(v) => return Ok(v.clone()),
-            Source::Env(name) => {
-                std::env::var(name).map_err(|_| SecretError::EnvMissing(name.clone()))?
-            }
+            Source::Env(name) => std::env::var(name).map_err(|_| SecretError::EnvMissing(name.clone()))?,
             Source::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| SecretError::File {
-                    path: path.clone(),
-                    reason: e.kind().to_string(),
-                })?
+                .map_err(|e| SecretError::File { path: path.clone(), reason: e.kind().to_string() })?
                 .trim()
                 .to_owned(),
         };
-        self.format
-            .check(&value)
-            .map_err(|reason| SecretError::Format {
-                origin: self.origin(),
-                reason,
-            })?;
+        self.format.check(&value).map_err(|reason| SecretError::Format { origin: self.origin(), reason })?;
         Ok(value)
     }
 
@@ -176,31 +154,16 @@ mod tests {
     fn bad_inline_value_not_echoed() {
         let err = Secret::parse(&K[..31], SecretFormat::Hex(32), Path::new(".")).unwrap_err();
         assert_eq!(err, "must be 32 hex digits, found 31 characters");
-        let err = Secret::parse(
-            &format!("{}x", &K[..31]),
-            SecretFormat::Hex(32),
-            Path::new("."),
-        )
-        .unwrap_err();
+        let err =
+            Secret::parse(&format!("{}x", &K[..31]), SecretFormat::Hex(32), Path::new(".")).unwrap_err();
         assert!(!err.contains("465b"), "{err}");
     }
 
     #[test]
     fn references() {
-        let s = Secret::parse(
-            "env:SEEDRIG_TEST_UNSET_K",
-            SecretFormat::Hex(32),
-            Path::new("."),
-        )
-        .unwrap();
-        assert_eq!(
-            s.expose(),
-            Err(SecretError::EnvMissing("SEEDRIG_TEST_UNSET_K".into()))
-        );
-        assert_eq!(
-            format!("{s:?}"),
-            "Secret(<redacted env:SEEDRIG_TEST_UNSET_K>)"
-        );
+        let s = Secret::parse("env:SEEDRIG_TEST_UNSET_K", SecretFormat::Hex(32), Path::new(".")).unwrap();
+        assert_eq!(s.expose(), Err(SecretError::EnvMissing("SEEDRIG_TEST_UNSET_K".into())));
+        assert_eq!(format!("{s:?}"), "Secret(<redacted env:SEEDRIG_TEST_UNSET_K>)");
         assert!(
             Secret::parse("vault:x", SecretFormat::Hex(32), Path::new("."))
                 .unwrap_err()
@@ -215,10 +178,7 @@ mod tests {
         std::fs::write(dir.join("k"), "0123456789abcdef0123456789abcdeZ\n").unwrap();
         let s = Secret::parse("file:k", SecretFormat::Hex(32), &dir).unwrap();
         let err = s.expose().unwrap_err().to_string();
-        assert!(
-            err.contains("non-hex character at position 32") && !err.contains("0123"),
-            "{err}"
-        );
+        assert!(err.contains("non-hex character at position 32") && !err.contains("0123"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
