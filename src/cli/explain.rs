@@ -155,9 +155,13 @@ fn outcome(view: &ScenarioView, expected: &Expected) -> String {
             Judged::Connected { after_ms } => {
                 format!("connects after {} (at {})", fmt_ms(*after_ms), fmt_ms(a.starts_at_ms + after_ms))
             }
-            Judged::Failed { after_ms, explicit, reason } => format!(
-                "fails {} after {}, judged within {}: {reason}",
-                if *explicit { "explicitly" } else { "silently" },
+            Judged::Failed { after_ms, explicit: true, reason } => format!(
+                "fails on an explicit answer after {}, judged within {}: {reason}",
+                fmt_ms(*after_ms),
+                fmt_ms(a.bound_ms.unwrap_or(*after_ms))
+            ),
+            Judged::Failed { after_ms, explicit: false, reason } => format!(
+                "fails at T = {}, judged within {}: {reason}",
                 fmt_ms(*after_ms),
                 fmt_ms(a.bound_ms.unwrap_or(*after_ms))
             ),
