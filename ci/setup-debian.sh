@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian packages seedrig needs, on a fresh machine (run as root, or with sudo
+# available). Used by .ci/run and by the README's commands. Safe to run again.
+set -eu
+
+# System packages the build and the tests use. Keep this list the only place they are named.
+PACKAGES=""
+
+if [ -z "$PACKAGES" ]; then
+    exit 0
+fi
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends $missing
