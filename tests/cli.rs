@@ -37,7 +37,8 @@ fn check_passes_on_the_starter_fixtures_with_a_summary_per_kind() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     for kind in ["carriers", "seeds", "sites", "scenarios", "rig"] {
-        let line = out.lines().find(|l| l.starts_with(kind)).unwrap_or_else(|| panic!("no {kind} line in {out}"));
+        let line =
+            out.lines().find(|l| l.starts_with(kind)).unwrap_or_else(|| panic!("no {kind} line in {out}"));
         assert!(line.ends_with("ok"), "{line}");
     }
     assert!(out.contains("all valid"));
@@ -46,7 +47,8 @@ fn check_passes_on_the_starter_fixtures_with_a_summary_per_kind() {
 
 #[test]
 fn starter_suite_is_as_large_as_promised() {
-    let count = |folder: &str| std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(folder)).unwrap().count();
+    let count =
+        |folder: &str| std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(folder)).unwrap().count();
     assert!(count("fixtures/carriers") >= 8);
     assert!(count("fixtures/sites") >= 4);
     assert!(count("fixtures/seeds") >= 6);
@@ -108,7 +110,20 @@ fn explain_has_the_ranking_columns_a_lab_engineer_asked_for() {
     let o = seedrig(&["explain", "m5-third-ranked-wins"]);
     let out = stdout(&o);
     let header = out.lines().find(|l| l.starts_with("rank")).unwrap();
-    for column in ["slot", "seed", "RAT", "best cell", "signal dBm", "A1", "tariff/MB", "B1", "a·A1 + b·B1", "index", "fault", "connects?"] {
+    for column in [
+        "slot",
+        "seed",
+        "RAT",
+        "best cell",
+        "signal dBm",
+        "A1",
+        "tariff/MB",
+        "B1",
+        "a·A1 + b·B1",
+        "index",
+        "fault",
+        "connects?",
+    ] {
         assert!(header.contains(column), "missing {column}: {header}");
     }
     // M = 5: five ranked standbys, ranks 1 to 5.

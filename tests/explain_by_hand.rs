@@ -29,7 +29,14 @@ fn ranking(text: &str) -> Vec<(String, String, String, String, String, String)> 
         .collect()
 }
 
-fn row(rank: &str, slot: &str, seed: &str, a1: &str, b1: &str, index: &str) -> (String, String, String, String, String, String) {
+fn row(
+    rank: &str,
+    slot: &str,
+    seed: &str,
+    a1: &str,
+    b1: &str,
+    index: &str,
+) -> (String, String, String, String, String, String) {
     (rank.into(), slot.into(), seed.into(), a1.into(), b1.into(), index.into())
 }
 
@@ -62,7 +69,10 @@ fn weights_signal_strongest_standby_wins() {
             row("3", "1", "o2-de-1", "0.000", "1.000", "0.000"),
         ]
     );
-    assert!(outcome(&text).starts_with("expected outcome: ee-uk-1 (slot 3) wins, connected by 1.4 s"), "{text}");
+    assert!(
+        outcome(&text).starts_with("expected outcome: ee-uk-1 (slot 3) wins, connected by 1.4 s"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -79,7 +89,10 @@ fn weights_tariff_cheapest_standby_wins() {
             row("3", "3", "ee-uk-1", "1.000", "0.000", "0.200"),
         ]
     );
-    assert!(outcome(&text).starts_with("expected outcome: o2-de-1 (slot 1) wins, connected by 1.78 s"), "{text}");
+    assert!(
+        outcome(&text).starts_with("expected outcome: o2-de-1 (slot 1) wins, connected by 1.78 s"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -97,7 +110,10 @@ fn exact_tie_goes_to_the_lower_slot() {
             row("3", "1", "vodafone-uk-1", "0.000", "1.000", "0.300"),
         ]
     );
-    assert!(outcome(&text).starts_with("expected outcome: ee-uk-2 (slot 2) wins, connected by 1.4 s"), "{text}");
+    assert!(
+        outcome(&text).starts_with("expected outcome: ee-uk-2 (slot 2) wins, connected by 1.4 s"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -119,7 +135,10 @@ fn master_rejected_cheaper_of_two_equal_signals_wins() {
         ]
     );
     assert!(text.contains("1. master  o2-de-1 (slot 0) at 0 ms: fails on an explicit answer after 1.15 s, judged within 1.65 s: registration rejected, EMM cause 15"), "{text}");
-    assert!(outcome(&text).starts_with("expected outcome: vodafone-uk-1 (slot 2) wins, connected by 2.7 s"), "{text}");
+    assert!(
+        outcome(&text).starts_with("expected outcome: vodafone-uk-1 (slot 2) wins, connected by 2.7 s"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -144,7 +163,12 @@ fn all_seeds_fail_exhausted_with_back_off() {
             row("3", "1", "claro-br-1", "0.000", "0.000", "0.000"),
         ]
     );
-    assert!(text.contains("4. standby claro-br-1 (slot 1) at 1.1 s: fails at T = 20 s, judged within 20.5 s: no usable cell"), "{text}");
+    assert!(
+        text.contains(
+            "4. standby claro-br-1 (slot 1) at 1.1 s: fails at T = 20 s, judged within 20.5 s: no usable cell"
+        ),
+        "{text}"
+    );
     assert_eq!(
         outcome(&text),
         "expected outcome: exhausted — every seed failed by 21.1 s (+ 500 ms tolerance); next pass starts at 81.1 s"
@@ -156,7 +180,10 @@ fn result_judgement_stalls_on_a_silent_master() {
     // Figure 3 waits for the network's answer; a silent network never gives one, so a correct
     // `result` firmware never leaves the master: no standby is tried.
     let text = explain("result-silent-stalls");
-    assert!(text.contains("1. master  vodafone-uk-1 (slot 0) at 0 ms: never answered (network never answers)"), "{text}");
+    assert!(
+        text.contains("1. master  vodafone-uk-1 (slot 0) at 0 ms: never answered (network never answers)"),
+        "{text}"
+    );
     assert!(!text.contains("2. standby"), "{text}");
     assert!(outcome(&text).starts_with("expected outcome: stalled"), "{text}");
 }

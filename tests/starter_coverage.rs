@@ -26,7 +26,8 @@ fn starter_suite_covers_faults_modes_outcomes_and_sizes() {
         assert!(sizes.contains(&m), "no scenario with M = {m}");
     }
     let master_wins = scenarios.iter().any(|s| s.expect.winner == Winner::Seed(s.master.seed.clone()));
-    let standby_wins = scenarios.iter().any(|s| matches!(&s.expect.winner, Winner::Seed(w) if *w != s.master.seed));
+    let standby_wins =
+        scenarios.iter().any(|s| matches!(&s.expect.winner, Winner::Seed(w) if *w != s.master.seed));
     let exhausted = scenarios.iter().any(|s| s.expect.winner == Winner::Exhausted);
     let stalled = scenarios.iter().any(|s| s.expect.winner == Winner::Stalled);
     assert!(master_wins && standby_wins && exhausted && stalled);
