@@ -4,7 +4,11 @@
 set -eu
 
 # System packages the build and the tests use. Keep this list the only place they are named.
-PACKAGES=""
+# pcscd + vsmartcard-vpcd: the virtual bench's card readers; libpcsclite-dev and pkg-config:
+# building the pcsc crate; pcsc-tools: scriptor, the independent PC/SC client the tests use;
+# libusb-1.0-0-dev: building rusb (SIMtrace2 boards); util-linux: unshare, for pcscd's
+# private mount namespace.
+PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools libusb-1.0-0-dev pkg-config util-linux"
 
 if [ -z "$PACKAGES" ]; then
     exit 0

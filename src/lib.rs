@@ -3,7 +3,15 @@
 //! - [`model`]: the validated domain (carriers, seeds, sites, scenarios, benches).
 //! - [`fixture`]: reading and checking fixture and rig files, with diagnostics.
 //! - [`method`]: the patented seed-selection method, as the test oracle.
+//! - [`hw`]: drivers for the bench's hardware (PC/SC readers, SIMtrace2 card emulation).
+//! - [`sim`]: the virtual bench's simulated parts (virtual USIMs, private pcscd).
+//! - [`bridge`]: the APDU bridge between the modem's SIM slots and the seed cards, with faults.
+//! - [`clock`]: the rig's one monotonic clock.
 
+pub mod bridge;
+pub mod clock;
 pub mod fixture;
+pub mod hw;
 pub mod method;
 pub mod model;
+pub mod sim;

@@ -4,6 +4,7 @@
 mod check;
 mod explain;
 mod list;
+mod sim;
 mod table;
 
 use std::io::IsTerminal;
@@ -62,6 +63,22 @@ enum Command {
         #[arg(long, conflicts_with = "scenarios")]
         all: bool,
     },
+    /// Bring parts of the virtual bench up by hand
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Subcommand)]
+enum SimCommand {
+    /// Serve seeds' virtual USIMs through a private pcscd until Ctrl-C
+    ///
+    /// Prints the PCSCLITE_CSOCK_NAME=... line to export first, then which reader holds which
+    /// seed, so that pcsc_scan, scriptor or any PC/SC tool can talk to the cards.
+    Cards {
+        /// Seed ids [default: every seed]
+        #[arg(value_name = "SEED")]
+        seeds: Vec<String>,
+    },
 }
 
 pub fn run() -> ExitCode {
@@ -70,6 +87,7 @@ pub fn run() -> ExitCode {
         Command::Check { paths } => check::run(&cli.fixtures, paths),
         Command::List { long } => list::run(&cli.fixtures, long),
         Command::Explain { scenarios, all } => explain::run(&cli.fixtures, &scenarios, all),
+        Command::Sim(SimCommand::Cards { seeds }) => sim::cards(&cli.fixtures, &seeds),
     }
 }
 

@@ -1,0 +1,110 @@
+//! APDU round-trip latency on the virtual bench's card path, printed as figures:
+//!   (a) a direct PC/SC transmit to a virtual card (pcsc crate → private pcscd → vpcd → card);
+//!   (b) the same card through the APDU bridge, from a socket card-emulation client (the
+//!       simulated modem's side: SIMtrace2 frames → bridge → PC/SC → card).
+//! Targets: (b)/(a) median ≤ 1.10 and (b) p99 < 2 ms.
+//!
+//! Run: cargo bench --bench apdu_latency   (needs pcscd and vsmartcard-vpcd installed)
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use seedrig::bridge::{SlotBridge, Trace};
+use seedrig::clock::RigClock;
+use seedrig::hw::pcsc::{CardWorker, Readers};
+use seedrig::hw::simtrace::{SocketListener, SocketTransport};
+use seedrig::sim::cardem_device::CardemDevice;
+use seedrig::sim::pcscd::PrivatePcscd;
+use seedrig::sim::usim::VirtualUsim;
+use seedrig::sim::vpcd::VirtualCard;
+
+const WARMUP: usize = 200;
+const ROUNDS: usize = 3000;
+/// SELECT EF_ICCID (no response data), then READ BINARY of its 10 bytes is the measured APDU.
+const SELECT_ICCID: [u8; 7] = [0x00, 0xA4, 0x00, 0x0C, 0x02, 0x2F, 0xE2];
+const READ_ICCID: [u8; 5] = [0x00, 0xB0, 0x00, 0x00, 0x0A];
+
+struct Figures {
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+fn figures(mut samples: Vec<Duration>) -> Figures {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    Figures { p50: at(0.50), p99: at(0.99), max: at(1.0) }
+}
+
+fn us(d: Duration) -> String {
+    format!("{:7.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn main() {
+    let catalog =
+        seedrig::fixture::load_default(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("fixtures").catalog;
+    let seed = &catalog.seeds["telekom-de-1"];
+    let card = VirtualUsim::from_seed(seed).expect("virtual card");
+    let pcscd =
+        match PrivatePcscd::start(vec![("telekom-de-1".into(), Box::new(card) as Box<dyn VirtualCard>)]) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("cannot run the benchmark: {e}");
+                std::process::exit(1);
+            }
+        };
+    let reader = pcscd.readers()[0].name.clone();
+
+    let direct = {
+        let mut readers = Readers::new();
+        let card = readers.connect(&reader).expect("connect");
+        card.transmit(&SELECT_ICCID).expect("select");
+        let mut samples = Vec::with_capacity(ROUNDS);
+        for i in 0..WARMUP + ROUNDS {
+            let t = Instant::now();
+            let r = card.transmit(&READ_ICCID).expect("transmit");
+            let dt = t.elapsed();
+            assert_eq!(&r[r.len() - 2..], &[0x90, 0x00]);
+            if i >= WARMUP {
+                samples.push(dt);
+            }
+        }
+        figures(samples)
+    };
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let bridged = runtime.block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("slot.sock");
+        let listener = SocketListener::bind(&path).expect("bind");
+        let host = SocketTransport::connect(&path).await.expect("connect");
+        let device = listener.accept().await.expect("accept");
+        let card = CardWorker::connect(&reader).await.expect("card worker");
+        let (bridge, _faults) = SlotBridge::new(0, host, card, Trace::default(), RigClock::start());
+        tokio::spawn(bridge.run());
+        let mut modem = CardemDevice::new(device, Duration::from_secs(2));
+        modem.wait_inserted(Duration::from_secs(2)).await.expect("card inserted");
+        modem.command(&SELECT_ICCID).await.expect("select");
+        let mut samples = Vec::with_capacity(ROUNDS);
+        for i in 0..WARMUP + ROUNDS {
+            let t = Instant::now();
+            let r = modem.command(&READ_ICCID).await.expect("command");
+            let dt = t.elapsed();
+            assert_eq!(&r[r.len() - 2..], &[0x90, 0x00]);
+            if i >= WARMUP {
+                samples.push(dt);
+            }
+        }
+        figures(samples)
+    });
+
+    println!(
+        "APDU round trip, READ BINARY (10 bytes) on a virtual USIM, {ROUNDS} rounds after {WARMUP} warm-up"
+    );
+    println!("                                  p50          p99          max");
+    println!("(a) direct PC/SC transmit     {}   {}   {}", us(direct.p50), us(direct.p99), us(direct.max));
+    println!("(b) through the APDU bridge   {}   {}   {}", us(bridged.p50), us(bridged.p99), us(bridged.max));
+    let ratio = bridged.p50.as_secs_f64() / direct.p50.as_secs_f64();
+    println!("(b)/(a) median ratio: {ratio:.3}   (target ≤ 1.10)");
+    println!("(b) p99: {}   (target < 2 ms)", us(bridged.p99));
+}

@@ -1,0 +1,394 @@
+//! One SIM slot's bridge: relays the modem's T=0 exchanges from a card-emulation channel to a
+//! card behind PC/SC, injects the slot's card fault, and traces every exchange.
+//!
+//! The loop follows osmocom's simtrace2-cardem-pcsc: configure the channel, set the card's
+//! ATR, raise card-insert; then for each command header ask for its data with a procedure
+//! byte if it carries some, send the complete command to the card, and answer procedure byte
+//! plus data, then the status word.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::fault::{BAD_ATR, CardFault, Session};
+use super::link::CardLink;
+use super::t0::{Direction, direction, split_sw, to_apdu};
+use super::trace::{ApduRecord, CardEvent, Subject, Trace};
+use crate::clock::RigClock;
+use crate::hw::pcsc::PcscError;
+use crate::hw::simtrace::codec::{CemuConfig, data_flags, features, pres_pol, status_flags};
+use crate::hw::simtrace::{CardemTransport, Frame, Message, TransportError};
+
+/// How the bench broke, from the bridge's side.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    #[error("slot {slot}: card-emulation channel: {source}")]
+    Channel { slot: u8, source: TransportError },
+    #[error("slot {slot}: card: {source}")]
+    Card { slot: u8, source: PcscError },
+}
+
+/// NULL procedure byte: "still working, keep waiting" (ISO 7816-3 §10.3.3).
+const NULL_BYTE: u8 = 0x60;
+/// How often a slow card within its work waiting time sends a NULL byte.
+const NULL_EVERY: Duration = Duration::from_millis(100);
+
+/// Sets and clears the card fault of one slot while its bridge runs.
+#[derive(Clone)]
+pub struct FaultControl {
+    tx: watch::Sender<Option<CardFault>>,
+}
+
+impl FaultControl {
+    pub fn apply(&self, fault: CardFault) {
+        self.tx.send_replace(Some(fault));
+    }
+
+    /// Restores the card: inserted, answering, no fault.
+    pub fn insert(&self) {
+        self.tx.send_replace(None);
+    }
+
+    pub fn current(&self) -> Option<CardFault> {
+        *self.tx.borrow()
+    }
+}
+
+pub struct SlotBridge<T: CardemTransport, C: CardLink> {
+    slot: u8,
+    channel: T,
+    card: C,
+    faults: watch::Receiver<Option<CardFault>>,
+    fault: Option<CardFault>,
+    trace: Trace,
+    clock: RigClock,
+    session: Session,
+    atr: Vec<u8>,
+    inserted: bool,
+    /// A T=1 reader answers a data-carrying command at once; T=0 modems must fetch the answer
+    /// with GET RESPONSE, so it waits here.
+    held_response: Option<Vec<u8>>,
+    last_status: u32,
+    /// When a flaky contact next changes.
+    bounce_at: Option<tokio::time::Instant>,
+}
+
+enum Wake {
+    Fault,
+    Bounce,
+    Frame(Result<Frame, TransportError>),
+    ControlGone,
+}
+
+impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
+    pub fn new(
+        slot: u8,
+        channel: T,
+        card: C,
+        trace: Trace,
+        clock: RigClock,
+    ) -> (SlotBridge<T, C>, FaultControl) {
+        let (tx, faults) = watch::channel(None);
+        let bridge = SlotBridge {
+            slot,
+            channel,
+            card,
+            faults,
+            fault: None,
+            trace,
+            clock,
+            session: Session::new(),
+            atr: Vec::new(),
+            inserted: false,
+            held_response: None,
+            last_status: 0,
+            bounce_at: None,
+        };
+        (bridge, FaultControl { tx })
+    }
+
+    /// Runs until the fault control is dropped (Ok) or a part of the bench fails (Err).
+    pub async fn run(mut self) -> Result<(), BridgeError> {
+        self.start().await?;
+        loop {
+            let wake = tokio::select! {
+                changed = self.faults.changed() => if changed.is_ok() { Wake::Fault } else { Wake::ControlGone },
+                _ = sleep_until(self.bounce_at) => Wake::Bounce,
+                frame = self.channel.recv() => Wake::Frame(frame),
+            };
+            match wake {
+                Wake::ControlGone => return self.stop().await,
+                Wake::Fault => {
+                    let fault = *self.faults.borrow_and_update();
+                    self.change_fault(fault).await?;
+                }
+                Wake::Bounce => self.bounce().await?,
+                Wake::Frame(Ok(frame)) => self.on_frame(frame).await?,
+                Wake::Frame(Err(e)) if !e.is_fatal() => tracing::warn!(slot = self.slot, "{e}"),
+                Wake::Frame(Err(source)) => return Err(BridgeError::Channel { slot: self.slot, source }),
+            }
+        }
+    }
+
+    fn channel_err(&self) -> impl Fn(TransportError) -> BridgeError + '_ {
+        move |source| BridgeError::Channel { slot: self.slot, source }
+    }
+
+    fn card_err(&self) -> impl Fn(PcscError) -> BridgeError + '_ {
+        move |source| BridgeError::Card { slot: self.slot, source }
+    }
+
+    async fn send(&mut self, msg: Message) -> Result<(), BridgeError> {
+        let frame = Frame::new(0, msg);
+        let slot = self.slot;
+        self.channel.send(&frame).await.map_err(|source| BridgeError::Channel { slot, source })
+    }
+
+    async fn start(&mut self) -> Result<(), BridgeError> {
+        self.atr = self.card.atr().await.map_err(self.card_err())?;
+        let config = CemuConfig {
+            features: features::STATUS_IRQ,
+            slot_mux_nr: Some(0),
+            pres_pol: Some(pres_pol::PRES_H | pres_pol::VALID),
+        };
+        self.send(Message::Config(config)).await?;
+        self.set_inserted(true).await
+    }
+
+    async fn stop(&mut self) -> Result<(), BridgeError> {
+        // As simtrace2-cardem-pcsc does on exit: the modem sees the card go.
+        let _ = self.channel.send(&Frame::new(0, Message::CardInsert { card_insert: 0 })).await;
+        Ok(())
+    }
+
+    async fn set_inserted(&mut self, inserted: bool) -> Result<(), BridgeError> {
+        if inserted {
+            let atr = if self.fault == Some(CardFault::BadAtr) { BAD_ATR.to_vec() } else { self.atr.clone() };
+            self.send(Message::SetAtr { atr }).await?;
+        }
+        self.send(Message::CardInsert { card_insert: u8::from(inserted) }).await?;
+        if inserted != self.inserted {
+            self.inserted = inserted;
+            self.session.reset();
+            self.held_response = None;
+            self.event(if inserted { "card inserted" } else { "card pulled" });
+        }
+        Ok(())
+    }
+
+    fn event(&self, what: impl Into<String>) {
+        self.trace.event(CardEvent { at: self.clock.now(), slot: self.slot, what: what.into() });
+    }
+
+    async fn change_fault(&mut self, fault: Option<CardFault>) -> Result<(), BridgeError> {
+        let before = self.fault;
+        self.fault = fault;
+        self.event(match fault {
+            Some(f) => format!("fault {} applied", f.name()),
+            None => "faults cleared".to_owned(),
+        });
+        self.bounce_at = match fault {
+            Some(CardFault::Flaky { up, .. }) => Some(tokio::time::Instant::now() + up),
+            _ => None,
+        };
+        let should_be_in = fault != Some(CardFault::Pulled);
+        let atr_changed = (before == Some(CardFault::BadAtr)) != (fault == Some(CardFault::BadAtr));
+        if should_be_in != self.inserted || atr_changed {
+            // Re-inserting sets the right ATR; a changed ATR needs the card re-seated too.
+            if atr_changed && self.inserted && should_be_in {
+                self.set_inserted(false).await?;
+            }
+            self.set_inserted(should_be_in).await?;
+        }
+        Ok(())
+    }
+
+    async fn bounce(&mut self) -> Result<(), BridgeError> {
+        let Some(CardFault::Flaky { up, down }) = self.fault else {
+            self.bounce_at = None;
+            return Ok(());
+        };
+        let next_in = !self.inserted;
+        self.set_inserted(next_in).await?;
+        self.bounce_at = Some(tokio::time::Instant::now() + if next_in { up } else { down });
+        Ok(())
+    }
+
+    async fn on_frame(&mut self, frame: Frame) -> Result<(), BridgeError> {
+        match frame.msg {
+            Message::RxData { flags, data } if flags & data_flags::TPDU_HDR != 0 => {
+                let Ok(header) = <[u8; 5]>::try_from(data.as_slice()) else {
+                    tracing::warn!(slot = self.slot, len = data.len(), "TPDU header of the wrong length");
+                    return Ok(());
+                };
+                self.command(header).await
+            }
+            Message::Status(status) => self.on_status(status.flags).await,
+            other => {
+                tracing::debug!(slot = self.slot, ?other, "ignored");
+                Ok(())
+            }
+        }
+    }
+
+    /// A reset released with power and clock present is a card reset (ISO 7816-3 warm reset).
+    async fn on_status(&mut self, flags: u32) -> Result<(), BridgeError> {
+        let was_reset = self.last_status & status_flags::RESET_ACTIVE != 0;
+        let powered = flags & (status_flags::VCC_PRESENT | status_flags::CLK_ACTIVE)
+            == status_flags::VCC_PRESENT | status_flags::CLK_ACTIVE;
+        self.last_status = flags;
+        if was_reset && flags & status_flags::RESET_ACTIVE == 0 && powered && self.inserted {
+            self.card.reset().await.map_err(self.card_err())?;
+            self.session.reset();
+            self.held_response = None;
+            self.event("card reset by the modem");
+        }
+        Ok(())
+    }
+
+    /// One T=0 command, from its header to its status word.
+    async fn command(&mut self, header: [u8; 5]) -> Result<(), BridgeError> {
+        let arrived = Instant::now();
+        let at = self.clock.stamp(arrived);
+        let [cla, ins, _, _, p3] = header;
+        if !self.inserted {
+            // No card on the line: nobody answers.
+            return Ok(());
+        }
+        let data = match direction(ins, p3) {
+            Direction::ToCard if p3 > 0 => self.fetch_data(ins, usize::from(p3)).await?,
+            _ => Vec::new(),
+        };
+        let subject = self.session.observe(&header, &data);
+        let fault = self.fault;
+        let mut record = ApduRecord {
+            at,
+            slot: self.slot,
+            cla,
+            ins,
+            subject,
+            sw: None,
+            latency: Duration::ZERO,
+            fault: None,
+        };
+        if fault == Some(CardFault::Mute) {
+            record.fault = Some("mute");
+            self.trace.push(record);
+            return Ok(());
+        }
+        let (response, changed_by) = self.response(&header, &data).await?;
+        self.session.after_response(ins, sw_of(&response));
+        if record.subject == Subject::Authenticate {
+            if let Some(CardFault::Slow { delay, beyond_wwt }) = fault {
+                self.stall(delay, beyond_wwt).await?;
+                record.fault = Some("slow");
+            }
+        }
+        record.fault = record.fault.or(changed_by);
+        record.sw = Some(u16::from_be_bytes(sw_of(&response)));
+        self.answer(ins, p3, &response).await?;
+        record.latency = arrived.elapsed();
+        self.trace.push(record);
+        Ok(())
+    }
+
+    /// Asks the modem for the command's data with the INS procedure byte, and collects it.
+    async fn fetch_data(&mut self, ins: u8, len: usize) -> Result<Vec<u8>, BridgeError> {
+        self.send(Message::TxData { flags: data_flags::PB_AND_RX, data: vec![ins] }).await?;
+        let mut data = Vec::with_capacity(len);
+        while data.len() < len {
+            let frame = self.channel.recv().await.map_err(self.channel_err())?;
+            match frame.msg {
+                Message::RxData { flags, data: part } if flags & data_flags::TPDU_HDR == 0 => {
+                    data.extend(part)
+                }
+                Message::Status(status) => self.last_status = status.flags,
+                other => tracing::debug!(slot = self.slot, ?other, "ignored while collecting command data"),
+            }
+        }
+        data.truncate(len);
+        Ok(data)
+    }
+
+    /// The answer the modem gets: the card's, or the fault's, and which fault changed it.
+    async fn response(
+        &mut self,
+        header: &[u8; 5],
+        data: &[u8],
+    ) -> Result<(Vec<u8>, Option<&'static str>), BridgeError> {
+        if let Some(refusal) = self.session.refuse(self.fault, header) {
+            return Ok((refusal, self.fault.map(|f| f.name())));
+        }
+        let ins = header[1];
+        let mut response = if ins == 0xC0 && self.held_response.is_some() {
+            self.serve_held(header[4])
+        } else {
+            let apdu = to_apdu(header, data);
+            let response = self.card.transmit(&apdu).await.map_err(self.card_err())?;
+            self.hold_if_t1(header, response)
+        };
+        let changed = self.session.corrupt(self.fault, header, &mut response);
+        Ok((response, changed.then(|| self.fault.map(|f| f.name())).flatten()))
+    }
+
+    /// A data-carrying command answered with data at once (T=1 reader): keep the data for
+    /// GET RESPONSE and tell the modem it is there (61xx).
+    fn hold_if_t1(&mut self, header: &[u8; 5], response: Vec<u8>) -> Vec<u8> {
+        let (data, sw) = split_sw(&response);
+        if direction(header[1], header[4]) == Direction::ToCard && !data.is_empty() && sw == [0x90, 0x00] {
+            let len = data.len().min(256) as u8;
+            self.held_response = Some(response);
+            return vec![if header[0] == 0xA0 { 0x9F } else { 0x61 }, len];
+        }
+        response
+    }
+
+    fn serve_held(&mut self, le: u8) -> Vec<u8> {
+        let held = self.held_response.take().unwrap_or_default();
+        let (data, _) = split_sw(&held);
+        if usize::from(le) != data.len() && !(le == 0 && data.len() == 256) {
+            let len = data.len() as u8;
+            self.held_response = Some(held);
+            return vec![0x6C, len];
+        }
+        held
+    }
+
+    /// Holds the answer back: NULL procedure bytes keep a modem waiting within the work
+    /// waiting time; beyond it the card stays silent.
+    async fn stall(&mut self, delay: Duration, beyond_wwt: bool) -> Result<(), BridgeError> {
+        let until = Instant::now() + delay;
+        while Instant::now() < until {
+            let step = NULL_EVERY.min(until - Instant::now());
+            tokio::time::sleep(step).await;
+            if !beyond_wwt && Instant::now() < until {
+                self.send(Message::TxData { flags: data_flags::PB_AND_TX, data: vec![NULL_BYTE] }).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Procedure byte and data (if any), then the status word.
+    async fn answer(&mut self, ins: u8, p3: u8, response: &[u8]) -> Result<(), BridgeError> {
+        let (data, sw) = split_sw(response);
+        if !data.is_empty() && direction(ins, p3) == Direction::FromCard {
+            let mut out = Vec::with_capacity(data.len() + 1);
+            out.push(ins);
+            out.extend_from_slice(data);
+            self.send(Message::TxData { flags: data_flags::PB_AND_TX, data: out }).await?;
+        }
+        self.send(Message::TxData { flags: data_flags::PB_AND_TX | data_flags::FINAL, data: sw.to_vec() })
+            .await
+    }
+}
+
+fn sw_of(response: &[u8]) -> [u8; 2] {
+    split_sw(response).1
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,89 @@
+//! `seedrig sim ...`: bring parts of the virtual bench up by hand, for poking at them.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use seedrig::hw::pcsc::{Readers, read_identity};
+use seedrig::model::Catalog;
+use seedrig::sim::pcscd::PrivatePcscd;
+use seedrig::sim::usim::VirtualUsim;
+use seedrig::sim::vpcd::VirtualCard;
+
+use super::{EXIT_CONFIG, load_clean, table::Table};
+
+/// Exit code when the bench cannot be brought up.
+const EXIT_BENCH: u8 = 1;
+
+/// `seedrig sim cards [SEED...]`: serves the seeds' virtual cards through a private pcscd until
+/// Ctrl-C.
+pub fn cards(fixtures: &Path, wanted: &[String]) -> ExitCode {
+    let loaded = match load_clean(fixtures) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let catalog = &loaded.catalog;
+    let ids: Vec<String> =
+        if wanted.is_empty() { catalog.seeds.keys().cloned().collect() } else { wanted.to_vec() };
+    let cards = match virtual_cards(catalog, &ids) {
+        Ok(c) => c,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let pcscd = match PrivatePcscd::start(cards) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BENCH);
+        }
+    };
+    println!("PCSCLITE_CSOCK_NAME={}", pcscd.socket_path().display());
+    let mut table = Table::new(&["reader", "seed", "ICCID", "IMSI (read over PC/SC)"]);
+    let mut readers = Readers::new();
+    for reader in pcscd.readers() {
+        let identity = readers.connect(&reader.name).and_then(|card| read_identity(&card));
+        let (iccid, imsi) = match identity {
+            Ok(id) => (id.iccid, id.imsi),
+            Err(e) => ("?".into(), format!("unreadable: {e}")),
+        };
+        table.row(vec![reader.name.clone(), reader.label.clone(), iccid, imsi]);
+    }
+    print!("{}", table.render());
+    println!(
+        "serving {} card(s); export the line above and use pcsc_scan, scriptor or any PC/SC tool; Ctrl-C stops",
+        pcscd.readers().len()
+    );
+    wait_for_stop();
+    drop(pcscd);
+    eprintln!("stopped; pcscd and its socket are gone");
+    ExitCode::SUCCESS
+}
+
+/// A virtual USIM per seed id, in the order given.
+fn virtual_cards(catalog: &Catalog, ids: &[String]) -> Result<Vec<(String, Box<dyn VirtualCard>)>, String> {
+    ids.iter()
+        .map(|id| {
+            let seed = catalog.seeds.get(id).ok_or_else(|| {
+                let known: Vec<&str> = catalog.seeds.keys().map(String::as_str).collect();
+                format!("no seed \"{id}\"; seeds: {}", known.join(", "))
+            })?;
+            let mnc_len = catalog.carriers.get(&seed.home).map_or(2, |c| c.plmn.mnc().len() as u8);
+            let card = VirtualUsim::from_seed_with_mnc_len(seed, mnc_len).map_err(|e| e.to_string())?;
+            Ok((id.clone(), Box::new(card) as Box<dyn VirtualCard>))
+        })
+        .collect()
+}
+
+/// Blocks until SIGINT or SIGTERM.
+fn wait_for_stop() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let Ok(runtime) = runtime else { return };
+    runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+    });
+}

@@ -1,0 +1,11 @@
+//! The simulated parts of the virtual bench. Only the radio side is simulated: the software
+//! stacks between them (pcscd, SIMtrace2 framing, the bridge) are the lab's.
+//!
+//! - [`usim`]: virtual USIM cards built from seed fixtures (file system, APDUs, Milenage).
+//! - [`vpcd`]: serves a card to pcscd's vpcd driver (reversed mode, loopback only).
+//! - [`pcscd`]: a private pcscd instance with its own readers and client socket.
+
+pub mod cardem_device;
+pub mod pcscd;
+pub mod usim;
+pub mod vpcd;

@@ -1,0 +1,552 @@
+//! The card's file system: MF, ADF.USIM, DF_TELECOM, DF_GSM and their EFs, with contents
+//! derived from the seed (TS 102 221 §13, TS 31.102 §4, TS 51.011 §10).
+//!
+//! Contents live apart from the tree so that two EFs can share one content, as the 2G view in
+//! DF_GSM shares EF_IMSI, EF_LOCI and others with ADF.USIM on a real dual-mode card: a modem that
+//! updates LOCI through one path reads the update back through the other.
+
+use crate::model::Rat;
+
+pub(crate) type NodeId = usize;
+type DataId = usize;
+
+/// The MF is always the first node.
+pub(crate) const MF: NodeId = 0;
+
+/// AID of ADF.USIM: the 3GPP RID and USIM application code, then a sysmocom-style tail.
+pub(crate) const USIM_AID: [u8; 16] =
+    [0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0x89, 0x07, 0x09, 0x00, 0x00];
+
+/// FID by which the active application's ADF can be selected (TS 102 221 §8.3).
+pub(crate) const ADF_ALIAS: u16 = 0x7FFF;
+
+/// FIDs of the access rule files, in the MF and in ADF.USIM.
+pub(crate) const ARR_MF: u16 = 0x2F06;
+pub(crate) const ARR_ADF: u16 = 0x6F06;
+
+/// Who may perform an access. There is no way to present ADM here, so ADM-protected
+/// operations always fail with "security status not satisfied", as they do for a modem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Always,
+    Pin1,
+    Adm,
+}
+
+/// A file's read and update conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rule {
+    pub read: Access,
+    pub update: Access,
+}
+
+/// The rules in use, in the order of their records in EF_ARR (record n = RULES[n - 1]).
+pub(crate) const RULES: [Rule; 4] = [
+    Rule { read: Access::Always, update: Access::Adm },
+    Rule { read: Access::Pin1, update: Access::Adm },
+    Rule { read: Access::Pin1, update: Access::Pin1 },
+    Rule { read: Access::Always, update: Access::Pin1 },
+];
+const ALW_ADM: Rule = RULES[0];
+const PIN_ADM: Rule = RULES[1];
+const PIN_PIN: Rule = RULES[2];
+
+/// The EF_ARR record that states `rule`.
+pub(crate) fn arr_record(rule: Rule) -> u8 {
+    let index = RULES.iter().position(|r| *r == rule).unwrap_or(0);
+    u8::try_from(index + 1).unwrap_or(1)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Structure {
+    Transparent,
+    LinearFixed { rec_len: usize },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Ef {
+    pub structure: Structure,
+    pub rule: Rule,
+    pub sfi: Option<u8>,
+    data: DataId,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Body {
+    /// The MF, a DF or an ADF (which carries its AID).
+    Dir {
+        aid: Option<Vec<u8>>,
+        children: Vec<NodeId>,
+    },
+    Ef(Ef),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub fid: u16,
+    pub parent: NodeId,
+    pub body: Body,
+}
+
+impl Node {
+    pub(crate) fn is_dir(&self) -> bool {
+        matches!(self.body, Body::Dir { .. })
+    }
+
+    pub(crate) fn ef(&self) -> Option<&Ef> {
+        match &self.body {
+            Body::Ef(ef) => Some(ef),
+            Body::Dir { .. } => None,
+        }
+    }
+
+    pub(crate) fn children(&self) -> &[NodeId] {
+        match &self.body {
+            Body::Dir { children, .. } => children,
+            Body::Ef(_) => &[],
+        }
+    }
+}
+
+/// What the card's contents are made from.
+pub(crate) struct Profile<'a> {
+    pub iccid: &'a str,
+    pub imsi: &'a str,
+    /// 2 or 3: how many IMSI digits after the MCC are the MNC.
+    pub mnc_len: u8,
+    pub rats: &'a [Rat],
+    /// Shown as the service provider name (EF_SPN); the seed's home carrier id.
+    pub spn: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct FileSystem {
+    nodes: Vec<Node>,
+    contents: Vec<Vec<u8>>,
+    adf: NodeId,
+}
+
+impl FileSystem {
+    pub(crate) fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id]
+    }
+
+    pub(crate) fn adf(&self) -> NodeId {
+        self.adf
+    }
+
+    pub(crate) fn content(&self, ef: &Ef) -> &[u8] {
+        &self.contents[ef.data]
+    }
+
+    pub(crate) fn content_mut(&mut self, id: NodeId) -> Option<&mut Vec<u8>> {
+        let data = self.nodes[id].ef()?.data;
+        self.contents.get_mut(data)
+    }
+
+    /// The child of directory `dir` with FID `fid`.
+    pub(crate) fn child(&self, dir: NodeId, fid: u16) -> Option<NodeId> {
+        self.nodes[dir].children().iter().copied().find(|&c| self.nodes[c].fid == fid)
+    }
+
+    /// The EF of directory `dir` with short file identifier `sfi`.
+    pub(crate) fn child_by_sfi(&self, dir: NodeId, sfi: u8) -> Option<NodeId> {
+        let has_sfi = |c: &NodeId| self.nodes[*c].ef().is_some_and(|ef| ef.sfi == Some(sfi));
+        self.nodes[dir].children().iter().copied().find(has_sfi)
+    }
+
+    /// Whether `id` is ADF.USIM or lies below it (its access rules are in the ADF's EF_ARR).
+    pub(crate) fn in_adf(&self, mut id: NodeId) -> bool {
+        loop {
+            if id == self.adf {
+                return true;
+            }
+            if id == MF {
+                return false;
+            }
+            id = self.nodes[id].parent;
+        }
+    }
+
+    /// Builds the card's tree for one seed.
+    pub(crate) fn build(profile: &Profile<'_>) -> FileSystem {
+        let mut b = Builder { fs: FileSystem { nodes: Vec::new(), contents: Vec::new(), adf: MF } };
+        b.fs.nodes.push(Node {
+            fid: 0x3F00,
+            parent: MF,
+            body: Body::Dir { aid: None, children: Vec::new() },
+        });
+        b.mf_files(profile);
+        let adf = b.dir(MF, ADF_ALIAS, Some(USIM_AID.to_vec()), false);
+        b.fs.adf = adf;
+        let shared = b.adf_files(adf, profile);
+        b.dir(MF, 0x7F10, None, true);
+        let gsm = b.dir(MF, 0x7F20, None, true);
+        b.gsm_files(gsm, &shared);
+        b.fs
+    }
+}
+
+/// Contents that ADF.USIM and DF_GSM share.
+struct Shared {
+    imsi: DataId,
+    ad: DataId,
+    loci: DataId,
+    spn: DataId,
+    acc: DataId,
+    fplmn: DataId,
+    hpplmn: DataId,
+}
+
+struct Builder {
+    fs: FileSystem,
+}
+
+impl Builder {
+    /// Adds a directory; `listed` is false for the ADF, which is reached by AID, not by FID.
+    fn dir(&mut self, parent: NodeId, fid: u16, aid: Option<Vec<u8>>, listed: bool) -> NodeId {
+        self.push(parent, fid, Body::Dir { aid, children: Vec::new() }, listed)
+    }
+
+    /// Adds a node under `parent`; an unlisted node knows its parent but is not its child.
+    fn push(&mut self, parent: NodeId, fid: u16, body: Body, listed: bool) -> NodeId {
+        let id = self.fs.nodes.len();
+        self.fs.nodes.push(Node { fid, parent, body });
+        if listed && let Body::Dir { children, .. } = &mut self.fs.nodes[parent].body {
+            children.push(id);
+        }
+        id
+    }
+
+    fn data(&mut self, bytes: Vec<u8>) -> DataId {
+        self.fs.contents.push(bytes);
+        self.fs.contents.len() - 1
+    }
+
+    /// A transparent EF with its own content; returns the content for sharing.
+    fn transparent(&mut self, dir: NodeId, fid: u16, sfi: Option<u8>, rule: Rule, bytes: Vec<u8>) -> DataId {
+        let data = self.data(bytes);
+        self.link(dir, fid, sfi, rule, Structure::Transparent, data);
+        data
+    }
+
+    /// A linear fixed EF from its records, each padded with FF to `rec_len`.
+    fn records(
+        &mut self,
+        dir: NodeId,
+        fid: u16,
+        sfi: Option<u8>,
+        rule: Rule,
+        rec_len: usize,
+        recs: &[&[u8]],
+    ) {
+        let mut bytes = Vec::with_capacity(rec_len * recs.len());
+        for rec in recs {
+            bytes.extend(pad(rec, rec_len));
+        }
+        let data = self.data(bytes);
+        self.link(dir, fid, sfi, rule, Structure::LinearFixed { rec_len }, data);
+    }
+
+    /// An EF over an existing content.
+    fn link(
+        &mut self,
+        dir: NodeId,
+        fid: u16,
+        sfi: Option<u8>,
+        rule: Rule,
+        structure: Structure,
+        data: DataId,
+    ) {
+        self.push(dir, fid, Body::Ef(Ef { structure, rule, sfi, data }), true);
+    }
+
+    /// TS 102 221 §13: EF_DIR, EF_ICCID, EF_PL, EF_ARR.
+    fn mf_files(&mut self, p: &Profile<'_>) {
+        self.records(MF, 0x2F00, Some(0x1E), ALW_ADM, 32, &[&dir_record()]);
+        self.transparent(MF, 0x2FE2, Some(0x02), ALW_ADM, iccid_bytes(p.iccid));
+        self.transparent(MF, 0x2F05, Some(0x05), RULES[3], pad(b"en", 10));
+        self.arr(MF, ARR_MF, Some(0x06));
+    }
+
+    /// TS 31.102 §4.2: the files a modem reads while attaching, and the mandatory ones.
+    fn adf_files(&mut self, adf: NodeId, p: &Profile<'_>) -> Shared {
+        let home = home_plmn(p.imsi, p.mnc_len);
+        self.transparent(adf, 0x6F05, Some(0x02), ALW_ADM, pad(b"en", 4));
+        let imsi = self.transparent(adf, 0x6F07, Some(0x07), PIN_ADM, imsi_bytes(p.imsi));
+        self.transparent(adf, 0x6F08, Some(0x08), PIN_PIN, no_keys());
+        self.transparent(adf, 0x6F09, Some(0x09), PIN_PIN, no_keys());
+        self.transparent(adf, 0x6F60, Some(0x0A), PIN_PIN, plmn_act_list(&[], 8));
+        let hpplmn = self.transparent(adf, 0x6F31, Some(0x12), PIN_ADM, vec![0x00]);
+        self.transparent(adf, 0x6F38, Some(0x04), PIN_ADM, service_table(UST_SERVICES));
+        let spn = self.transparent(adf, 0x6F46, None, ALW_ADM, spn_bytes(p.spn));
+        let acc = self.transparent(adf, 0x6F78, Some(0x06), PIN_ADM, access_class(p.imsi));
+        let fplmn = self.transparent(adf, 0x6F7B, Some(0x0D), PIN_PIN, vec![0xFF; 12]);
+        let loci = self.transparent(adf, 0x6F7E, Some(0x0B), PIN_PIN, empty_loci());
+        let ad = self.transparent(adf, 0x6FAD, Some(0x03), ALW_ADM, vec![0x00, 0x00, 0x00, p.mnc_len]);
+        self.records(
+            adf,
+            0x6FB7,
+            Some(0x01),
+            ALW_ADM,
+            4,
+            &[&[0x11, 0xF2, 0xFF, 0x00], &[0x19, 0xF1, 0xFF, 0x00]],
+        );
+        self.transparent(adf, 0x6F73, Some(0x0C), PIN_PIN, empty_psloci());
+        self.records(adf, 0x6F40, None, PIN_PIN, 26, &[&[]]);
+        self.transparent(adf, 0x6F5B, Some(0x0F), PIN_PIN, vec![0xF0, 0x00, 0x00, 0xF0, 0x00, 0x00]);
+        self.transparent(adf, 0x6F5C, Some(0x10), PIN_ADM, vec![0xFF; 3]);
+        self.transparent(adf, 0x6F61, Some(0x11), PIN_ADM, plmn_act_list(&[], 8));
+        self.transparent(adf, 0x6F62, Some(0x13), PIN_ADM, plmn_act_list(&[(home, act_bits(p.rats))], 1));
+        self.arr(adf, ARR_ADF, Some(0x17));
+        self.transparent(adf, 0x6FD9, Some(0x1D), PIN_ADM, plmn_list(&[home], 4));
+        self.transparent(adf, 0x6FE3, Some(0x1E), PIN_PIN, empty_epsloci());
+        self.records(adf, 0x6FE4, Some(0x18), PIN_PIN, 54, &[&[]]);
+        let gsm_access = self.dir(adf, 0x5F3B, None, true);
+        self.transparent(gsm_access, 0x4F20, Some(0x01), PIN_PIN, no_kc());
+        self.transparent(gsm_access, 0x4F52, Some(0x02), PIN_PIN, no_kc());
+        Shared { imsi, ad, loci, spn, acc, fplmn, hpplmn }
+    }
+
+    /// TS 51.011 §10.3: the 2G view; the identity and location files are the ADF's own.
+    fn gsm_files(&mut self, gsm: NodeId, s: &Shared) {
+        let t = Structure::Transparent;
+        self.link(gsm, 0x6F07, None, PIN_ADM, t, s.imsi);
+        self.transparent(gsm, 0x6F20, None, PIN_PIN, no_kc());
+        self.transparent(gsm, 0x6F30, None, PIN_PIN, vec![0xFF; 24]);
+        self.link(gsm, 0x6F31, None, PIN_ADM, t, s.hpplmn);
+        self.transparent(gsm, 0x6F38, None, PIN_ADM, sim_service_table());
+        self.link(gsm, 0x6F46, None, ALW_ADM, t, s.spn);
+        self.link(gsm, 0x6F78, None, PIN_ADM, t, s.acc);
+        self.link(gsm, 0x6F7B, None, PIN_PIN, t, s.fplmn);
+        self.link(gsm, 0x6F7E, None, PIN_PIN, t, s.loci);
+        self.link(gsm, 0x6FAD, None, ALW_ADM, t, s.ad);
+        self.transparent(gsm, 0x6FAE, None, ALW_ADM, vec![0x03]);
+    }
+
+    /// EF_ARR: one record per entry of [`RULES`].
+    fn arr(&mut self, dir: NodeId, fid: u16, sfi: Option<u8>) {
+        let recs: Vec<Vec<u8>> = RULES.iter().map(|r| arr_rule(*r)).collect();
+        let refs: Vec<&[u8]> = recs.iter().map(Vec::as_slice).collect();
+        self.records(dir, fid, sfi, ALW_ADM, 40, &refs);
+    }
+}
+
+/// USIM services offered (TS 31.102 §4.2.8): 19 SPN, 20 user PLMN selector, 21 MSISDN, 27 GSM
+/// access (so GSM-context AUTHENTICATE is allowed and Kc is returned), 33 PS domain, 42 operator
+/// PLMN selector, 43 HPLMN selector, 71 equivalent HPLMN, 85 EPS mobility management.
+const UST_SERVICES: &[u16] = &[19, 20, 21, 27, 33, 42, 43, 71, 85];
+
+/// A service table with one bit per service, service 1 in bit 1 of byte 1.
+fn service_table(services: &[u16]) -> Vec<u8> {
+    let max = services.iter().copied().max().unwrap_or(1);
+    let mut table = vec![0u8; usize::from(max).div_ceil(8)];
+    for &n in services {
+        let bit = usize::from(n.saturating_sub(1));
+        table[bit / 8] |= 1 << (bit % 8);
+    }
+    table
+}
+
+/// EF_SST (TS 51.011 §10.3.7), two bits (allocated, activated) per service: 1 CHV1 disable,
+/// 7 PLMN selector, 17 service provider name.
+fn sim_service_table() -> Vec<u8> {
+    let mut table = vec![0u8; 5];
+    for n in [1usize, 7, 17] {
+        let pos = n - 1;
+        table[pos / 4] |= 0b11 << (2 * (pos % 4));
+    }
+    table
+}
+
+/// One EF_ARR record (TS 102 221 §9.2.5, expanded format): an access mode DO for read, one for
+/// update/erase, one for (de)activation, each followed by its security condition.
+fn arr_rule(rule: Rule) -> Vec<u8> {
+    let mut rec = Vec::new();
+    for (mode, access) in [(0x01u8, rule.read), (0x02, rule.update), (0x18, Access::Adm)] {
+        rec.extend([0x80, 0x01, mode]);
+        rec.extend(security_condition(access));
+    }
+    rec
+}
+
+fn security_condition(access: Access) -> Vec<u8> {
+    // Key references: 01 = PIN1 (application PIN), 0A = ADM1; usage qualifier 08 = user PIN.
+    let key = match access {
+        Access::Always => return vec![0x90, 0x00],
+        Access::Pin1 => 0x01,
+        Access::Adm => 0x0A,
+    };
+    vec![0xA4, 0x06, 0x83, 0x01, key, 0x95, 0x01, 0x08]
+}
+
+/// EF_DIR record: application template with the USIM AID and a label.
+fn dir_record() -> Vec<u8> {
+    let label = b"USIM";
+    let mut inner = vec![0x4F, 0x10];
+    inner.extend(USIM_AID);
+    inner.extend([0x50, label.len() as u8]);
+    inner.extend(label);
+    let mut rec = vec![0x61, inner.len() as u8];
+    rec.extend(inner);
+    rec
+}
+
+/// `bytes` followed by FF up to `len` (and cut to `len`).
+pub(crate) fn pad(bytes: &[u8], len: usize) -> Vec<u8> {
+    let mut out: Vec<u8> = bytes.iter().copied().take(len).collect();
+    out.resize(len, 0xFF);
+    out
+}
+
+/// Decimal digits as nibble-swapped BCD, F-padded (the ICCID and dialling number format).
+pub(crate) fn swapped_bcd(digits: &str) -> Vec<u8> {
+    let nibbles: Vec<u8> = digits.bytes().map(|b| b.wrapping_sub(b'0') & 0x0F).collect();
+    nibbles.chunks(2).map(|pair| pair[0] | (pair.get(1).copied().unwrap_or(0x0F) << 4)).collect()
+}
+
+/// EF_ICCID: 10 bytes.
+pub(crate) fn iccid_bytes(iccid: &str) -> Vec<u8> {
+    pad(&swapped_bcd(iccid), 10)
+}
+
+/// EF_IMSI (TS 31.102 §4.2.2): length byte, then the mobile identity with the parity nibble
+/// (9 for an odd digit count, 1 for even) in front of the first digit.
+pub(crate) fn imsi_bytes(imsi: &str) -> Vec<u8> {
+    let parity = if imsi.len() % 2 == 1 { 9 } else { 1 };
+    let mut nibbles = vec![parity];
+    nibbles.extend(imsi.bytes().map(|b| b.wrapping_sub(b'0') & 0x0F));
+    let body: Vec<u8> =
+        nibbles.chunks(2).map(|pair| pair[0] | (pair.get(1).copied().unwrap_or(0x0F) << 4)).collect();
+    let mut out = vec![body.len() as u8];
+    out.extend(body);
+    pad(&out, 9)
+}
+
+/// A PLMN as 3 BCD bytes (TS 24.008 §10.5.1.3): MCC2 MCC1 | MNC3 MCC3 | MNC2 MNC1.
+fn plmn_bytes(mcc: &[u8], mnc: &[u8]) -> [u8; 3] {
+    let d = |s: &[u8], i: usize| s.get(i).map_or(0x0F, |b| b.wrapping_sub(b'0') & 0x0F);
+    [d(mcc, 0) | (d(mcc, 1) << 4), d(mcc, 2) | (d(mnc, 2) << 4), d(mnc, 0) | (d(mnc, 1) << 4)]
+}
+
+/// The home PLMN, read off the IMSI with the MNC length the card states in EF_AD.
+fn home_plmn(imsi: &str, mnc_len: u8) -> [u8; 3] {
+    let digits = imsi.as_bytes();
+    let mnc_end = (3 + usize::from(mnc_len)).min(digits.len());
+    plmn_bytes(&digits[..3.min(digits.len())], &digits[3.min(digits.len())..mnc_end])
+}
+
+/// Access technology bits (TS 31.102 §4.2.5) for the seed's radio technologies.
+fn act_bits(rats: &[Rat]) -> [u8; 2] {
+    let mut act = [0u8; 2];
+    for rat in rats {
+        match rat {
+            Rat::Umts => act[0] |= 0x80,
+            Rat::Lte => act[0] |= 0x40,
+            Rat::Nr => act[0] |= 0x08,
+            Rat::Gsm => act[1] |= 0x80,
+        }
+    }
+    act
+}
+
+/// A PLMN-with-access-technology list of `slots` entries; unused ones are FFFFFF 0000.
+fn plmn_act_list(entries: &[([u8; 3], [u8; 2])], slots: usize) -> Vec<u8> {
+    (0..slots)
+        .flat_map(|i| {
+            let (plmn, act) = entries.get(i).copied().unwrap_or(([0xFF; 3], [0x00; 2]));
+            plmn.into_iter().chain(act)
+        })
+        .collect()
+}
+
+/// A PLMN list of `slots` entries; unused ones are FFFFFF.
+fn plmn_list(entries: &[[u8; 3]], slots: usize) -> Vec<u8> {
+    (0..slots).flat_map(|i| entries.get(i).copied().unwrap_or([0xFF; 3])).collect()
+}
+
+/// EF_ACC: the access class is the last IMSI digit (TS 22.011 §4.2), one bit of 16.
+fn access_class(imsi: &str) -> Vec<u8> {
+    let class = imsi.bytes().last().map_or(0, |b| b.wrapping_sub(b'0') % 10);
+    (1u16 << class).to_be_bytes().to_vec()
+}
+
+/// EF_SPN: display condition, then the name in the GSM default alphabet, FF-padded to 16.
+/// Characters outside the common ASCII/GSM subset become '?'.
+fn spn_bytes(name: &str) -> Vec<u8> {
+    let gsm_safe = |c: char| c.is_ascii_alphanumeric() || " -.+&/()".contains(c);
+    let text: Vec<u8> = name.chars().map(|c| if gsm_safe(c) { c as u8 } else { b'?' }).collect();
+    let mut out = vec![0x01];
+    out.extend(pad(&text, 16));
+    out
+}
+
+/// EF_LOCI after a fresh card: TMSI and LAI deleted (LAC FFFE), status "not updated".
+fn empty_loci() -> Vec<u8> {
+    let mut v = vec![0xFF; 4];
+    v.extend([0xFF, 0xFF, 0xFF, 0xFF, 0xFE, 0xFF, 0x01]);
+    v
+}
+
+/// EF_PSLOCI: P-TMSI, signature and RAI deleted, status "not updated".
+fn empty_psloci() -> Vec<u8> {
+    let mut v = vec![0xFF; 7];
+    v.extend([0xFF, 0xFF, 0xFF, 0xFF, 0xFE, 0xFF, 0x01]);
+    v
+}
+
+/// EF_EPSLOCI: GUTI deleted, TAI deleted (TAC FFFE), status "not updated".
+fn empty_epsloci() -> Vec<u8> {
+    let mut v = vec![0xFF; 12];
+    v.extend([0xFF, 0xFF, 0xFF, 0xFF, 0xFE, 0x01]);
+    v
+}
+
+/// EF_KEYS / EF_KEYSPS: key set identifier 07 (no key available), CK and IK blank.
+fn no_keys() -> Vec<u8> {
+    let mut v = vec![0x07];
+    v.extend([0xFF; 32]);
+    v
+}
+
+/// EF_Kc / EF_KcGPRS: Kc blank, ciphering key sequence number 07 (no key).
+fn no_kc() -> Vec<u8> {
+    let mut v = vec![0xFF; 8];
+    v.push(0x07);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_match_published_examples() {
+        let hex = |v: &[u8]| v.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert_eq!(hex(&iccid_bytes("8988211000000430010")), "988812010000400310f0");
+        assert_eq!(hex(&imsi_bytes("262011106487504")), "082926101160845740");
+        assert_eq!(hex(&home_plmn("310260123456789", 3)), "130062");
+        assert_eq!(hex(&home_plmn("262011106487504", 2)), "62f210");
+        assert_eq!(hex(&access_class("262011106487504")), "0010");
+        assert_eq!(hex(&service_table(&[1, 9, 10])), "0103");
+        assert_eq!(hex(&sim_service_table()), "0330000003");
+    }
+
+    #[test]
+    fn adf_is_reached_by_aid_only_and_2g_shares_contents() {
+        let fs = FileSystem::build(&Profile {
+            iccid: "8988211000000430010",
+            imsi: "262011106487504",
+            mnc_len: 2,
+            rats: &[Rat::Lte],
+            spn: "test",
+        });
+        assert_eq!(fs.child(MF, ADF_ALIAS), None);
+        let gsm = fs.child(MF, 0x7F20).unwrap();
+        let a = fs.node(fs.child(fs.adf(), 0x6F07).unwrap()).ef().unwrap().data;
+        let b = fs.node(fs.child(gsm, 0x6F07).unwrap()).ef().unwrap().data;
+        assert_eq!(a, b);
+        assert!(fs.in_adf(fs.child(fs.adf(), 0x6F07).unwrap()));
+        assert!(!fs.in_adf(fs.child(gsm, 0x6F07).unwrap()));
+    }
+}
