@@ -39,12 +39,13 @@ fn secrets_in(dir: &Path) -> Vec<String> {
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
         for line in text.lines() {
             let key = line.split('=').next().unwrap_or("").trim();
-            if ["k", "opc", "pin"].contains(&key) {
-                if let Some(value) = line.split('"').nth(1) {
-                    if value.len() >= 4 && !value.starts_with("env:") && !value.starts_with("file:") {
-                        found.push(value.to_owned());
-                    }
-                }
+            if ["k", "opc", "pin"].contains(&key)
+                && let Some(value) = line.split('"').nth(1)
+                && value.len() >= 4
+                && !value.starts_with("env:")
+                && !value.starts_with("file:")
+            {
+                found.push(value.to_owned());
             }
         }
     }

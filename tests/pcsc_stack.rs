@@ -238,3 +238,80 @@ fn stopping_leaves_no_process_or_socket_behind() {
     assert!(!socket.exists(), "socket {} left behind", socket.display());
     assert!(!Path::new(&format!("/proc/{pid}")).exists(), "pcscd {pid} still running");
 }
+
+#[test]
+fn a_panic_still_stops_pcscd_and_removes_its_socket() {
+    let _turn = turn();
+    let (pid_tx, pid_rx) = std::sync::mpsc::channel();
+    let outcome = std::thread::spawn(move || {
+        let (pcscd, _) = start(&["vodafone-de-1"]);
+        pid_tx.send((pcscd.pid(), pcscd.socket_path().to_owned())).unwrap();
+        panic!("a test failing while pcscd runs");
+    })
+    .join();
+    assert!(outcome.is_err());
+    let (pid, socket) = pid_rx.recv().unwrap();
+    assert!(!socket.exists(), "socket left behind");
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "pcscd {pid} still running");
+}
+
+#[test]
+fn sim_cards_serves_seeds_to_other_pc_sc_clients_until_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seedrig"))
+        .args(["sim", "cards", "tmobile-us-1", "ee-uk-2"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let socket =
+        first.strip_prefix("PCSCLITE_CSOCK_NAME=").expect("first line is the export line").to_owned();
+    let table: Vec<String> = lines.by_ref().take(3).map(|l| l.unwrap()).collect();
+    assert!(table[1].contains("tmobile-us-1") && table[1].contains("310260990000061"), "{table:?}");
+    assert!(table[2].contains("ee-uk-2"), "{table:?}");
+    // An independent client, pointed at the printed socket, sees the readers.
+    let scan = Command::new("scriptor")
+        .args(["-r", "Seedrig Virtual 0 00 00"])
+        .env("PCSCLITE_CSOCK_NAME", &socket)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"00 A4 00 0C 02 3F 00\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&scan.stdout).contains("< 90 00"),
+        "{}",
+        String::from_utf8_lossy(&scan.stdout)
+    );
+    // SAFETY: kill(2) on our own child, which has not been waited for.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(!Path::new(&socket).exists(), "socket left behind");
+}
+
+#[test]
+fn a_system_pcscd_is_left_alone() {
+    let _turn = turn();
+    let pid_file = Path::new("/run/pcscd/pcscd.pid");
+    let system_socket = Path::new("/run/pcscd/pcscd.comm");
+    let before = std::fs::read_to_string(pid_file).ok();
+    let system_socket_before = system_socket.exists();
+    let (pcscd, _) = start(&["vodafone-de-1"]);
+    assert_ne!(pcscd.socket_path(), system_socket);
+    if !pcscd.isolated() {
+        eprintln!("no mount namespace on this machine: pcscd shares /run/pcscd/pcscd.pid");
+        return;
+    }
+    assert_eq!(std::fs::read_to_string(pid_file).ok(), before, "the system pcscd's pid file changed");
+    drop(pcscd);
+    assert_eq!(std::fs::read_to_string(pid_file).ok(), before, "the system pcscd's pid file changed");
+    assert_eq!(system_socket.exists(), system_socket_before);
+}

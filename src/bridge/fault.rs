@@ -194,7 +194,7 @@ fn garble_imsi(data: &mut [u8]) -> bool {
     }
     // Digit i (0-based) sits in the high nibble of byte 1 for i = 0, then low/high nibbles.
     for digit in IMSI_KEPT_DIGITS..15 {
-        let (byte, high) = (1 + (digit + 1) / 2, (digit + 1) % 2 == 1);
+        let (byte, high) = (1 + digit.div_ceil(2), (digit + 1) % 2 == 1);
         let Some(b) = data.get_mut(byte) else { break };
         let nibble = if high { *b >> 4 } else { *b & 0x0F };
         if nibble > 9 {

@@ -278,11 +278,11 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
         }
         let (response, changed_by) = self.response(&header, &data).await?;
         self.session.after_response(ins, sw_of(&response));
-        if record.subject == Subject::Authenticate {
-            if let Some(CardFault::Slow { delay, beyond_wwt }) = fault {
-                self.stall(delay, beyond_wwt).await?;
-                record.fault = Some("slow");
-            }
+        if record.subject == Subject::Authenticate
+            && let Some(CardFault::Slow { delay, beyond_wwt }) = fault
+        {
+            self.stall(delay, beyond_wwt).await?;
+            record.fault = Some("slow");
         }
         record.fault = record.fault.or(changed_by);
         record.sw = Some(u16::from_be_bytes(sw_of(&response)));
@@ -368,17 +368,21 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
         Ok(())
     }
 
-    /// Procedure byte and data (if any), then the status word.
+    /// Procedure byte and data (if any) and the status word, in one message: the board sends
+    /// the bytes in order and returns to waiting for a header after a FINAL message.
     async fn answer(&mut self, ins: u8, p3: u8, response: &[u8]) -> Result<(), BridgeError> {
         let (data, sw) = split_sw(response);
-        if !data.is_empty() && direction(ins, p3) == Direction::FromCard {
-            let mut out = Vec::with_capacity(data.len() + 1);
+        let flags = data_flags::PB_AND_TX | data_flags::FINAL;
+        let bytes = if !data.is_empty() && direction(ins, p3) == Direction::FromCard {
+            let mut out = Vec::with_capacity(data.len() + 3);
             out.push(ins);
             out.extend_from_slice(data);
-            self.send(Message::TxData { flags: data_flags::PB_AND_TX, data: out }).await?;
-        }
-        self.send(Message::TxData { flags: data_flags::PB_AND_TX | data_flags::FINAL, data: sw.to_vec() })
-            .await
+            out.extend_from_slice(&sw);
+            out
+        } else {
+            sw.to_vec()
+        };
+        self.send(Message::TxData { flags, data: bytes }).await
     }
 }
 

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use seedrig::hw::pcsc::{Readers, read_identity};
 use seedrig::model::Catalog;
-use seedrig::sim::pcscd::PrivatePcscd;
+use seedrig::sim::pcscd::{LabelledCard, PrivatePcscd};
 use seedrig::sim::usim::VirtualUsim;
 use seedrig::sim::vpcd::VirtualCard;
 
@@ -50,6 +50,9 @@ pub fn cards(fixtures: &Path, wanted: &[String]) -> ExitCode {
         table.row(vec![reader.name.clone(), reader.label.clone(), iccid, imsi]);
     }
     print!("{}", table.render());
+    for spare in pcscd.spare_readers() {
+        println!("({spare} holds a spare card: vpcd serves cards in pairs)");
+    }
     println!(
         "serving {} card(s); export the line above and use pcsc_scan, scriptor or any PC/SC tool; Ctrl-C stops",
         pcscd.readers().len()
@@ -61,7 +64,7 @@ pub fn cards(fixtures: &Path, wanted: &[String]) -> ExitCode {
 }
 
 /// A virtual USIM per seed id, in the order given.
-fn virtual_cards(catalog: &Catalog, ids: &[String]) -> Result<Vec<(String, Box<dyn VirtualCard>)>, String> {
+fn virtual_cards(catalog: &Catalog, ids: &[String]) -> Result<Vec<LabelledCard>, String> {
     ids.iter()
         .map(|id| {
             let seed = catalog.seeds.get(id).ok_or_else(|| {

@@ -245,7 +245,11 @@ impl Apdu<'_> {
                     response = self.card.transmit(&again)?;
                 }
                 _ => {
-                    return Err(PcscError::Status { reader: self.card.reader.clone(), what: what.into(), sw });
+                    return Err(PcscError::Status {
+                        reader: self.card.reader.clone(),
+                        what: what.into(),
+                        sw,
+                    });
                 }
             }
         }
@@ -303,10 +307,10 @@ fn find_tlv(data: &[u8], tag: u8) -> Option<&[u8]> {
         if t == tag {
             return Some(value);
         }
-        if t == 0x61 {
-            if let Some(v) = find_tlv(value, tag) {
-                return Some(v);
-            }
+        if t == 0x61
+            && let Some(v) = find_tlv(value, tag)
+        {
+            return Some(v);
         }
         i += 2 + len;
     }

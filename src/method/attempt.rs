@@ -135,7 +135,7 @@ pub fn judge(result: &AttemptResult, mode: Judgement, t_ms: u64) -> Judged {
 pub fn fmt_ms(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms} ms")
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else {
         let s = format!("{:.3}", ms as f64 / 1000.0);

@@ -65,7 +65,7 @@ impl<T: CardemTransport> CardemDevice<T> {
     /// Waits up to `timeout` for the card to be inserted with an ATR.
     pub async fn wait_inserted(&mut self, timeout: Duration) -> Result<&CardState, DeviceError> {
         let deadline = tokio::time::Instant::now() + timeout;
-        while !(self.state.inserted && !self.state.atr.is_empty()) {
+        while !self.state.inserted || self.state.atr.is_empty() {
             match tokio::time::timeout_at(deadline, self.channel.recv()).await {
                 Ok(frame) => {
                     self.note(frame?);
@@ -113,7 +113,13 @@ impl<T: CardemTransport> CardemDevice<T> {
                 continue;
             }
             if flags & data_flags::FINAL != 0 {
-                response.extend_from_slice(&bytes);
+                // Either the status word alone, or procedure byte, data and status word.
+                let tail = if bytes.len() > 2 && flags & data_flags::PB_AND_TX != 0 {
+                    &bytes[1..]
+                } else {
+                    &bytes[..]
+                };
+                response.extend_from_slice(tail);
                 return Ok(response);
             }
             match bytes.split_first() {

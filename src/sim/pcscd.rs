@@ -60,6 +60,9 @@ pub fn socket_path() -> &'static Path {
     })
 }
 
+/// A card to serve, with what the caller calls it (a seed id).
+pub type LabelledCard = (String, Box<dyn VirtualCard>);
+
 /// One virtual reader: its PC/SC name and the card slot behind it.
 #[derive(Clone)]
 pub struct VirtualReader {
@@ -74,6 +77,8 @@ pub struct PrivatePcscd {
     pid: u32,
     reaper: Option<JoinHandle<()>>,
     readers: Vec<VirtualReader>,
+    /// Readers holding the spare card that pads an odd count (see [`SpareCard`]).
+    spares: Vec<String>,
     _servers: Vec<CardServer>,
     isolated: bool,
 }
@@ -140,7 +145,7 @@ exec "$pcscd" --foreground --config "$dir/reader.conf.d" $SEEDRIG_PCSCD_FLAGS
 impl PrivatePcscd {
     /// Starts pcscd with one virtual reader per card (labelled, e.g. by seed id), all inserted,
     /// and waits until every reader shows its card.
-    pub fn start(cards: Vec<(String, Box<dyn VirtualCard>)>) -> Result<PrivatePcscd, PcscdError> {
+    pub fn start(cards: Vec<LabelledCard>) -> Result<PrivatePcscd, PcscdError> {
         let programs = find_programs()?;
         let socket = socket_path().to_owned();
         let dir = tempfile::Builder::new()
@@ -156,7 +161,15 @@ impl PrivatePcscd {
         // Our copy of the listening socket must go: a client must never be queued on a socket
         // nobody will accept from once pcscd is gone.
         drop(listener);
-        let mut pcscd = PrivatePcscd { dir, pid, reaper: Some(reaper), readers, _servers: servers, isolated };
+        let mut pcscd = PrivatePcscd {
+            dir,
+            pid,
+            reaper: Some(reaper),
+            readers,
+            spares: Vec::new(),
+            _servers: servers,
+            isolated,
+        };
         pcscd.wait_ready()?;
         Ok(pcscd)
     }
@@ -167,6 +180,11 @@ impl PrivatePcscd {
 
     pub fn readers(&self) -> &[VirtualReader] {
         &self.readers
+    }
+
+    /// Readers that hold only the spare card vpcd needs beside an odd card.
+    pub fn spare_readers(&self) -> &[String] {
+        &self.spares
     }
 
     /// The reader holding the card labelled `label`.
@@ -222,6 +240,8 @@ impl PrivatePcscd {
                 reader.name = full.clone();
             }
         }
+        self.spares =
+            listed.iter().filter(|n| !self.readers.iter().any(|r| &r.name == *n)).cloned().collect();
     }
 }
 
@@ -263,7 +283,7 @@ fn signal(pid: u32, sig: libc::c_int) {
 fn serve_cards(
     dir: &Path,
     vpcd_lib: &Path,
-    cards: Vec<(String, Box<dyn VirtualCard>)>,
+    cards: Vec<LabelledCard>,
 ) -> io::Result<(Vec<CardServer>, Vec<VirtualReader>)> {
     let conf = dir.join("reader.conf.d");
     let drivers = dir.join("drivers");
@@ -392,4 +412,18 @@ fn ready_readers(expected: usize) -> Option<Vec<String>> {
     ctx.get_status_change(Duration::from_millis(200), &mut states).ok()?;
     let present = states.iter().filter(|s| s.event_state().contains(pcsc::State::PRESENT)).count();
     (present >= expected).then_some(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_package_is_named() {
+        let e = PcscdError::NotInstalled { what: "pcscd" };
+        assert_eq!(
+            e.to_string(),
+            "pcscd is not installed; install the Debian packages pcscd vsmartcard-vpcd (ci/setup-debian.sh does)"
+        );
+    }
 }

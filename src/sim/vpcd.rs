@@ -146,10 +146,30 @@ fn session(mut stream: TcpStream, slot: &CardSlot, stop: &AtomicBool) -> io::Res
 
 fn read_message(stream: &mut TcpStream) -> io::Result<Vec<u8>> {
     let mut len = [0u8; 2];
+    quick_ack(stream);
     stream.read_exact(&mut len)?;
+    // vpcd writes the length and the payload separately with Nagle on: the payload waits
+    // for our ACK of the length, which Linux would delay by 40 ms. Acknowledge at once.
+    quick_ack(stream);
     let mut payload = vec![0u8; usize::from(u16::from_be_bytes(len))];
     stream.read_exact(&mut payload)?;
     Ok(payload)
+}
+
+/// Turns on TCP_QUICKACK, which Linux clears again after a while, so it is set per read.
+fn quick_ack(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt on a socket this stream owns, with a valid pointer and length.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
 }
 
 fn write_message(stream: &mut TcpStream, payload: &[u8]) -> io::Result<()> {
@@ -174,4 +194,42 @@ pub fn bind_port_pair() -> io::Result<(TcpListener, TcpListener)> {
         }
     }
     Err(io::Error::new(io::ErrorKind::AddrInUse, "no two consecutive free loopback ports found"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Echo;
+    impl VirtualCard for Echo {
+        fn atr(&self) -> Vec<u8> {
+            vec![0x3B, 0x00]
+        }
+        fn power_on(&mut self) {}
+        fn power_off(&mut self) {}
+        fn reset(&mut self) {}
+        fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+            [apdu, &[0x90, 0x00]].concat()
+        }
+    }
+
+    #[test]
+    fn port_pairs_are_consecutive_and_on_loopback_only() {
+        let (a, b) = bind_port_pair().unwrap();
+        let (a, b) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        assert!(a.ip().is_loopback() && b.ip().is_loopback());
+        assert_eq!(a.port() + 1, b.port());
+    }
+
+    #[test]
+    fn speaks_the_vpcd_protocol_as_vpcd_expects() {
+        let (listener, _) = bind_port_pair().unwrap();
+        let server = CardServer::start(listener, CardSlot::new(Box::new(Echo))).unwrap();
+        let mut vpcd = TcpStream::connect((Ipv4Addr::LOCALHOST, server.port())).unwrap();
+        // Power on: no answer. Get ATR: the ATR. An APDU: its answer.
+        vpcd.write_all(&[0, 1, CTRL_ON, 0, 1, CTRL_ATR]).unwrap();
+        assert_eq!(read_message(&mut vpcd).unwrap(), vec![0x3B, 0x00]);
+        vpcd.write_all(&[0, 4, 0x00, 0xA4, 0x00, 0x00]).unwrap();
+        assert_eq!(read_message(&mut vpcd).unwrap(), vec![0x00, 0xA4, 0x00, 0x00, 0x90, 0x00]);
+    }
 }

@@ -115,7 +115,7 @@ impl VirtualUsim {
         }
     }
 
-    /// Referencing an EF by SFI makes it the current EF (TS 102 221 §8.4.2).
+    /// Referencing an EF by SFI makes it the current EF (TS 102 221 §8.4).
     fn select_by_sfi(&mut self, sfi: u8) -> Result<NodeId, Fail> {
         let id = self.fs.child_by_sfi(self.sel.df, sfi).ok_or(Fail::FileNotFound)?;
         if self.sel.ef != Some(id) {

@@ -1,10 +1,10 @@
-//! AUTHENTICATE (TS 31.102 §7.1) and the 2G RUN GSM ALGORITHM (TS 51.011 §9.2.16).
+//! AUTHENTICATE (TS 31.102 §7.1) and the 2G RUN GSM ALGORITHM (TS 51.011).
 
 use super::apdu::{Command, Fail};
-use super::card::{Handled, Out, SQN_MAX, VirtualUsim, expect_p1p2};
+use super::card::{Handled, Out, VirtualUsim, expect_p1p2};
 use super::milenage::{self, constant_time_eq};
 
-/// How far ahead of SQN_MS a fresh SQN may be: TS 33.102 Annex C.2.2 limits the jump so that a
+/// How far ahead of SQN_MS a fresh SQN may be: TS 33.102 Annex C.2 limits the jump so that a
 /// replayed or far-future SQN cannot wrap the counter; 2^28 is the value it suggests.
 const SQN_DELTA: u64 = 1 << 28;
 
@@ -99,7 +99,7 @@ impl VirtualUsim {
 
     /// SQN is fresh if it is above the highest accepted one, by at most [`SQN_DELTA`].
     fn is_fresh(&self, sqn: u64) -> bool {
-        sqn > self.sqn_ms && sqn - self.sqn_ms <= SQN_DELTA && sqn <= SQN_MAX
+        sqn > self.sqn_ms && sqn - self.sqn_ms <= SQN_DELTA
     }
 }
 

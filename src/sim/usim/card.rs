@@ -23,7 +23,7 @@ const ATR: [u8; 22] = [
 const DEFAULT_SQN: u64 = 0x20;
 
 /// SQNs are 48 bits.
-pub(crate) const SQN_MAX: u64 = (1 << 48) - 1;
+const SQN_MAX: u64 = (1 << 48) - 1;
 
 /// Response instructions from a handler.
 #[derive(Debug)]
@@ -159,7 +159,7 @@ impl VirtualUsim {
     /// Executes one command TPDU (`CLA INS P1 P2 P3 [data]`) and returns the response data
     /// followed by SW1 SW2. Never panics; always returns at least the two status bytes.
     pub fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
-        // Deferred data is only for the very next command (TS 102 221 §7.3.1.1.5).
+        // Deferred data is only for the very next command (T=0 case 4, TS 102 221 §7).
         let pending = self.pending.take();
         let Some(cmd) = Command::parse(apdu) else {
             return Fail::WrongLength.sw(Dialect::Uicc).to_vec();
@@ -311,7 +311,7 @@ pub(crate) fn expect_p1p2(cmd: &Command<'_>, p1: u8, p2: u8) -> Result<(), Fail>
     if (cmd.p1, cmd.p2) == (p1, p2) { Ok(()) } else { Err(Fail::WrongP1P2) }
 }
 
-/// P1 = 00 and P2 = PIN1 (01). Other PINs of TS 102 221 §9.5.1 (PIN2 81, ADM 0A–0E, universal
+/// P1 = 00 and P2 = PIN1 (01). Other PINs of TS 102 221 §9.5 (PIN2 81, ADM 0A–0E, universal
 /// PIN 11) and CHV2 (02) exist in the standard but not on this card.
 fn pin_reference(cmd: &Command<'_>, dialect: Dialect) -> Result<(), Fail> {
     if cmd.p1 != 0x00 {

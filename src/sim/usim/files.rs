@@ -17,7 +17,7 @@ pub(crate) const MF: NodeId = 0;
 pub(crate) const USIM_AID: [u8; 16] =
     [0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0x89, 0x07, 0x09, 0x00, 0x00];
 
-/// FID by which the active application's ADF can be selected (TS 102 221 §8.3).
+/// FID by which the active application's ADF can be selected (TS 102 221 §8).
 pub(crate) const ADF_ALIAS: u16 = 0x7FFF;
 
 /// FIDs of the access rule files, in the MF and in ADF.USIM.
@@ -348,7 +348,7 @@ fn service_table(services: &[u16]) -> Vec<u8> {
     table
 }
 
-/// EF_SST (TS 51.011 §10.3.7), two bits (allocated, activated) per service: 1 CHV1 disable,
+/// EF_SST (TS 51.011 §10.3), two bits (allocated, activated) per service: 1 CHV1 disable,
 /// 7 PLMN selector, 17 service provider name.
 fn sim_service_table() -> Vec<u8> {
     let mut table = vec![0u8; 5];
@@ -359,7 +359,7 @@ fn sim_service_table() -> Vec<u8> {
     table
 }
 
-/// One EF_ARR record (TS 102 221 §9.2.5, expanded format): an access mode DO for read, one for
+/// One EF_ARR record (TS 102 221 §9.2, expanded format): an access mode DO for read, one for
 /// update/erase, one for (de)activation, each followed by its security condition.
 fn arr_rule(rule: Rule) -> Vec<u8> {
     let mut rec = Vec::new();
@@ -465,7 +465,7 @@ fn plmn_list(entries: &[[u8; 3]], slots: usize) -> Vec<u8> {
     (0..slots).flat_map(|i| entries.get(i).copied().unwrap_or([0xFF; 3])).collect()
 }
 
-/// EF_ACC: the access class is the last IMSI digit (TS 22.011 §4.2), one bit of 16.
+/// EF_ACC: the access class is the last IMSI digit (TS 22.011), one bit of 16.
 fn access_class(imsi: &str) -> Vec<u8> {
     let class = imsi.bytes().last().map_or(0, |b| b.wrapping_sub(b'0') % 10);
     (1u16 << class).to_be_bytes().to_vec()

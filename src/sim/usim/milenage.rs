@@ -124,13 +124,13 @@ pub fn auts(m: &Milenage, rand: &[u8; 16], sqn_ms: &[u8; 6]) -> [u8; 14] {
     out
 }
 
-/// c2 (TS 33.102 §6.8.1.2): SRES = RES[0..4] xor RES[4..8] for a 64-bit RES.
+/// c2 (TS 33.102 §6.8.1): SRES = RES[0..4] xor RES[4..8] for a 64-bit RES.
 pub fn sres(res: &[u8; 8]) -> [u8; 4] {
     let (a, b) = res.split_at(4);
     xor(&first::<4>(a), &first::<4>(b))
 }
 
-/// c3 (TS 33.102 §6.8.1.2): Kc = CK1 xor CK2 xor IK1 xor IK2 (64-bit halves).
+/// c3 (TS 33.102 §6.8.1): Kc = CK1 xor CK2 xor IK1 xor IK2 (64-bit halves).
 pub fn kc(ck: &[u8; 16], ik: &[u8; 16]) -> [u8; 8] {
     let fold = |x: &[u8; 16]| xor(&first::<8>(&x[..8]), &first::<8>(&x[8..]));
     xor(&fold(ck), &fold(ik))

@@ -9,7 +9,7 @@
 //! Behaviour chosen where the specifications leave room or the bench needs a decision:
 //! - **SQN.** The card keeps one SQN_MS, the highest SQN it accepted (the seed's `sqn`, else
 //!   0x20). An AUTN is fresh if SQN_MS < SQN ≤ SQN_MS + 2^28; otherwise the card answers with
-//!   AUTS. There is no IND array (TS 33.102 Annex C.3): the network is expected to count up.
+//!   AUTS. There is no IND array (TS 33.102 Annex C): the network is expected to count up.
 //! - **MNC length** in EF_AD: 3 for MCC 310–316, else 2, unless given to
 //!   [`VirtualUsim::from_seed_with_mnc_len`].
 //! - **Access conditions** follow TS 31.102 §4.2: EF_IMSI and most ADF files need PIN1 to be

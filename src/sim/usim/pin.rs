@@ -8,10 +8,10 @@ use std::fmt;
 use super::apdu::Fail;
 use super::milenage::constant_time_eq;
 
-/// Tries a fresh card allows (TS 102 221 §9.5.1 leaves the number to the issuer; 3 is usual).
+/// Tries a fresh card allows (TS 102 221 §9.5 leaves the number to the issuer; 3 is usual).
 pub(crate) const PIN_TRIES: u8 = 3;
 
-/// PIN values travel as 8 bytes: ASCII digits padded with FF (TS 102 221 §9.5.2).
+/// PIN values travel as 8 bytes: ASCII digits padded with FF (TS 102 221 §9.5).
 pub(crate) type PinBlock = [u8; 8];
 
 #[derive(Clone)]

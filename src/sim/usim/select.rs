@@ -121,7 +121,7 @@ impl VirtualUsim {
         Ok(Out::Deferred(if with_fcp { fcp(&self.fs, adf, &self.pin) } else { Vec::new() }))
     }
 
-    /// Which file a FID names from the current DF (TS 102 221 §8.4.1, TS 51.011 §6.5): the MF,
+    /// Which file a FID names from the current DF (TS 102 221 §8.4; TS 51.011 has the same rules): the MF,
     /// the active ADF (7FFF, UICC only), the current DF, its children, its parent, and the
     /// parent's other DFs.
     fn by_fid(&self, fid: u16, dialect: Dialect) -> Option<NodeId> {
