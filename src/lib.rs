@@ -7,9 +7,11 @@
 //! - [`sim`]: the virtual bench's simulated parts (virtual USIMs, private pcscd).
 //! - [`bridge`]: the APDU bridge between the modem's SIM slots and the seed cards, with faults.
 //! - [`clock`]: the rig's one monotonic clock.
+//! - [`firmware`]: the reference failover firmware (the DUT of the virtual bench).
 
 pub mod bridge;
 pub mod clock;
+pub mod firmware;
 pub mod fixture;
 pub mod hw;
 pub mod method;

@@ -1,0 +1,1 @@
+//! The reference failover firmware (being written).
