@@ -5,10 +5,12 @@
 //! - [`method`]: the patented seed-selection method, as the test oracle.
 //! - [`hw`]: drivers for the bench's hardware (PC/SC readers, SIMtrace2 card emulation).
 //! - [`sim`]: the virtual bench's simulated parts (virtual USIMs, private pcscd).
+//! - [`bench`]: benches brought up from rig files (the virtual bench for a scenario).
 //! - [`bridge`]: the APDU bridge between the modem's SIM slots and the seed cards, with faults.
 //! - [`clock`]: the rig's one monotonic clock.
 //! - [`firmware`]: the reference failover firmware (the DUT of the virtual bench).
 
+pub mod bench;
 pub mod bridge;
 pub mod clock;
 pub mod firmware;

@@ -61,9 +61,11 @@ fn fault() -> impl Strategy<Value = FaultKind> {
 }
 
 fn seed(slot: u8) -> impl Strategy<Value = SeedView> {
-    (cell(), prop::collection::vec(fault(), 0..2)).prop_map(move |(best, faults)| {
-        let best = if faults.contains(&FaultKind::NoCoverage) { None } else { best };
-        SeedView { id: format!("seed-{slot}"), slot, best, faults }
+    (cell(), prop::collection::vec(fault(), 0..2)).prop_map(move |(best, faults)| SeedView {
+        id: format!("seed-{slot}"),
+        slot,
+        best,
+        faults,
     })
 }
 
@@ -110,30 +112,38 @@ fn connects(seed: &SeedView, mode: Judgement, t_ms: u64) -> bool {
     mode == Judgement::Result || total <= t_ms
 }
 
-/// Failures nobody answers, which a `result` firmware waits on forever.
+/// Failures nobody answers, which a `result` firmware waits on forever. Steps in the order a
+/// modem takes them: the card (a card that does not answer is a SIM failure the modem
+/// reports), the radio, then the network's answers.
 fn silent(seed: &SeedView) -> bool {
-    let explicit_card = seed.faults.iter().any(|f| {
-        matches!(f, FaultKind::Pulled | FaultKind::BadAtr | FaultKind::PinLocked | FaultKind::Flaky { .. })
-    });
-    let mute =
-        seed.faults.iter().any(|f| matches!(f, FaultKind::Mute | FaultKind::Slow { beyond_wwt: true, .. }));
-    if explicit_card {
+    let has = |pred: fn(&FaultKind) -> bool| seed.faults.iter().any(pred);
+    if has(|f| {
+        matches!(
+            f,
+            FaultKind::Pulled
+                | FaultKind::BadAtr
+                | FaultKind::PinLocked
+                | FaultKind::Flaky { .. }
+                | FaultKind::Mute
+        )
+    }) {
         return false;
     }
-    if mute || seed.best.is_none() || seed.faults.contains(&FaultKind::Silent) {
+    if seed.best.is_none() || has(|f| matches!(f, FaultKind::Silent | FaultKind::NoCoverage)) {
         return true;
     }
-    let explicit_net = seed.faults.iter().any(|f| {
+    let explicit_net = has(|f| {
         matches!(
             f,
             FaultKind::CorruptImsi
                 | FaultKind::CorruptAuth
+                | FaultKind::Slow { beyond_wwt: true, .. }
                 | FaultKind::Reject { .. }
                 | FaultKind::Expired
                 | FaultKind::DialFail { .. }
         )
     });
-    !explicit_net && seed.faults.contains(&FaultKind::DataFail)
+    !explicit_net && has(|f| matches!(f, FaultKind::DataFail))
 }
 
 proptest! {

@@ -79,6 +79,23 @@ enum SimCommand {
         #[arg(value_name = "SEED")]
         seeds: Vec<String>,
     },
+    /// Bring a scenario's virtual world up (cards, network, modem, firmware) until Ctrl-C
+    ///
+    /// Prints the firmware's AT port, the observer AT port, the console and the PC/SC socket,
+    /// so a work-in-progress firmware can be pointed at the virtual bench.
+    Up {
+        /// Scenario name (see `seedrig list`)
+        scenario: String,
+        /// Bench file (must describe a virtual bench)
+        #[arg(long, default_value = "rig/virtual.toml", value_name = "FILE")]
+        rig: PathBuf,
+        /// Print the paths as one JSON object
+        #[arg(long)]
+        json: bool,
+        /// Do not start the reference firmware (point your own at the printed ports)
+        #[arg(long)]
+        no_firmware: bool,
+    },
 }
 
 pub fn run() -> ExitCode {
@@ -88,6 +105,9 @@ pub fn run() -> ExitCode {
         Command::List { long } => list::run(&cli.fixtures, long),
         Command::Explain { scenarios, all } => explain::run(&cli.fixtures, &scenarios, all),
         Command::Sim(SimCommand::Cards { seeds }) => sim::cards(&cli.fixtures, &seeds),
+        Command::Sim(SimCommand::Up { scenario, rig, json, no_firmware }) => {
+            sim::up(&cli.fixtures, &rig, &scenario, json, !no_firmware)
+        }
     }
 }
 

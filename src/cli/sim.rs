@@ -1,10 +1,12 @@
 //! `seedrig sim ...`: bring parts of the virtual bench up by hand, for poking at them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use seedrig::bench::virtual_bench::FirmwareLaunch;
+use seedrig::bench::{BenchPaths, VirtualBench, VirtualBenchOptions};
 use seedrig::hw::pcsc::{Readers, read_identity};
-use seedrig::model::Catalog;
+use seedrig::model::{Catalog, Rig, RigKind};
 use seedrig::sim::pcscd::{LabelledCard, PrivatePcscd};
 use seedrig::sim::usim::VirtualUsim;
 use seedrig::sim::vpcd::VirtualCard;
@@ -78,15 +80,109 @@ fn virtual_cards(catalog: &Catalog, ids: &[String]) -> Result<Vec<LabelledCard>,
         .collect()
 }
 
+/// `seedrig sim up SCENARIO`: the scenario's virtual world until Ctrl-C.
+pub fn up(fixtures: &Path, rig_file: &Path, scenario: &str, json: bool, firmware: bool) -> ExitCode {
+    let loaded = match load_clean(fixtures) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let rig = match load_rig(rig_file) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let Some(scenario) = loaded.catalog.scenarios.get(scenario) else {
+        eprintln!("error: no scenario \"{scenario}\"; `seedrig list` shows them all");
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_BENCH);
+        }
+    };
+    let launch = firmware.then(|| FirmwareLaunch { binary: firmware_binary(), fault: None });
+    let options = VirtualBenchOptions { firmware: launch };
+    runtime.block_on(async {
+        let bench = match VirtualBench::up(&loaded.catalog, scenario, &rig, options).await {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: the virtual bench did not come up: {e}");
+                return ExitCode::from(EXIT_BENCH);
+            }
+        };
+        print_paths(bench.paths(), json);
+        wait_for_signal().await;
+        bench.down().await;
+        eprintln!("stopped; the virtual bench is down");
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_paths(paths: &BenchPaths, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(paths).unwrap_or_default());
+        return;
+    }
+    println!("firmware AT port   {}", paths.firmware_at_port.display());
+    println!("observer AT port   {}", paths.observer_at_port.display());
+    println!("console            {}", paths.console.display());
+    println!("PC/SC socket       PCSCLITE_CSOCK_NAME={}", paths.pcsc_socket.display());
+    println!("firmware config    {}", paths.firmware_config.display());
+    for s in &paths.slots {
+        println!(
+            "slot {}             {} in \"{}\" (card emulation: {})",
+            s.slot,
+            s.seed,
+            s.reader,
+            s.card_emulation_socket.display()
+        );
+    }
+    println!("the firmware waits for `start` on its console; Ctrl-C stops everything");
+}
+
+/// The rig file, which must describe a virtual bench.
+fn load_rig(path: &Path) -> Result<Rig, ExitCode> {
+    let loaded = seedrig::fixture::load(&[path.to_owned()]).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    if !loaded.diagnostics.is_empty() {
+        eprint!("{}", loaded.diagnostics.render(super::styled()));
+        return Err(ExitCode::from(EXIT_CONFIG));
+    }
+    let rig = loaded.catalog.rigs.into_values().next().ok_or_else(|| {
+        eprintln!("error: {} holds no bench", path.display());
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    if !matches!(rig.kind, RigKind::Virtual) {
+        eprintln!(
+            "error: {} describes a lab bench; `sim up` brings up the virtual bench (kind = \"virtual\")",
+            path.display()
+        );
+        return Err(ExitCode::from(EXIT_CONFIG));
+    }
+    Ok(rig)
+}
+
+/// The firmware binary built beside this one.
+fn firmware_binary() -> PathBuf {
+    std::env::current_exe()
+        .map(|exe| exe.with_file_name("seedrig-firmware"))
+        .unwrap_or_else(|_| PathBuf::from("seedrig-firmware"))
+}
+
+async fn wait_for_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
+}
+
 /// Blocks until SIGINT or SIGTERM.
 fn wait_for_stop() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     let Ok(runtime) = runtime else { return };
-    runtime.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-        }
-    });
+    runtime.block_on(wait_for_signal());
 }

@@ -4,6 +4,13 @@
 use super::view::SeedView;
 use crate::model::{FaultKind, Judgement};
 
+/// How long a modem waits for a SIM that does not answer before it reports a SIM failure
+/// (nominal): the work waiting time of ISO 7816-3 with the default WI = 10 at 3.57 MHz is about
+/// 1 s, and modems try once more before giving up.
+pub const CARD_GIVE_UP_MS: u64 = 2_000;
+/// The work waiting time itself (nominal).
+pub const CARD_WWT_MS: u64 = 1_000;
+
 /// What happens when the DUT tries a seed, before the firmware judges it. Times are nominal
 /// milliseconds from the start of the attempt, and are upper bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +65,9 @@ pub fn attempt(seed: &SeedView) -> AttemptResult {
     if let Some(FaultKind::Flaky { up_ms, .. }) = has(|f| matches!(f, FaultKind::Flaky { .. })) {
         return explicit(*up_ms, "card contact bounced out".into());
     }
-    if has(|f| matches!(f, FaultKind::Mute | FaultKind::Slow { beyond_wwt: true, .. })).is_some() {
-        return silent("card stops answering");
+    // A card that does not answer is a SIM failure the modem reports (+CPIN: NOT READY).
+    if has(|f| matches!(f, FaultKind::Mute)).is_some() {
+        return explicit(CARD_GIVE_UP_MS, "card does not answer: SIM failure".into());
     }
     // The radio.
     let Some(cell) = &seed.best else {
@@ -68,11 +76,22 @@ pub fn attempt(seed: &SeedView) -> AttemptResult {
     if has(|f| matches!(f, FaultKind::Silent)).is_some() {
         return silent("network never answers");
     }
+    if has(|f| matches!(f, FaultKind::NoCoverage)).is_some() {
+        return silent("no coverage for this seed");
+    }
     let timing = cell.timing;
     if has(|f| matches!(f, FaultKind::CorruptImsi)).is_some() {
         return explicit(timing.auth_ms, "network does not know the IMSI (EMM cause 2)".into());
     }
     let card_delay = match has(|f| matches!(f, FaultKind::Slow { .. })) {
+        // Beyond the work waiting time the modem gives up on AUTHENTICATE: no RES, so the
+        // network rejects the authentication.
+        Some(FaultKind::Slow { beyond_wwt: true, .. }) => {
+            return explicit(
+                timing.auth_ms + CARD_GIVE_UP_MS,
+                "card too slow to AUTHENTICATE: authentication fails".into(),
+            );
+        }
         Some(FaultKind::Slow { delay_ms, .. }) => *delay_ms,
         _ => 0,
     };
@@ -186,7 +205,7 @@ mod tests {
 
     #[test]
     fn silence_stalls_result_mode_and_fails_at_t_otherwise() {
-        let r = attempt(&seed(vec![FaultKind::Mute]));
+        let r = attempt(&seed(vec![FaultKind::Silent]));
         assert!(matches!(judge(&r, Judgement::Result, 30_000), Judged::Stalled { .. }));
         assert!(matches!(
             judge(&r, Judgement::Both, 30_000),

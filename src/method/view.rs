@@ -19,7 +19,8 @@ pub struct BestCell {
 pub struct SeedView {
     pub id: Id,
     pub slot: u8,
-    /// `None`: no usable cell (or a `no_coverage` fault hides them all).
+    /// `None`: no usable cell. (A `no_coverage` fault does not hide the cells the modem hears
+    /// at the site; the seed's network just never answers it.)
     pub best: Option<BestCell>,
     pub faults: Vec<FaultKind>,
 }
@@ -44,13 +45,7 @@ impl ScenarioView {
         let seed_view = |p: &crate::model::Placement| -> Option<SeedView> {
             let seed = catalog.seeds.get(&p.seed)?;
             let faults: Vec<FaultKind> = p.faults.iter().map(|f| f.kind).collect();
-            let hidden = faults.contains(&FaultKind::NoCoverage);
-            Some(SeedView {
-                id: p.seed.clone(),
-                slot: p.slot,
-                best: if hidden { None } else { best_cell(catalog, seed, site) },
-                faults,
-            })
+            Some(SeedView { id: p.seed.clone(), slot: p.slot, best: best_cell(catalog, seed, site), faults })
         };
         Some(ScenarioView {
             weights: scenario.weights,

@@ -1,1 +1,305 @@
-//! The simulated modem (being written).
+//! The simulated modem of the virtual bench (`docs/virtual-bench.md`, "sim::modem"): a
+//! Quectel-like module with two AT ports on pseudo-terminals (the firmware's and the rig's
+//! observer port) and `slots` SIM slots, each a SIMtrace2 card-emulation socket the rig's
+//! APDU bridge connects to. Radio work is the [`Network`]'s; the modem reads cards, runs
+//! AUTHENTICATE for the network, and turns everything into AT responses and URCs.
+//!
+//! - [`at`]: the byte stream (lines, echo, the `AT+QISEND` payload), parsing, response bytes.
+//! - [`port`]: one AT port: its reader (one command at a time) and writer.
+//! - [`commands`]: dispatch, and the general and SIM commands.
+//! - [`registration`]: `+COPS`, `+CREG`/`+CGREG`/`+CEREG`, signal, the attach task.
+//! - [`data`]: contexts and the internal TCP/IP stack (`+CGACT`, `+QIOPEN`, `+QISEND`, ...).
+//! - [`sim_slot`], [`card`]: the slots' tasks and the APDUs; [`sim_control`]: insertion,
+//!   removal and slot switching.
+//! - [`urc`]: per-port settings and URC fan-out.
+//!
+//! Every task is in one [`Tasks`] set; [`Modem::stop`] ends and awaits all of them, which
+//! closes the PTYs and removes the slot sockets.
+
+mod at;
+mod card;
+mod commands;
+mod data;
+mod net;
+mod port;
+mod registration;
+mod sim_control;
+mod sim_slot;
+mod urc;
+
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::{AbortHandle, JoinSet};
+
+use crate::clock::RigClock;
+use crate::hw::simtrace::{SocketListener, TransportError};
+use crate::sim::network::Network;
+use crate::sim::pty::Pty;
+use crate::sim::time::TimeScale;
+
+pub use net::RadioNetwork;
+
+use card::SimState;
+use data::DataState;
+use registration::RegState;
+use sim_slot::SlotHandle;
+use urc::{PortLink, UrcHub};
+
+/// Port ids, as URC routing knows them.
+const FIRMWARE: usize = 0;
+const OBSERVER: usize = 1;
+
+pub struct ModemConfig {
+    /// SIM slots, 1..=255; slot N (0-based) is `AT+QUIMSLOT=N+1`.
+    pub slots: u8,
+    /// Where `slot<N>.sock` are created (the directory is created if missing).
+    pub slot_socket_dir: PathBuf,
+    pub scale: TimeScale,
+    pub clock: RigClock,
+    /// The SIM's work waiting time: how long the modem waits for a silent card.
+    pub wwt: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModemError {
+    #[error("a modem needs at least one SIM slot")]
+    NoSlots,
+    #[error("cannot create the SIM slot socket directory {}: {source}", dir.display())]
+    SocketDir {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("SIM slot {slot}: {source}")]
+    Slot {
+        slot: u8,
+        #[source]
+        source: TransportError,
+    },
+    #[error("cannot open a pseudo-terminal for the {port} AT port: {source}")]
+    Pty {
+        port: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The running modem. Its tasks run until [`Modem::stop`] (or until it is dropped, which
+/// aborts them without waiting).
+pub struct Modem {
+    shared: Arc<Shared>,
+    firmware_port: PathBuf,
+    observer_port: PathBuf,
+    slot_dir: PathBuf,
+}
+
+impl Modem {
+    /// Starts the modem on `network`: opens both AT ports and listens on every slot socket.
+    /// No card is known until a bridge connects to slot 0 (the active slot, `AT+QUIMSLOT=1`).
+    pub async fn start(cfg: ModemConfig, network: Network) -> Result<Modem, ModemError> {
+        Modem::start_with(cfg, Arc::new(network)).await
+    }
+
+    /// [`start`](Self::start) on any [`RadioNetwork`] (a fake one in tests).
+    pub async fn start_with(cfg: ModemConfig, network: Arc<dyn RadioNetwork>) -> Result<Modem, ModemError> {
+        if cfg.slots == 0 {
+            return Err(ModemError::NoSlots);
+        }
+        let dir = cfg.slot_socket_dir.clone();
+        std::fs::create_dir_all(&dir).map_err(|source| ModemError::SocketDir { dir: dir.clone(), source })?;
+        let listeners = (0..cfg.slots)
+            .map(|n| {
+                SocketListener::bind(socket_path(&dir, n))
+                    .map_err(|source| ModemError::Slot { slot: n, source })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let ptys = [open_pty("firmware")?, open_pty("observer")?];
+        let (firmware_port, observer_port) = (ptys[0].path().to_owned(), ptys[1].path().to_owned());
+        let shared = Shared::launch(cfg, network, listeners, ptys);
+        Ok(Modem { shared, firmware_port, observer_port, slot_dir: dir })
+    }
+
+    /// The firmware's AT port (PTY slave path, e.g. `/dev/pts/7`).
+    pub fn firmware_port(&self) -> &Path {
+        &self.firmware_port
+    }
+
+    /// The rig's observer AT port.
+    pub fn observer_port(&self) -> &Path {
+        &self.observer_port
+    }
+
+    /// `<dir>/slot<N>.sock`, N = 0..slots-1.
+    pub fn slot_socket(&self, slot: u8) -> PathBuf {
+        socket_path(&self.slot_dir, slot)
+    }
+
+    /// Ends every task and waits for them: the PTYs close, the bridges see their channel
+    /// close, the socket files are removed.
+    pub async fn stop(self) {
+        self.shared.tasks.shutdown().await;
+    }
+}
+
+impl Drop for Modem {
+    fn drop(&mut self) {
+        // Without stop(): the tasks still end (and drop what they own) on their next poll.
+        self.shared.tasks.abort_all();
+    }
+}
+
+fn socket_path(dir: &Path, slot: u8) -> PathBuf {
+    dir.join(format!("slot{slot}.sock"))
+}
+
+fn open_pty(port: &'static str) -> Result<Pty, ModemError> {
+    Pty::open().map_err(|source| ModemError::Pty { port, source })
+}
+
+/// What every task of the modem shares.
+pub(crate) struct Shared {
+    net: Arc<dyn RadioNetwork>,
+    scale: TimeScale,
+    core: Mutex<Core>,
+    slots: Vec<SlotHandle>,
+    urcs: UrcHub,
+    /// Serialises SIM transitions (slot switch, insertion, removal, PIN entry): each reads
+    /// the card and must not see another's half-done state.
+    sim_lock: Arc<tokio::sync::Mutex<()>>,
+    tasks: Tasks,
+}
+
+/// The modem's state. Held only for short, await-free updates; URCs are queued under it so
+/// their order follows the order of the changes.
+pub(crate) struct Core {
+    /// The active slot, 0-based.
+    active: u8,
+    sim: SimState,
+    /// The card (ATR) `sim` was read from; None when no card is there.
+    card_seen: Option<Vec<u8>>,
+    cfun: u8,
+    reg: RegState,
+    data: DataState,
+}
+
+impl Shared {
+    fn launch(
+        cfg: ModemConfig,
+        net: Arc<dyn RadioNetwork>,
+        listeners: Vec<SocketListener>,
+        ptys: [Pty; 2],
+    ) -> Arc<Shared> {
+        let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let (slots, actors): (Vec<_>, Vec<_>) = listeners
+            .into_iter()
+            .zip(0..)
+            .map(|(listener, n)| sim_slot::slot(n, listener, cfg.wwt, event_tx.clone()))
+            .unzip();
+        let (links, outs): (Vec<_>, Vec<_>) = [FIRMWARE, OBSERVER]
+            .into_iter()
+            .map(|id| {
+                let (tx, rx) = mpsc::channel(urc::PORT_QUEUE);
+                (Arc::new(PortLink::new(id, tx)), rx)
+            })
+            .unzip();
+        let shared = Arc::new(Shared {
+            net,
+            scale: cfg.scale,
+            core: Mutex::new(Core::new()),
+            slots,
+            urcs: UrcHub::new(links.clone()),
+            sim_lock: Arc::new(tokio::sync::Mutex::new(())),
+            tasks: Tasks::default(),
+        });
+        for actor in actors {
+            shared.spawn(actor.run());
+        }
+        shared.spawn(sim_control::supervise(shared.clone(), event_rx));
+        for ((link, out), pty) in links.into_iter().zip(outs).zip(ptys) {
+            port::launch(&shared, link, out, pty);
+        }
+        shared
+    }
+
+    fn core(&self) -> MutexGuard<'_, Core> {
+        // Every update under the lock is complete before anything that could panic.
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) -> Option<AbortHandle> {
+        self.tasks.spawn(task)
+    }
+
+    fn active_slot(&self) -> SlotHandle {
+        self.slots[usize::from(self.core().active)].clone()
+    }
+}
+
+impl Core {
+    fn new() -> Core {
+        Core {
+            active: 0,
+            sim: SimState::Absent,
+            card_seen: None,
+            cfun: 1,
+            reg: RegState::default(),
+            data: DataState::default(),
+        }
+    }
+}
+
+/// Every task of one modem. Once shutting down, new tasks are not started.
+#[derive(Default)]
+struct Tasks {
+    state: Mutex<TaskState>,
+}
+
+#[derive(Default)]
+struct TaskState {
+    set: JoinSet<()>,
+    closed: bool,
+}
+
+impl Tasks {
+    fn lock(&self) -> MutexGuard<'_, TaskState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) -> Option<AbortHandle> {
+        let mut state = self.lock();
+        if state.closed {
+            return None;
+        }
+        // Reap finished tasks so a long session does not accumulate them.
+        while let Some(done) = state.set.try_join_next() {
+            if let Err(e) = done
+                && e.is_panic()
+            {
+                tracing::error!("simulated modem task panicked: {e}");
+            }
+        }
+        Some(state.set.spawn(task))
+    }
+
+    async fn shutdown(&self) {
+        let mut set = {
+            let mut state = self.lock();
+            state.closed = true;
+            std::mem::take(&mut state.set)
+        };
+        set.shutdown().await;
+    }
+
+    fn abort_all(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        state.set.abort_all();
+    }
+}

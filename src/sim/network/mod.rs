@@ -1,1 +1,178 @@
-//! The simulated network (being written).
+//! The simulated network of the virtual bench (`docs/virtual-bench.md`): the cells heard at the
+//! scenario's site, a subscriber database built from its seeds, Milenage authentication through
+//! the modem's SIM, registration, data contexts, a data path to the backend stub, the
+//! scenario's network faults, and ground truth of every step.
+//!
+//! Latencies are the visited carrier's `[network]` table, multiplied by the bench's time scale.
+//! Silent failures (`no_coverage`, `silent`, `data_fail`) are futures that never complete, so
+//! the modem's and firmware's own timers decide, as they do against a real network.
+
+mod attach;
+mod faults;
+mod rng;
+mod session;
+mod subscribers;
+mod truth;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use subscribers::NetworkError;
+pub use truth::{TruthEvent, TruthKind};
+pub use types::{
+    ActivationFailure, AttachFailure, AuthAnswer, CAUSE_ILLEGAL_UE, CAUSE_IMSI_UNKNOWN, Context, DataFailure,
+    HeardCell, Registration, SimAuth,
+};
+
+use crate::clock::RigClock;
+use crate::model::{Catalog, NetworkTiming, Scenario, Site};
+use crate::sim::backend::Backend;
+use crate::sim::time::TimeScale;
+use rng::Rng;
+use session::Sessions;
+use subscribers::Subscriber;
+use truth::TruthLog;
+
+/// The simulated network. Cheap to clone; every clone is the same network.
+#[derive(Clone)]
+pub struct Network {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    scale: TimeScale,
+    backend: Backend,
+    /// Strongest first.
+    cells: Vec<HeardCell>,
+    /// Timing of the strongest cell's carrier: who answers a subscriber it does not know.
+    strongest_timing: NetworkTiming,
+    subscribers: HashMap<String, Subscriber>,
+    sessions: Mutex<Sessions>,
+    rng: Mutex<Rng>,
+    truth: TruthLog,
+}
+
+/// Shows the shape of the network, never a key.
+impl fmt::Debug for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut seeds: Vec<&str> = self.inner.subscribers.values().map(|s| s.seed.as_str()).collect();
+        seeds.sort_unstable();
+        f.debug_struct("Network")
+            .field("cells", &self.inner.cells.len())
+            .field("subscribers", &seeds)
+            .finish()
+    }
+}
+
+impl Network {
+    /// The network of `scenario`'s site, knowing `scenario`'s seeds, with its network faults.
+    pub fn new(
+        catalog: &Catalog,
+        scenario: &Scenario,
+        scale: TimeScale,
+        clock: RigClock,
+        backend: Backend,
+    ) -> Result<Network, NetworkError> {
+        let site = catalog.sites.get(&scenario.site).ok_or_else(|| NetworkError::UnknownSite {
+            scenario: scenario.id.clone(),
+            site: scenario.site.clone(),
+        })?;
+        let subscribers = subscribers::build(catalog, scenario, site)?;
+        // A new RAND stream per network; the clock's reading is as good a seed as any.
+        let rng_seed = clock.now().as_nanos() as u64 ^ 0x5EED_1E55_0000_0000;
+        let inner = Inner {
+            scale,
+            backend,
+            cells: heard_cells(catalog, site)?,
+            strongest_timing: strongest_timing(catalog, site),
+            subscribers,
+            sessions: Mutex::new(Sessions::default()),
+            rng: Mutex::new(Rng::seeded(rng_seed)),
+            truth: TruthLog::new(clock),
+        };
+        Ok(Network { inner: Arc::new(inner) })
+    }
+
+    /// What a modem hears at the site: every cell, strongest first (equal signals in site-file
+    /// order).
+    pub fn cells(&self) -> Vec<HeardCell> {
+        self.inner.cells.clone()
+    }
+
+    /// Every step so far, in time order, stamped on the rig's clock.
+    pub fn ground_truth(&self) -> Vec<TruthEvent> {
+        self.inner.truth.events()
+    }
+
+    fn record(&self, imsi: &str, kind: TruthKind) {
+        self.inner.truth.record(imsi, kind);
+    }
+
+    /// Waits `ms` nominal milliseconds, scaled.
+    async fn pause(&self, ms: u64) {
+        if ms > 0 {
+            tokio::time::sleep(self.inner.scale.ms(ms)).await;
+        }
+    }
+}
+
+fn heard_cells(catalog: &Catalog, site: &Site) -> Result<Vec<HeardCell>, NetworkError> {
+    let mut cells = Vec::with_capacity(site.cells.len());
+    for cell in &site.cells {
+        let carrier = catalog.carriers.get(&cell.carrier).ok_or_else(|| NetworkError::UnknownCarrier {
+            owner: format!("site {}", site.id),
+            carrier: cell.carrier.clone(),
+        })?;
+        cells.push(HeardCell {
+            plmn: carrier.plmn.clone(),
+            carrier_name: carrier.name.clone(),
+            short_name: short_name(&carrier.name),
+            rat: cell.rat,
+            dbm: cell.signal_dbm,
+            label: cell.label.clone(),
+        });
+    }
+    // Stable: equal signals keep the site file's order, as the oracle does.
+    cells.sort_by(|a, b| b.dbm.total_cmp(&a.dbm));
+    Ok(cells)
+}
+
+/// The strongest cell's carrier timing (the first listed on equal signals).
+fn strongest_timing(catalog: &Catalog, site: &Site) -> NetworkTiming {
+    let strongest = site.cells.iter().reduce(|best, c| if c.signal_dbm > best.signal_dbm { c } else { best });
+    strongest.and_then(|c| catalog.carriers.get(&c.carrier)).map(|c| c.network).unwrap_or_default()
+}
+
+/// A carrier's short operator name: its long name without a trailing country or business word
+/// ("Vodafone Germany" → "Vodafone", "AT&T Mobility" → "AT&T"), which is how networks
+/// broadcast it; names without such a word stay whole ("China Mobile", "NTT docomo").
+fn short_name(long: &str) -> String {
+    const SUFFIXES: &[&str] = &[
+        "Germany",
+        "Deutschland",
+        "France",
+        "UK",
+        "US",
+        "USA",
+        "Brasil",
+        "Brazil",
+        "Japan",
+        "Australia",
+        "Mobility",
+    ];
+    match long.rsplit_once(' ') {
+        Some((head, last)) if SUFFIXES.contains(&last) && !head.is_empty() => head.to_owned(),
+        _ => long.to_owned(),
+    }
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked (every critical
+/// section here is a single update).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,291 @@
+//! The virtual bench for one scenario, up and down.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+
+use super::firmware_config::{Wiring, firmware_config};
+use crate::bridge::{BridgeError, CardFault, FaultControl, SlotBridge, Trace};
+use crate::clock::RigClock;
+use crate::hw::pcsc::{CardWorker, PcscError, Readers, read_identity};
+use crate::hw::simtrace::{SocketTransport, TransportError};
+use crate::method::attempt::CARD_WWT_MS;
+use crate::model::{Catalog, Rig, Scenario};
+use crate::sim::backend::Backend;
+use crate::sim::modem::{Modem, ModemConfig};
+use crate::sim::network::Network;
+use crate::sim::pcscd::{LabelledCard, PcscdError, PrivatePcscd};
+use crate::sim::pty::Pty;
+use crate::sim::time::TimeScale;
+use crate::sim::usim::VirtualUsim;
+
+/// The backend's address as the firmware is told it; the simulated network routes it to the
+/// stub (nothing listens anywhere).
+pub const BACKEND_HOST: &str = "backend.seedrig.test";
+pub const BACKEND_PORT: u16 = 7000;
+
+/// Which part of the bench failed to come up or broke.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("virtual card for seed {seed}: {reason}")]
+    Card { seed: String, reason: String },
+    #[error(transparent)]
+    Pcscd(#[from] PcscdError),
+    #[error("reader for slot {slot}: {source}")]
+    Reader { slot: u8, source: PcscError },
+    #[error("reader for slot {slot} holds {found}, but the scenario puts {expected} there")]
+    WrongCard { slot: u8, expected: String, found: String },
+    #[error("simulated network: {0}")]
+    Network(String),
+    #[error("simulated modem: {0}")]
+    Modem(String),
+    #[error("SIM slot {slot}: {source}")]
+    Slot { slot: u8, source: TransportError },
+    #[error("bridge: {0}")]
+    Bridge(#[from] BridgeError),
+    #[error("firmware: {0}")]
+    Firmware(String),
+    #[error("bench folder: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct VirtualBenchOptions {
+    /// Start the reference firmware (else only print where to point one).
+    pub firmware: Option<FirmwareLaunch>,
+}
+
+pub struct FirmwareLaunch {
+    pub binary: PathBuf,
+    /// A deliberately wrong behaviour, for the rig's self-test.
+    pub fault: Option<String>,
+}
+
+/// What a person needs to talk to the bench.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchPaths {
+    pub firmware_at_port: PathBuf,
+    pub observer_at_port: PathBuf,
+    pub console: PathBuf,
+    pub pcsc_socket: PathBuf,
+    pub firmware_config: PathBuf,
+    pub slots: Vec<SlotPath>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SlotPath {
+    pub slot: u8,
+    pub seed: String,
+    pub reader: String,
+    pub card_emulation_socket: PathBuf,
+}
+
+struct SlotRig {
+    slot: u8,
+    faults: FaultControl,
+    task: JoinHandle<Result<(), BridgeError>>,
+}
+
+pub struct VirtualBench {
+    pub clock: RigClock,
+    pub scale: TimeScale,
+    pub network: Network,
+    pub backend: Backend,
+    pub trace: Trace,
+    pub console: Pty,
+    paths: BenchPaths,
+    slots: Vec<SlotRig>,
+    modem: Option<Modem>,
+    firmware: Option<Child>,
+    pcscd: Option<PrivatePcscd>,
+    _dir: tempfile::TempDir,
+}
+
+impl VirtualBench {
+    /// Brings the virtual world of `scenario` up, with its card faults applied.
+    pub async fn up(
+        catalog: &Catalog,
+        scenario: &Scenario,
+        rig: &Rig,
+        options: VirtualBenchOptions,
+    ) -> Result<VirtualBench, BenchError> {
+        let clock = RigClock::start();
+        let scale = TimeScale::new(rig.time_scale);
+        let dir = tempfile::Builder::new().prefix("seedrig-bench-").tempdir()?;
+        let pcscd = start_cards(catalog, scenario).await?;
+        let backend = Backend::new(clock);
+        let network = Network::new(catalog, scenario, scale, clock, backend.clone())
+            .map_err(|e| BenchError::Network(e.to_string()))?;
+        let slot_count =
+            scenario.placements().map(|p| p.slot).max().unwrap_or(0).max(rig.slots.saturating_sub(1)) + 1;
+        let config = ModemConfig {
+            slots: slot_count,
+            slot_socket_dir: dir.path().to_owned(),
+            scale,
+            clock,
+            wwt: scale.ms(CARD_WWT_MS),
+        };
+        let modem =
+            Modem::start(config, network.clone()).await.map_err(|e| BenchError::Modem(e.to_string()))?;
+        let trace = Trace::default();
+        let mut slots = Vec::new();
+        let mut slot_paths = Vec::new();
+        for p in scenario.placements() {
+            let reader = pcscd.reader(&p.seed).map(|r| r.name.clone()).unwrap_or_default();
+            check_card(&reader, p.slot, &catalog.seeds[&p.seed]).await?;
+            let card = CardWorker::connect(&reader)
+                .await
+                .map_err(|source| BenchError::Reader { slot: p.slot, source })?;
+            let socket = modem.slot_socket(p.slot);
+            let channel = SocketTransport::connect(&socket)
+                .await
+                .map_err(|source| BenchError::Slot { slot: p.slot, source })?;
+            let (bridge, faults) = SlotBridge::new(p.slot, channel, card, trace.clone(), clock);
+            for fault in p.faults.iter().filter_map(|f| CardFault::from_kind(&f.kind, scale.factor())) {
+                faults.apply(fault);
+            }
+            slots.push(SlotRig { slot: p.slot, faults, task: tokio::spawn(bridge.run()) });
+            slot_paths.push(SlotPath {
+                slot: p.slot,
+                seed: p.seed.clone(),
+                reader,
+                card_emulation_socket: socket,
+            });
+        }
+        let console = Pty::open()?;
+        let config_path = dir.path().join("firmware.toml");
+        let wiring = Wiring {
+            at_port: modem.firmware_port(),
+            console: console.path(),
+            backend_host: BACKEND_HOST,
+            backend_port: BACKEND_PORT,
+        };
+        std::fs::write(&config_path, firmware_config(catalog, scenario, scale, &wiring))?;
+        let paths = BenchPaths {
+            firmware_at_port: modem.firmware_port().to_owned(),
+            observer_at_port: modem.observer_port().to_owned(),
+            console: console.path().to_owned(),
+            pcsc_socket: pcscd.socket_path().to_owned(),
+            firmware_config: config_path.clone(),
+            slots: slot_paths,
+        };
+        let firmware = match options.firmware {
+            Some(launch) => Some(spawn_firmware(&launch, &config_path)?),
+            None => None,
+        };
+        Ok(VirtualBench {
+            clock,
+            scale,
+            network,
+            backend,
+            trace,
+            console,
+            paths,
+            slots,
+            modem: Some(modem),
+            firmware,
+            pcscd: Some(pcscd),
+            _dir: dir,
+        })
+    }
+
+    pub fn paths(&self) -> &BenchPaths {
+        &self.paths
+    }
+
+    /// The fault control of a slot's bridge.
+    pub fn slot_faults(&self, slot: u8) -> Option<&FaultControl> {
+        self.slots.iter().find(|s| s.slot == slot).map(|s| &s.faults)
+    }
+
+    /// A part that broke while running: a bridge that ended, or the firmware process.
+    pub fn broken(&mut self) -> Option<String> {
+        for s in &self.slots {
+            if s.task.is_finished() {
+                return Some(format!("the bridge of slot {} stopped", s.slot));
+            }
+        }
+        match self.firmware.as_mut().map(|c| c.try_wait()) {
+            Some(Ok(Some(status))) => Some(format!("the firmware exited ({status})")),
+            _ => None,
+        }
+    }
+
+    /// Sends one line to the firmware's console.
+    pub async fn console_command(&self, line: &str) -> std::io::Result<()> {
+        self.console.write_all(format!("{line}\n").as_bytes()).await
+    }
+
+    /// The private pcscd, e.g. to kill it in a test.
+    pub fn pcscd_mut(&mut self) -> Option<&mut PrivatePcscd> {
+        self.pcscd.as_mut()
+    }
+
+    /// Restores every card, stops the firmware, the bridges, the modem and pcscd.
+    pub async fn down(mut self) {
+        for s in &self.slots {
+            s.faults.insert();
+        }
+        if let Some(mut child) = self.firmware.take() {
+            let _ = child.start_kill();
+            let _ = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
+        }
+        for s in self.slots.drain(..) {
+            s.task.abort();
+            let _ = s.task.await;
+        }
+        if let Some(modem) = self.modem.take() {
+            modem.stop().await;
+        }
+        if let Some(pcscd) = self.pcscd.take() {
+            let _ = tokio::task::spawn_blocking(move || drop(pcscd)).await;
+        }
+    }
+}
+
+async fn start_cards(catalog: &Catalog, scenario: &Scenario) -> Result<PrivatePcscd, BenchError> {
+    let mut cards: Vec<LabelledCard> = Vec::new();
+    for p in scenario.placements() {
+        let seed = &catalog.seeds[&p.seed];
+        let mnc_len = catalog.carriers.get(&seed.home).map_or(2, |c| c.plmn.mnc().len() as u8);
+        let card = VirtualUsim::from_seed_with_mnc_len(seed, mnc_len)
+            .map_err(|e| BenchError::Card { seed: p.seed.clone(), reason: e.to_string() })?;
+        cards.push((p.seed.clone(), Box::new(card)));
+    }
+    let started = tokio::task::spawn_blocking(move || PrivatePcscd::start(cards)).await;
+    started.map_err(|e| BenchError::Firmware(e.to_string()))?.map_err(BenchError::from)
+}
+
+/// The reader must hold the seed the scenario names (ICCID and IMSI over PC/SC).
+async fn check_card(reader: &str, slot: u8, seed: &crate::model::Seed) -> Result<(), BenchError> {
+    let name = reader.to_owned();
+    let identity = tokio::task::spawn_blocking(move || {
+        let mut readers = Readers::new();
+        readers.connect(&name).and_then(|card| read_identity(&card))
+    })
+    .await
+    .map_err(|e| BenchError::Firmware(e.to_string()))?
+    .map_err(|source| BenchError::Reader { slot, source })?;
+    if identity.iccid != seed.iccid.as_str() || identity.imsi != seed.imsi.as_str() {
+        return Err(BenchError::WrongCard {
+            slot,
+            expected: format!("{} (ICCID {}, IMSI {})", seed.id, seed.iccid, seed.imsi),
+            found: format!("ICCID {}, IMSI {}", identity.iccid, identity.imsi),
+        });
+    }
+    Ok(())
+}
+
+fn spawn_firmware(launch: &FirmwareLaunch, config: &Path) -> Result<Child, BenchError> {
+    let mut command = Command::new(&launch.binary);
+    command.arg("--config").arg(config).stdin(Stdio::null()).kill_on_drop(true);
+    if let Some(fault) = &launch.fault {
+        command.arg("--fault").arg(fault);
+    }
+    command
+        .spawn()
+        .map_err(|e| BenchError::Firmware(format!("cannot start {}: {e}", launch.binary.display())))
+}

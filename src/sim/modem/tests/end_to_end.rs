@@ -1,0 +1,46 @@
+//! The modem on the real simulated network: Milenage through the card, the report through
+//! the data path to the backend stub.
+
+use super::{Client, catalog, config, plug};
+use crate::clock::RigClock;
+use crate::sim::backend::Backend;
+use crate::sim::modem::Modem;
+use crate::sim::network::{Network, TruthKind};
+use crate::sim::time::TimeScale;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_registers_and_reports_to_the_backend() {
+    let catalog = catalog();
+    let scenario = &catalog.scenarios["master-connects"];
+    let clock = RigClock::start();
+    let backend = Backend::new(clock);
+    let network = Network::new(&catalog, scenario, TimeScale::new(0.01), clock, backend.clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let modem = Modem::start(config(1, dir.path()), network.clone()).await.unwrap();
+    let mut fw = Client::open(modem.firmware_port());
+    fw.at("ATE0;+CEREG=1", "ATE0;+CEREG=1\r\r\nOK\r\n").await;
+    let mut bridges = Vec::new();
+    let _faults = plug(&modem, &mut bridges, 0, "china-mobile-1").await;
+    fw.expect("\r\n+CPIN: READY\r\n").await;
+
+    fw.at("AT+COPS=0", "\r\nOK\r\n\r\n+CEREG: 2\r\n").await;
+    fw.expect("\r\n+CEREG: 1\r\n").await;
+    fw.at("AT+COPS?", "\r\n+COPS: 0,2,\"46000\",7\r\n\r\nOK\r\n").await;
+    fw.at("AT+CGDCONT=1,\"IP\",\"cmnet\"", "\r\nOK\r\n").await;
+    fw.at("AT+QIACT=1", "\r\nOK\r\n").await;
+    fw.at("AT+QIOPEN=1,0,\"TCP\",\"backend.seedrig.test\",7000,0,1", "\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n").await;
+    let report = r#"{"type":"report","iccid":"8986000999000000716","imsi":"460009900000071","mcc":"460","site_cells":[{"plmn":"46000","rat":"lte","dbm":-66}],"rats":["lte"]}"#;
+    fw.at(&format!("AT+QISEND=0,{}", report.len()), "\r\n> ").await;
+    fw.send(report.as_bytes()).await;
+    fw.expect("\r\nSEND OK\r\n\r\n+QIURC: \"recv\",0,").await;
+    let answer = fw.until("}\r\n").await;
+    let (len, json) = answer.split_once("\r\n").unwrap();
+    let json = json.trim_end();
+    assert_eq!(len.parse::<usize>().unwrap(), json.len());
+    let vsim: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(vsim["type"], "vsim", "{json}");
+    assert_eq!(backend.reports().len(), 1);
+    let kinds: Vec<TruthKind> = network.ground_truth().into_iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&TruthKind::AuthOk), "{kinds:?}");
+    modem.stop().await;
+}

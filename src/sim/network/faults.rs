@@ -1,0 +1,69 @@
+//! A seed's network faults (DESIGN.md §2.1), as flags the network consults at each step.
+//! Card faults belong to the APDU bridge and are ignored here.
+
+use crate::model::{Fault, FaultKind};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct NetworkFaults {
+    /// No cell of the seed is heard: its attach never reaches the network.
+    pub no_coverage: bool,
+    /// The network receives the attach and never answers.
+    pub silent: bool,
+    pub reject: Option<u8>,
+    pub expired: bool,
+    /// Added to the registration answer time.
+    pub slow_attach_ms: u64,
+    pub dial_fail: Option<u8>,
+    /// Requests through the seed's contexts are lost.
+    pub data_fail: bool,
+}
+
+impl NetworkFaults {
+    pub fn from_faults(faults: &[Fault]) -> NetworkFaults {
+        let mut out = NetworkFaults::default();
+        for fault in faults {
+            match fault.kind {
+                FaultKind::NoCoverage => out.no_coverage = true,
+                FaultKind::Silent => out.silent = true,
+                FaultKind::Reject { cause } => out.reject = Some(cause),
+                FaultKind::Expired => out.expired = true,
+                FaultKind::SlowAttach { delay_ms } => out.slow_attach_ms += delay_ms,
+                FaultKind::DialFail { cause } => out.dial_fail = Some(cause),
+                FaultKind::DataFail => out.data_fail = true,
+                // Card faults act on the SIM line, not here.
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The EMM cause registration is rejected with, if any. A lapsed subscription is checked
+    /// first: the HSS refuses it before any area or roaming restriction applies.
+    pub fn registration_reject(&self) -> Option<u8> {
+        if self.expired { Some(FaultKind::EXPIRED_CAUSE) } else { self.reject }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_faults_ignored_network_faults_read() {
+        let faults = [
+            Fault { kind: FaultKind::Mute },
+            Fault { kind: FaultKind::Reject { cause: 15 } },
+            Fault { kind: FaultKind::SlowAttach { delay_ms: 100 } },
+        ];
+        let f = NetworkFaults::from_faults(&faults);
+        assert_eq!(f.registration_reject(), Some(15));
+        assert_eq!(f.slow_attach_ms, 100);
+        assert!(!f.silent && !f.no_coverage && !f.data_fail && f.dial_fail.is_none());
+        let expired = NetworkFaults::from_faults(&[Fault { kind: FaultKind::Expired }, faults[1]]);
+        assert_eq!(expired.registration_reject(), Some(8));
+        assert_eq!(
+            NetworkFaults::from_faults(&[Fault { kind: FaultKind::CorruptAuth }]),
+            NetworkFaults::default()
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! The whole virtual world against the reference firmware: cards behind pcscd and the bridge,
+//! the simulated network and modem, the firmware as a separate process. For one scenario of
+//! each outcome kind, the firmware's console and the network's ground truth must show what the
+//! oracle says; each `--fault` mode of the firmware must visibly change its behaviour.
+//!
+//! One private pcscd per process at a time (libpcsclite binds a process to one socket), so the
+//! tests take turns.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use seedrig::bench::virtual_bench::FirmwareLaunch;
+use seedrig::bench::{VirtualBench, VirtualBenchOptions};
+use seedrig::method::oracle::Outcome;
+use seedrig::method::{ScenarioView, expect};
+use seedrig::model::{Catalog, Rig};
+use seedrig::sim::network::TruthKind;
+use serde_json::Value;
+
+static ONE_BENCH_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn turn() -> MutexGuard<'static, ()> {
+    ONE_BENCH_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn fixtures() -> (Catalog, Rig) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let loaded = seedrig::fixture::load_default(root).unwrap();
+    assert!(loaded.diagnostics.is_empty(), "{}", loaded.diagnostics.render(false));
+    let rig = loaded.catalog.rigs["virtual"].clone();
+    (loaded.catalog, rig)
+}
+
+/// What one run showed.
+struct Run {
+    events: Vec<Value>,
+    truth: Vec<seedrig::sim::network::TruthEvent>,
+    reports: Vec<seedrig::sim::backend::ReportRecord>,
+    /// Seed id by slot, for reading the console.
+    seeds: Vec<(u8, String, String)>,
+}
+
+impl Run {
+    fn of(&self, event: &str) -> Vec<&Value> {
+        self.events.iter().filter(|e| e["event"] == event).collect()
+    }
+
+    fn seed_of_slot(&self, slot: u64) -> String {
+        self.seeds
+            .iter()
+            .find(|(s, _, _)| u64::from(*s) == slot)
+            .map(|(_, id, _)| id.clone())
+            .unwrap_or_default()
+    }
+
+    fn attempt_order(&self) -> Vec<String> {
+        self.of("attempt").iter().map(|e| self.seed_of_slot(e["slot"].as_u64().unwrap())).collect()
+    }
+
+    fn imsi_of(&self, seed: &str) -> String {
+        self.seeds.iter().find(|(_, id, _)| id == seed).map(|(_, _, imsi)| imsi.clone()).unwrap_or_default()
+    }
+
+    fn registered(&self) -> Vec<String> {
+        self.truth
+            .iter()
+            .filter(|t| matches!(t.kind, TruthKind::Registered { .. }))
+            .map(|t| t.imsi.clone())
+            .collect()
+    }
+}
+
+/// Runs `scenario` until the firmware says connected (and, then, vsim_assigned) or exhausted,
+/// or until `wait` (real time) has passed.
+fn run(scenario: &str, fault: Option<&str>, wait: Duration) -> Run {
+    let (catalog, rig) = fixtures();
+    let scenario = catalog.scenarios[scenario].clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let launch = FirmwareLaunch {
+            binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(),
+            fault: fault.map(str::to_owned),
+        };
+        let bench =
+            VirtualBench::up(&catalog, &scenario, &rig, VirtualBenchOptions { firmware: Some(launch) })
+                .await
+                .expect("bench up");
+        let mut events = Vec::new();
+        let mut pending = String::new();
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut started = false;
+        let mut buf = [0u8; 4096];
+        loop {
+            let Ok(read) = tokio::time::timeout_at(deadline, bench.console.read(&mut buf)).await else {
+                break;
+            };
+            pending.push_str(&String::from_utf8_lossy(&buf[..read.expect("console read")]));
+            while let Some(end) = pending.find('\n') {
+                let line: String = pending.drain(..=end).collect();
+                let Ok(event) = serde_json::from_str::<Value>(line.trim()) else { continue };
+                if event["event"] == "boot" && !started {
+                    bench.console_command("start").await.unwrap();
+                    started = true;
+                }
+                events.push(event);
+            }
+            let done = |name: &str| events.iter().any(|e| e["event"] == name);
+            if done("vsim_assigned") || done("exhausted") || (fault == Some("no-report") && done("connected"))
+            {
+                // Let anything that would follow (a stray attempt) show up.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                break;
+            }
+        }
+        let seeds = scenario
+            .placements()
+            .map(|p| (p.slot, p.seed.clone(), catalog.seeds[&p.seed].imsi.to_string()))
+            .collect();
+        let run =
+            Run { events, truth: bench.network.ground_truth(), reports: bench.backend.reports(), seeds };
+        bench.down().await;
+        run
+    })
+}
+
+fn oracle(scenario: &str) -> seedrig::method::Expected {
+    let (catalog, _) = fixtures();
+    expect(&ScenarioView::from_catalog(&catalog, &catalog.scenarios[scenario]).unwrap())
+}
+
+fn assert_as_oracle_says(name: &str, run: &Run) {
+    let expected = oracle(name);
+    let want: Vec<String> = expected.attempt_order().iter().map(|s| s.to_string()).collect();
+    assert_eq!(run.attempt_order(), want, "{name}: attempt order; console: {:#?}", run.events);
+    match &expected.outcome {
+        Outcome::Winner { seed, .. } => {
+            let connected = run.of("connected");
+            assert_eq!(connected.len(), 1, "{name}: {:#?}", run.events);
+            assert_eq!(run.seed_of_slot(connected[0]["slot"].as_u64().unwrap()), *seed);
+            let imsi = run.imsi_of(seed);
+            assert_eq!(
+                run.registered().last(),
+                Some(&imsi),
+                "{name}: the network registered the winner last"
+            );
+            assert!(
+                run.reports.iter().any(|r| r.imsi == imsi),
+                "{name}: the backend got the report through the winner"
+            );
+            assert!(!run.of("vsim_assigned").is_empty());
+        }
+        Outcome::Exhausted { .. } => {
+            assert!(!run.of("exhausted").is_empty(), "{name}: {:#?}", run.events);
+            assert!(run.of("connected").is_empty());
+            assert!(run.registered().is_empty(), "{name}: nobody registered: {:?}", run.truth);
+        }
+        Outcome::Stalled { .. } => unreachable!("not used here"),
+    }
+}
+
+#[test]
+fn master_wins() {
+    let _turn = turn();
+    let run = run("master-connects", None, Duration::from_secs(20));
+    assert_as_oracle_says("master-connects", &run);
+}
+
+#[test]
+fn first_ranked_standby_wins_after_an_explicit_reject() {
+    let _turn = turn();
+    let run = run("master-reject", None, Duration::from_secs(20));
+    assert_as_oracle_says("master-reject", &run);
+    let judged = run.of("judged");
+    assert_eq!(judged[0]["explicit"], true, "{judged:?}");
+}
+
+#[test]
+fn second_ranked_standby_wins_when_the_first_fails_authentication() {
+    let _turn = turn();
+    let run = run("standby-faulted-second-wins", None, Duration::from_secs(20));
+    assert_as_oracle_says("standby-faulted-second-wins", &run);
+}
+
+#[test]
+fn third_ranked_standby_wins_after_timeouts() {
+    let _turn = turn();
+    let run = run("timeout-third-ranked-wins", None, Duration::from_secs(30));
+    assert_as_oracle_says("timeout-third-ranked-wins", &run);
+}
+
+#[test]
+fn all_seeds_fail_and_the_firmware_says_exhausted() {
+    let _turn = turn();
+    let run = run("all-exhausted", None, Duration::from_secs(20));
+    assert_as_oracle_says("all-exhausted", &run);
+}
+
+#[test]
+fn fault_stop_after_master_never_tries_a_standby() {
+    let _turn = turn();
+    let good = run("master-reject", None, Duration::from_secs(20));
+    let bad = run("master-reject", Some("stop-after-master"), Duration::from_secs(5));
+    assert!(good.attempt_order().len() >= 2);
+    assert_eq!(bad.attempt_order().len(), 1, "{:#?}", bad.events);
+}
+
+#[test]
+fn fault_wrong_order_and_signal_only_change_the_attempt_order() {
+    let _turn = turn();
+    let good = run("m5-third-ranked-wins", None, Duration::from_secs(30));
+    let wrong = run("m5-third-ranked-wins", Some("wrong-order"), Duration::from_secs(30));
+    assert_ne!(good.attempt_order(), wrong.attempt_order());
+    let good = run("weights-tariff", None, Duration::from_secs(20));
+    let signal_only = run("weights-tariff", Some("signal-only"), Duration::from_secs(20));
+    assert_ne!(good.attempt_order(), signal_only.attempt_order());
+}
+
+#[test]
+fn fault_ignore_timeout_hangs_on_a_silent_master() {
+    let _turn = turn();
+    let good = run("master-silent-timeout", None, Duration::from_secs(20));
+    assert!(good.attempt_order().len() >= 2);
+    // T = 30 s nominal = 0.3 s real; give it ten times that.
+    let bad = run("master-silent-timeout", Some("ignore-timeout"), Duration::from_secs(3));
+    assert_eq!(bad.attempt_order().len(), 1, "{:#?}", bad.events);
+}
+
+#[test]
+fn fault_no_report_connects_but_never_reports() {
+    let _turn = turn();
+    let bad = run("master-connects", Some("no-report"), Duration::from_secs(20));
+    assert_eq!(bad.of("connected").len(), 1, "{:#?}", bad.events);
+    assert!(bad.reports.is_empty());
+}
