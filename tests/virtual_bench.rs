@@ -233,3 +233,82 @@ fn fault_no_report_connects_but_never_reports() {
     assert_eq!(bad.of("connected").len(), 1, "{:#?}", bad.events);
     assert!(bad.reports.is_empty());
 }
+
+#[test]
+fn nothing_is_left_behind_after_the_bench_goes_down() {
+    let _turn = turn();
+    let (catalog, rig) = fixtures();
+    let scenario = catalog.scenarios["master-connects"].clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (paths, firmware_pid, pcscd_pid) = runtime.block_on(async {
+        let launch = FirmwareLaunch { binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(), fault: None };
+        let mut bench =
+            VirtualBench::up(&catalog, &scenario, &rig, VirtualBenchOptions { firmware: Some(launch) })
+                .await
+                .unwrap();
+        let paths = bench.paths().clone();
+        let firmware_pid = bench.firmware_pid().unwrap();
+        let pcscd_pid = bench.pcscd_mut().unwrap().pid();
+        for s in &paths.slots {
+            assert!(s.card_emulation_socket.exists());
+        }
+        bench.down().await;
+        (paths, firmware_pid, pcscd_pid)
+    });
+    let alive = |pid: u32| Path::new(&format!("/proc/{pid}")).exists();
+    assert!(!alive(firmware_pid), "firmware {firmware_pid} still running");
+    assert!(!alive(pcscd_pid), "pcscd {pcscd_pid} still running");
+    assert!(!paths.pcsc_socket.exists(), "PC/SC socket left behind");
+    assert!(!paths.firmware_config.exists(), "bench folder left behind");
+    for s in &paths.slots {
+        assert!(
+            !s.card_emulation_socket.exists(),
+            "slot socket {} left behind",
+            s.card_emulation_socket.display()
+        );
+    }
+    for pty in [&paths.firmware_at_port, &paths.observer_at_port, &paths.console] {
+        assert!(!pty.exists(), "pseudo-terminal {} left behind", pty.display());
+    }
+}
+
+#[test]
+fn sim_up_prints_the_paths_and_runs_until_ctrl_c() {
+    let _turn = turn();
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_seedrig"))
+        .args(["sim", "up", "master-reject", "--json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let paths: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    for key in ["firmware_at_port", "observer_at_port", "console", "pcsc_socket"] {
+        assert!(paths[key].as_str().is_some_and(|p| Path::new(p).exists()), "{key}: {paths}");
+    }
+    // Start the firmware through its console and watch it connect.
+    let console = paths["console"].as_str().unwrap();
+    let mut tty = std::fs::OpenOptions::new().read(true).write(true).open(console).unwrap();
+    tty.write_all(b"start\n").unwrap();
+    let mut reader = BufReader::new(tty.try_clone().unwrap());
+    let mut connected = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut line = String::new();
+    while std::time::Instant::now() < deadline && !connected {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        connected = line.contains("\"vsim_assigned\"");
+    }
+    drop(reader);
+    drop(tty);
+    // SAFETY: kill(2) on our own child, which has not been waited for.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(connected, "the firmware never got its VSIM");
+    assert!(status.success(), "{status}");
+    assert!(!Path::new(paths["pcsc_socket"].as_str().unwrap()).exists());
+}

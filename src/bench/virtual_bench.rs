@@ -95,7 +95,8 @@ pub struct VirtualBench {
     pub network: Network,
     pub backend: Backend,
     pub trace: Trace,
-    pub console: Pty,
+    /// The firmware's console, rig side (shared so a relay can read it too).
+    pub console: std::sync::Arc<Pty>,
     paths: BenchPaths,
     slots: Vec<SlotRig>,
     modem: Option<Modem>,
@@ -155,7 +156,7 @@ impl VirtualBench {
                 card_emulation_socket: socket,
             });
         }
-        let console = Pty::open()?;
+        let console = std::sync::Arc::new(Pty::open()?);
         let config_path = dir.path().join("firmware.toml");
         let wiring = Wiring {
             at_port: modem.firmware_port(),
@@ -217,6 +218,11 @@ impl VirtualBench {
     /// Sends one line to the firmware's console.
     pub async fn console_command(&self, line: &str) -> std::io::Result<()> {
         self.console.write_all(format!("{line}\n").as_bytes()).await
+    }
+
+    /// The firmware's process id, while it runs.
+    pub fn firmware_pid(&self) -> Option<u32> {
+        self.firmware.as_ref().and_then(|c| c.id())
     }
 
     /// The private pcscd, e.g. to kill it in a test.

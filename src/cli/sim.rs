@@ -8,6 +8,7 @@ use seedrig::bench::{BenchPaths, VirtualBench, VirtualBenchOptions};
 use seedrig::hw::pcsc::{Readers, read_identity};
 use seedrig::model::{Catalog, Rig, RigKind};
 use seedrig::sim::pcscd::{LabelledCard, PrivatePcscd};
+use seedrig::sim::pty::Pty;
 use seedrig::sim::usim::VirtualUsim;
 use seedrig::sim::vpcd::VirtualCard;
 
@@ -111,12 +112,51 @@ pub fn up(fixtures: &Path, rig_file: &Path, scenario: &str, json: bool, firmware
                 return ExitCode::from(EXIT_BENCH);
             }
         };
-        print_paths(bench.paths(), json);
-        wait_for_signal().await;
+        let mut paths = bench.paths().clone();
+        // The firmware holds the console's device end; a person gets a second terminal whose
+        // traffic the rig relays to and from the firmware's console.
+        let relay = if firmware { open_console_relay(&bench, &mut paths) } else { None };
+        print_paths(&paths, json);
+        tokio::select! {
+            _ = wait_for_signal() => {}
+            _ = async { match relay { Some(r) => { let _ = r.await; } None => std::future::pending().await } } => {}
+        }
         bench.down().await;
         eprintln!("stopped; the virtual bench is down");
         ExitCode::SUCCESS
     })
+}
+
+/// A terminal for people, relayed to the firmware's console; it replaces the console path.
+fn open_console_relay(bench: &VirtualBench, paths: &mut BenchPaths) -> Option<tokio::task::JoinHandle<()>> {
+    let human = match Pty::open() {
+        Ok(p) => std::sync::Arc::new(p),
+        Err(e) => {
+            eprintln!(
+                "warning: no console terminal for people ({e}); the console is {}",
+                paths.console.display()
+            );
+            return None;
+        }
+    };
+    paths.console = human.path().to_owned();
+    let console = bench.console.clone();
+    Some(tokio::spawn(async move {
+        let (a, b) = (human.clone(), console.clone());
+        let up = tokio::spawn(async move { pump(&a, &b).await });
+        pump(&console, &human).await;
+        up.abort();
+    }))
+}
+
+/// Copies what arrives on `from` to `to` until either side fails.
+async fn pump(from: &Pty, to: &Pty) {
+    let mut buf = [0u8; 1024];
+    while let Ok(n) = from.read(&mut buf).await {
+        if n == 0 || to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
 }
 
 fn print_paths(paths: &BenchPaths, json: bool) {
