@@ -19,6 +19,7 @@ pub async fn execute(port: &mut Port, line: &str) -> Reply {
     };
     let mut total = Reply::ok();
     for cmd in &cmds {
+        flush_before_next(port, &mut total);
         let reply = dispatch(port, cmd).await;
         total.lines.extend(reply.lines);
         total.after.extend(reply.after);
@@ -28,6 +29,20 @@ pub async fn execute(port: &mut Port, line: &str) -> Reply {
         }
     }
     total
+}
+
+/// What an earlier command of the line left to do (its URCs; it may hold the SIM lock) must
+/// not wait for the rest of the line: its information lines go out, then the work runs. A
+/// single command keeps the usual order, final result first.
+fn flush_before_next(port: &Port, total: &mut Reply) {
+    if total.after.is_empty() {
+        return;
+    }
+    let lines = Reply { lines: std::mem::take(&mut total.lines), end: End::None, after: Vec::new() };
+    port.link.send(lines.render(port.link.settings().cmee));
+    for after in total.after.drain(..) {
+        after();
+    }
 }
 
 async fn dispatch(port: &mut Port, cmd: &Cmd) -> Reply {

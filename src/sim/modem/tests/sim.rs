@@ -56,6 +56,15 @@ async fn slot_switch_reads_the_new_card() {
     fw.at("AT+QUIMSLOT=4", "\r\n+CME ERROR: 50\r\n").await;
     fw.at("AT+QUIMSLOT=1", "\r\nOK\r\n\r\n+CPIN: READY\r\n\r\n+QSIMSTAT: 1,1\r\n").await;
     fw.at("AT+CIMI", &format!("\r\n{TELEKOM_IMSI}\r\n\r\nOK\r\n")).await;
+    // Chained switches: each one's URCs go out before the next runs (no waiting on itself).
+    fw.at(
+        "AT+QUIMSLOT=2;+QUIMSLOT=1;+CIMI",
+        &format!(
+            "\r\n+CPIN: READY\r\n\r\n+QSIMSTAT: 1,1\r\n\r\n+CPIN: READY\r\n\r\n+QSIMSTAT: 1,1\r\n\
+             \r\n{TELEKOM_IMSI}\r\n\r\nOK\r\n"
+        ),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
