@@ -4,17 +4,42 @@
 //! APDU bridge connects to. Radio work is the [`Network`]'s; the modem reads cards, runs
 //! AUTHENTICATE for the network, and turns everything into AT responses and URCs.
 //!
-//! - [`at`]: the byte stream (lines, echo, the `AT+QISEND` payload), parsing, response bytes.
-//! - [`port`]: one AT port: its reader (one command at a time) and writer.
-//! - [`commands`]: dispatch, and the general and SIM commands.
-//! - [`registration`]: `+COPS`, `+CREG`/`+CGREG`/`+CEREG`, signal, the attach task.
-//! - [`data`]: contexts and the internal TCP/IP stack (`+CGACT`, `+QIOPEN`, `+QISEND`, ...).
-//! - [`sim_slot`], [`card`]: the slots' tasks and the APDUs; [`sim_control`]: insertion,
+//! - `at`: the byte stream (lines, echo, the `AT+QISEND` payload), parsing, response bytes.
+//! - `port`: one AT port: its reader (one command at a time) and writer.
+//! - `commands`: dispatch, and the general and SIM commands.
+//! - `registration`: `+COPS`, `+CREG`/`+CGREG`/`+CEREG`, signal, the attach task.
+//! - `data`: contexts and the internal TCP/IP stack (`+CGACT`, `+QIOPEN`, `+QISEND`, ...).
+//! - `sim_slot`, `card`: the slots' tasks and the APDUs; `sim_control`: insertion,
 //!   removal and slot switching.
-//! - [`urc`]: per-port settings and URC fan-out.
+//! - `urc`: per-port settings and URC fan-out.
 //!
-//! Every task is in one [`Tasks`] set; [`Modem::stop`] ends and awaits all of them, which
+//! Every task is in one `Tasks` set; [`Modem::stop`] ends and awaits all of them, which
 //! closes the PTYs and removes the slot sockets.
+//!
+//! Behaviour chosen where the contract leaves room:
+//! - **Lines.** CR, LF or CR LF end a line; empty lines are ignored; backspace edits; a line
+//!   over 2048 bytes is answered `ERROR`. The echo is the whole line, sent when it
+//!   is complete (so a URC never lands inside it); the `AT+QISEND` payload is not echoed, and
+//!   an LF right after the command's CR is not payload.
+//! - **Order.** A command's own result comes first, then the URCs it causes (`OK` then
+//!   `+CEREG: 2`, `+QIOPEN:`, `+CGEV:`, `+CPIN:` after `AT+QUIMSLOT`). The detach that starts a
+//!   slot switch is reported before its `OK`. In a chained line, an earlier command's URCs go
+//!   out before the next command runs.
+//! - **SIM.** Only the active slot is wired to the SIM interface: its insertions and removals
+//!   give `+QSIMSTAT` (ports with `AT+QSIMSTAT=1`) and `+CPIN: READY | SIM PIN | NOT READY`
+//!   (every port); other slots are read when selected. A new card (another ATR) is a new card:
+//!   service on the old one ends. The card is reset before it is read; `AT+CPIN=<pin>` is
+//!   supported. Insertion does not start a registration: the firmware sends `AT+COPS=0`.
+//! - **Card failure during AUTHENTICATE** (mute beyond the WWT, pulled): a SIM failure, not a
+//!   network verdict — `+CEREG: 0`, `+CPIN: NOT READY`, and `+CPIN?` answers `+CME ERROR: 13`
+//!   until the card is re-inserted or the slot re-selected.
+//! - **Registration.** One state for `+CREG`, `+CGREG` and `+CEREG`. TAC and cell id are made
+//!   up from the serving cell, stable per cell. A network that never answers leaves stat 2
+//!   until `AT+COPS=2`, `AT+CGATT=0`, `AT+CFUN=0|4`, a slot switch or a card change cancels it.
+//! - **Data.** `+QIURC: "recv",<id>,<len>` is followed by the bytes and CR LF. A request the
+//!   network refuses closes the socket (`+QIURC: "closed",<id>`); a context the network lost
+//!   gives `+CGEV: NW PDN DEACT 1`, one the modem ends `+CGEV: ME PDN DEACT 1`. `AT+QPING`
+//!   sends an empty request through the data path and reports a documentation-range address.
 
 mod at;
 mod card;
@@ -44,7 +69,7 @@ use crate::sim::network::Network;
 use crate::sim::pty::Pty;
 use crate::sim::time::TimeScale;
 
-pub use net::RadioNetwork;
+pub use net::{NetFuture, RadioNetwork};
 
 use card::SimState;
 use data::DataState;
