@@ -8,6 +8,8 @@
 //! - [`bench`]: benches brought up from rig files (the virtual bench for a scenario).
 //! - [`bridge`]: the APDU bridge between the modem's SIM slots and the seed cards, with faults.
 //! - [`clock`]: the rig's one monotonic clock.
+//! - [`run`]: the scenario runner: evidence, checks, verdicts.
+//! - [`report`]: JUnit XML and timelines.
 //! - [`firmware`]: the reference failover firmware (the DUT of the virtual bench).
 
 pub mod bench;
@@ -18,4 +20,6 @@ pub mod fixture;
 pub mod hw;
 pub mod method;
 pub mod model;
+pub mod report;
+pub mod run;
 pub mod sim;

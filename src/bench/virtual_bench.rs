@@ -145,6 +145,7 @@ impl VirtualBench {
                 .await
                 .map_err(|source| BenchError::Slot { slot: p.slot, source })?;
             let (bridge, faults) = SlotBridge::new(p.slot, channel, card, trace.clone(), clock);
+            let bridge = bridge.with_null_interval(scale.ms(CARD_WWT_MS) / 4);
             for fault in p.faults.iter().filter_map(|f| CardFault::from_kind(&f.kind, scale.factor())) {
                 faults.apply(fault);
             }

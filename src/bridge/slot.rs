@@ -30,7 +30,8 @@ pub enum BridgeError {
 
 /// NULL procedure byte: "still working, keep waiting" (ISO 7816-3 §10.3.3).
 const NULL_BYTE: u8 = 0x60;
-/// How often a slow card within its work waiting time sends a NULL byte.
+/// How often a slow card within its work waiting time sends a NULL byte, unless told otherwise
+/// (a bench with a scaled clock has a scaled work waiting time).
 const NULL_EVERY: Duration = Duration::from_millis(100);
 
 /// Sets and clears the card fault of one slot while its bridge runs.
@@ -71,6 +72,7 @@ pub struct SlotBridge<T: CardemTransport, C: CardLink> {
     last_status: u32,
     /// When a flaky contact next changes.
     bounce_at: Option<tokio::time::Instant>,
+    null_every: Duration,
 }
 
 enum Wake {
@@ -103,8 +105,16 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
             held_response: None,
             last_status: 0,
             bounce_at: None,
+            null_every: NULL_EVERY,
         };
         (bridge, FaultControl { tx })
+    }
+
+    /// Sends NULL procedure bytes this often while a slow card keeps the modem waiting; it
+    /// must be well within the modem's work waiting time.
+    pub fn with_null_interval(mut self, every: Duration) -> SlotBridge<T, C> {
+        self.null_every = every.max(Duration::from_micros(100));
+        self
     }
 
     /// Runs until the fault control is dropped (Ok) or a part of the bench fails (Err).
@@ -359,7 +369,7 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
     async fn stall(&mut self, delay: Duration, beyond_wwt: bool) -> Result<(), BridgeError> {
         let until = Instant::now() + delay;
         while Instant::now() < until {
-            let step = NULL_EVERY.min(until - Instant::now());
+            let step = self.null_every.min(until - Instant::now());
             tokio::time::sleep(step).await;
             if !beyond_wwt && Instant::now() < until {
                 self.send(Message::TxData { flags: data_flags::PB_AND_TX, data: vec![NULL_BYTE] }).await?;

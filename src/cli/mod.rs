@@ -4,6 +4,7 @@
 mod check;
 mod explain;
 mod list;
+mod run;
 mod sim;
 mod table;
 
@@ -63,6 +64,30 @@ enum Command {
         #[arg(long, conflicts_with = "scenarios")]
         all: bool,
     },
+    /// Run scenarios on a bench, each as a test case with named checks
+    ///
+    /// Exits 0 when every scenario passed, 1 when any failed (the firmware did wrong) or
+    /// errored (the bench broke), 2 on a configuration error.
+    Run {
+        /// Bench file
+        #[arg(long, default_value = "rig/virtual.toml", value_name = "FILE")]
+        rig: PathBuf,
+        /// Run only scenarios whose name contains one of these
+        #[arg(value_name = "FILTER")]
+        filters: Vec<String>,
+        /// Filters must match whole names
+        #[arg(long)]
+        exact: bool,
+        /// Write a JUnit XML report here
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Write one JSON timeline per scenario into this folder
+        #[arg(long, value_name = "DIR")]
+        timelines: Option<PathBuf>,
+        /// Run the firmware with a deliberate fault (self-test)
+        #[arg(long, hide = true, value_name = "MODE")]
+        firmware_fault: Option<String>,
+    },
     /// Bring parts of the virtual bench up by hand
     #[command(subcommand)]
     Sim(SimCommand),
@@ -104,6 +129,10 @@ pub fn run() -> ExitCode {
         Command::Check { paths } => check::run(&cli.fixtures, paths),
         Command::List { long } => list::run(&cli.fixtures, long),
         Command::Explain { scenarios, all } => explain::run(&cli.fixtures, &scenarios, all),
+        Command::Run { rig, filters, exact, junit, timelines, firmware_fault } => run::run(
+            &cli.fixtures,
+            run::RunArgs { rig, filters, exact, junit, timelines, fault: firmware_fault },
+        ),
         Command::Sim(SimCommand::Cards { seeds }) => sim::cards(&cli.fixtures, &seeds),
         Command::Sim(SimCommand::Up { scenario, rig, json, no_firmware }) => {
             sim::up(&cli.fixtures, &rig, &scenario, json, !no_firmware)

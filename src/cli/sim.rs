@@ -1,6 +1,6 @@
 //! `seedrig sim ...`: bring parts of the virtual bench up by hand, for poking at them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use seedrig::bench::virtual_bench::FirmwareLaunch;
@@ -102,7 +102,7 @@ pub fn up(fixtures: &Path, rig_file: &Path, scenario: &str, json: bool, firmware
             return ExitCode::from(EXIT_BENCH);
         }
     };
-    let launch = firmware.then(|| FirmwareLaunch { binary: firmware_binary(), fault: None });
+    let launch = firmware.then(|| FirmwareLaunch { binary: super::run::firmware_binary(), fault: None });
     let options = VirtualBenchOptions { firmware: launch };
     runtime.block_on(async {
         let bench = match VirtualBench::up(&loaded.catalog, scenario, &rig, options).await {
@@ -183,6 +183,19 @@ fn print_paths(paths: &BenchPaths, json: bool) {
 
 /// The rig file, which must describe a virtual bench.
 fn load_rig(path: &Path) -> Result<Rig, ExitCode> {
+    let rig = load_rig_any(path)?;
+    if !matches!(rig.kind, RigKind::Virtual) {
+        eprintln!(
+            "error: {} describes a lab bench; `sim up` brings up the virtual bench (kind = \"virtual\")",
+            path.display()
+        );
+        return Err(ExitCode::from(EXIT_CONFIG));
+    }
+    Ok(rig)
+}
+
+/// The bench a rig file describes.
+pub fn load_rig_any(path: &Path) -> Result<Rig, ExitCode> {
     let loaded = seedrig::fixture::load(&[path.to_owned()]).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(EXIT_CONFIG)
@@ -203,13 +216,6 @@ fn load_rig(path: &Path) -> Result<Rig, ExitCode> {
         return Err(ExitCode::from(EXIT_CONFIG));
     }
     Ok(rig)
-}
-
-/// The firmware binary built beside this one.
-fn firmware_binary() -> PathBuf {
-    std::env::current_exe()
-        .map(|exe| exe.with_file_name("seedrig-firmware"))
-        .unwrap_or_else(|_| PathBuf::from("seedrig-firmware"))
 }
 
 async fn wait_for_signal() {

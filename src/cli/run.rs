@@ -1,0 +1,127 @@
+//! `seedrig run`: every (filtered) scenario on a bench, as test cases.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use seedrig::model::{Catalog, Rig};
+use seedrig::run::{RunOptions, ScenarioResult, Verdict, run_scenario};
+
+use super::{EXIT_CONFIG, load_clean};
+
+pub struct RunArgs {
+    pub rig: PathBuf,
+    pub filters: Vec<String>,
+    pub exact: bool,
+    pub junit: Option<PathBuf>,
+    pub timelines: Option<PathBuf>,
+    pub fault: Option<String>,
+}
+
+pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
+    let loaded = match load_clean(fixtures) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let rig = match super::sim::load_rig_any(&args.rig) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let selected = select(&loaded.catalog, &args.filters, args.exact);
+    if selected.is_empty() {
+        eprintln!("error: no scenario matches {:?}; `seedrig list` shows them all", args.filters);
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let options = RunOptions { firmware_binary: firmware_binary(), fault: args.fault.clone() };
+    let results = run_all(&loaded.catalog, &rig, &selected, &options);
+    print_summary(&results);
+    if let Some(path) = &args.junit {
+        match seedrig::report::junit(&rig.name, &results) {
+            Ok(xml) => {
+                if let Err(e) = std::fs::write(path, xml) {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            }
+            Err(e) => eprintln!("error: JUnit report: {e}"),
+        }
+    }
+    if let Some(dir) = &args.timelines {
+        if let Err(e) = seedrig::report::write_timelines(dir, &results) {
+            eprintln!("error: cannot write timelines to {}: {e}", dir.display());
+        }
+    }
+    if results.iter().all(|r| r.verdict == Verdict::Pass) { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// Scenario ids matching any filter (substring, or whole name with `exact`); all without filters.
+pub fn select(catalog: &Catalog, filters: &[String], exact: bool) -> Vec<String> {
+    catalog
+        .scenarios
+        .keys()
+        .filter(|id| {
+            filters.is_empty()
+                || filters.iter().any(|f| if exact { *id == f } else { id.contains(f.as_str()) })
+        })
+        .cloned()
+        .collect()
+}
+
+/// Runs the scenarios one after the other on one bench; progress on a terminal only.
+pub fn run_all(catalog: &Catalog, rig: &Rig, ids: &[String], options: &RunOptions) -> Vec<ScenarioResult> {
+    let Ok(runtime) = tokio::runtime::Runtime::new() else {
+        eprintln!("error: cannot start the async runtime");
+        return Vec::new();
+    };
+    let progress = std::io::stderr().is_terminal();
+    let mut results = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        if progress {
+            eprint!("\r[{}/{}] {id} ...\x1b[K", i + 1, ids.len());
+        }
+        let scenario = &catalog.scenarios[id];
+        let span = tracing::info_span!("scenario", id = %id);
+        let result = runtime
+            .block_on(tracing::Instrument::instrument(run_scenario(catalog, scenario, rig, options), span));
+        tracing::info!(scenario = %id, verdict = ?result.verdict, "scenario done");
+        if progress {
+            eprint!("\r\x1b[K");
+        }
+        print_result(&result);
+        results.push(result);
+    }
+    results
+}
+
+fn print_result(r: &ScenarioResult) {
+    let nominal = format!("{:.1} s nominal, {:.1} s wall", r.nominal_ms / 1000.0, r.wall.as_secs_f64());
+    match &r.verdict {
+        Verdict::Pass => println!("PASS   {}  ({nominal})", r.scenario),
+        Verdict::Fail => {
+            println!("FAIL   {}  ({nominal})", r.scenario);
+            for f in r.failures() {
+                println!("         {f}");
+            }
+        }
+        Verdict::Error(reason) => println!("ERROR  {}: {reason}", r.scenario),
+    }
+}
+
+fn print_summary(results: &[ScenarioResult]) {
+    let count = |v: fn(&Verdict) -> bool| results.iter().filter(|r| v(&r.verdict)).count();
+    let passed = count(|v| *v == Verdict::Pass);
+    let failed = count(|v| *v == Verdict::Fail);
+    let errors = count(|v| matches!(v, Verdict::Error(_)));
+    let wall: f64 = results.iter().map(|r| r.wall.as_secs_f64()).sum();
+    println!(
+        "\n{} scenarios: {passed} passed, {failed} failed, {errors} errors ({wall:.1} s)",
+        results.len()
+    );
+}
+
+/// The firmware binary built beside this one.
+pub fn firmware_binary() -> PathBuf {
+    std::env::current_exe()
+        .map(|exe| exe.with_file_name("seedrig-firmware"))
+        .unwrap_or_else(|_| PathBuf::from("seedrig-firmware"))
+}

@@ -1,0 +1,267 @@
+//! The scenario runner: one scenario on a bench, from bring-up to verdict.
+//!
+//! Bring the bench up (cards verified over PC/SC, faults applied), start the firmware, collect
+//! evidence on the rig's one clock until the outcome is in (or the scenario's deadline), evaluate
+//! the named checks, and take the bench down whatever happened. A scenario ends as pass, fail
+//! (the firmware did wrong) or error (the bench broke); errors are never passes or failures.
+
+pub mod checks;
+pub mod evidence;
+pub mod timeline;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::bench::virtual_bench::FirmwareLaunch;
+use crate::bench::{VirtualBench, VirtualBenchOptions};
+use crate::firmware::console::Event;
+use crate::method::oracle::{Expected, Outcome};
+use crate::method::{ScenarioView, expect};
+use crate::model::{Catalog, Rig, RigKind, Scenario};
+use crate::sim::time::TimeScale;
+use checks::{Check, Observed, evaluate};
+use evidence::ConsoleReader;
+
+/// How long (real) the firmware may take to boot and to answer `status`.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(10);
+const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
+/// Real-time slack on top of the scenario's own (scaled) deadline, for process start-up.
+const DEADLINE_SLACK: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "verdict", content = "reason", rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    /// The firmware did wrong: the failing checks say how.
+    Fail,
+    /// The bench broke: which part and how.
+    Error(String),
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ScenarioResult {
+    pub scenario: String,
+    pub verdict: Verdict,
+    pub checks: Vec<Check>,
+    /// The run's length in nominal time.
+    pub nominal_ms: f64,
+    #[serde(skip)]
+    pub wall: Duration,
+    /// Wall time minus the firmware's own failover time (start → outcome): the rig's overhead.
+    #[serde(skip)]
+    pub overhead: Option<Duration>,
+    /// The rig's measured time to winner minus the network's ground truth (ms, real).
+    #[serde(skip)]
+    pub timing_error_ms: Option<f64>,
+    pub timeline: serde_json::Value,
+}
+
+impl ScenarioResult {
+    fn error(scenario: &str, reason: String, wall: Duration) -> ScenarioResult {
+        ScenarioResult {
+            scenario: scenario.to_owned(),
+            verdict: Verdict::Error(reason),
+            checks: Vec::new(),
+            nominal_ms: 0.0,
+            wall,
+            overhead: None,
+            timing_error_ms: None,
+            timeline: serde_json::Value::Null,
+        }
+    }
+
+    /// One line per failing check, with expected and observed values.
+    pub fn failures(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| format!("{}: expected {}, observed {}", c.name, c.expected, c.observed))
+            .collect()
+    }
+}
+
+pub struct RunOptions {
+    pub firmware_binary: PathBuf,
+    /// A deliberately wrong firmware behaviour (self-test).
+    pub fault: Option<String>,
+}
+
+/// Runs one scenario on `rig`.
+pub async fn run_scenario(
+    catalog: &Catalog,
+    scenario: &Scenario,
+    rig: &Rig,
+    options: &RunOptions,
+) -> ScenarioResult {
+    let wall = Instant::now();
+    if !matches!(rig.kind, RigKind::Virtual) {
+        let reason =
+            format!("bench {}: driving lab benches is not built yet; run on a virtual bench", rig.name);
+        return ScenarioResult::error(&scenario.id, reason, wall.elapsed());
+    }
+    let Some(view) = ScenarioView::from_catalog(catalog, scenario) else {
+        return ScenarioResult::error(
+            &scenario.id,
+            "fixtures: the scenario's references do not resolve".into(),
+            wall.elapsed(),
+        );
+    };
+    let expected = expect(&view);
+    let launch = FirmwareLaunch { binary: options.firmware_binary.clone(), fault: options.fault.clone() };
+    let mut bench = match VirtualBench::up(
+        catalog,
+        scenario,
+        rig,
+        VirtualBenchOptions { firmware: Some(launch) },
+    )
+    .await
+    {
+        Ok(b) => b,
+        Err(e) => {
+            return ScenarioResult::error(&scenario.id, format!("bench did not come up: {e}"), wall.elapsed());
+        }
+    };
+    let outcome = drive(&mut bench, scenario, &expected).await;
+    let result = match outcome {
+        Ok(run) => judge(catalog, scenario, &expected, &bench, run, wall),
+        Err(reason) => ScenarioResult::error(&scenario.id, reason, wall.elapsed()),
+    };
+    bench.down().await;
+    result
+}
+
+/// What driving the firmware produced.
+struct Drive {
+    console: ConsoleReader,
+    started_at: Duration,
+    finished_at: Duration,
+}
+
+/// Starts the firmware and reads its console until the outcome is in, the deadline passes, or
+/// the bench breaks (`Err` names the part).
+async fn drive(bench: &mut VirtualBench, scenario: &Scenario, expected: &Expected) -> Result<Drive, String> {
+    let mut console = ConsoleReader::default();
+    let booted =
+        read_until(bench, &mut console, BOOT_TIMEOUT, |c| c.any(|e| matches!(e, Event::Boot { .. }))).await?;
+    if !booted {
+        return Err(format!("firmware: no `boot` on its console within {BOOT_TIMEOUT:?}"));
+    }
+    bench.console_command("start").await.map_err(|e| format!("firmware console: {e}"))?;
+    let started_at = bench.clock.now();
+    let scale = bench.scale;
+    let deadline = scale.ms(scenario.timeout_ms + scenario.settle_ms) + DEADLINE_SLACK;
+    let stalled = matches!(expected.outcome, Outcome::Stalled { .. });
+    let finished = if stalled {
+        // Nothing ends a stall: watch for the scenario's whole timeout.
+        read_until(bench, &mut console, scale.ms(scenario.timeout_ms), |_| false).await?;
+        true
+    } else {
+        read_until(bench, &mut console, deadline, |c| {
+            c.any(|e| matches!(e, Event::VsimAssigned { .. } | Event::Exhausted { .. }))
+        })
+        .await?
+    };
+    let finished_at = bench.clock.now();
+    if finished && !stalled && console.any(|e| matches!(e, Event::Connected { .. })) {
+        // Watch the settle period for switching.
+        read_until(bench, &mut console, scale.ms(scenario.settle_ms), |_| false).await?;
+    }
+    if !finished && !answers_status(bench, &mut console).await? {
+        return Err(format!("firmware hung: no outcome within {deadline:?} and no answer to `status`"));
+    }
+    Ok(Drive { console, started_at, finished_at })
+}
+
+/// Reads console lines until `done`, or `within` passes (Ok(false)), or the bench breaks.
+async fn read_until(
+    bench: &mut VirtualBench,
+    console: &mut ConsoleReader,
+    within: Duration,
+    done: impl Fn(&ConsoleReader) -> bool,
+) -> Result<bool, String> {
+    let until = tokio::time::Instant::now() + within;
+    let mut buf = [0u8; 4096];
+    loop {
+        if done(console) {
+            return Ok(true);
+        }
+        if let Some(broken) = bench.broken() {
+            return Err(broken);
+        }
+        let poll =
+            Duration::from_millis(200).min(until.saturating_duration_since(tokio::time::Instant::now()));
+        if poll.is_zero() {
+            return Ok(false);
+        }
+        match tokio::time::timeout(poll, bench.console.read(&mut buf)).await {
+            Ok(Ok(n)) => console.push(bench.clock.now(), &buf[..n]),
+            Ok(Err(e)) => return Err(format!("firmware console: {e}")),
+            Err(_) => {}
+        }
+    }
+}
+
+async fn answers_status(bench: &mut VirtualBench, console: &mut ConsoleReader) -> Result<bool, String> {
+    let before = console.events.len();
+    bench.console_command("status").await.map_err(|e| format!("firmware console: {e}"))?;
+    read_until(bench, console, STATUS_TIMEOUT, |c| {
+        c.events[before..].iter().any(|e| matches!(e.event, Event::Status(_)))
+    })
+    .await
+}
+
+fn judge(
+    catalog: &Catalog,
+    scenario: &Scenario,
+    expected: &Expected,
+    bench: &VirtualBench,
+    run: Drive,
+    wall: Instant,
+) -> ScenarioResult {
+    let apdus = bench.trace.apdus();
+    let truth = bench.network.ground_truth();
+    let reports = bench.backend.reports();
+    let observed = Observed {
+        catalog,
+        scenario,
+        expected,
+        scale: bench.scale,
+        started_at: run.started_at,
+        console: &run.console.events,
+        apdus: &apdus,
+        truth: &truth,
+        reports: &reports,
+    };
+    let checks = evaluate(&observed);
+    let verdict = if checks.iter().all(|c| c.passed) { Verdict::Pass } else { Verdict::Fail };
+    let failover = run.finished_at.saturating_sub(run.started_at);
+    let elapsed = wall.elapsed();
+    ScenarioResult {
+        scenario: scenario.id.clone(),
+        verdict,
+        nominal_ms: bench.scale.nominal_ms(failover),
+        timing_error_ms: timing_error(&observed, bench.scale),
+        overhead: Some(elapsed.saturating_sub(failover)),
+        wall: elapsed,
+        timeline: timeline::build(&observed, &bench.trace.events()),
+        checks,
+    }
+}
+
+/// The rig's time of `connected` minus the network's ground-truth registration of the winner
+/// plus the firmware's remaining steps is not separable; what is comparable is the rig's
+/// stamp of the firmware's `connected` line and the network's last data delivery to the
+/// winner, both on the rig clock: their difference is how late the rig sees what happened.
+fn timing_error(o: &Observed, _scale: TimeScale) -> Option<f64> {
+    let connected =
+        o.console.iter().find_map(|e| matches!(e.event, Event::Connected { .. }).then_some(e.at))?;
+    let truth = o
+        .truth
+        .iter()
+        .filter(|t| {
+            matches!(t.kind, crate::sim::network::TruthKind::DataDelivered { .. }) && t.at <= connected
+        })
+        .map(|t| t.at)
+        .max()?;
+    Some((connected.as_secs_f64() - truth.as_secs_f64()) * 1000.0)
+}
