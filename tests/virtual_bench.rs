@@ -312,3 +312,49 @@ fn sim_up_prints_the_paths_and_runs_until_ctrl_c() {
     assert!(status.success(), "{status}");
     assert!(!Path::new(paths["pcsc_socket"].as_str().unwrap()).exists());
 }
+
+#[test]
+fn a_scenario_whose_pcscd_is_killed_is_an_error_and_the_next_one_passes() {
+    use seedrig::run::{RunOptions, Sabotage, Verdict, run_scenario};
+    let _turn = turn();
+    let (catalog, rig) = fixtures();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let binary = env!("CARGO_BIN_EXE_seedrig-firmware");
+    let sabotaged = RunOptions {
+        firmware_binary: binary.into(),
+        fault: None,
+        sabotage: Some(Sabotage::KillPcscdAfter(Duration::ZERO)),
+    };
+    let broken =
+        runtime.block_on(run_scenario(&catalog, &catalog.scenarios["master-reject"], &rig, &sabotaged));
+    assert!(
+        matches!(&broken.verdict, Verdict::Error(reason) if reason.contains("bridge") || reason.contains("card")),
+        "{:?}",
+        broken.verdict
+    );
+    let healthy = RunOptions { firmware_binary: binary.into(), fault: None, sabotage: None };
+    let next =
+        runtime.block_on(run_scenario(&catalog, &catalog.scenarios["master-connects"], &rig, &healthy));
+    assert_eq!(next.verdict, Verdict::Pass, "{:?}", next.failures());
+}
+
+#[test]
+fn a_faulty_firmware_fails_with_the_check_and_expected_vs_observed() {
+    use seedrig::run::{RunOptions, Verdict, run_scenario};
+    let _turn = turn();
+    let (catalog, rig) = fixtures();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let options = RunOptions {
+        firmware_binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(),
+        fault: Some("wrong-order".into()),
+        sabotage: None,
+    };
+    let result =
+        runtime.block_on(run_scenario(&catalog, &catalog.scenarios["m5-third-ranked-wins"], &rig, &options));
+    assert_eq!(result.verdict, Verdict::Fail);
+    let failures = result.failures();
+    assert!(
+        failures.iter().any(|f| f.starts_with("attempt_order: expected ") && f.contains(", observed ")),
+        "{failures:?}"
+    );
+}

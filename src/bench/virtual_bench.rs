@@ -102,6 +102,9 @@ pub struct VirtualBench {
     modem: Option<Modem>,
     firmware: Option<Child>,
     pcscd: Option<PrivatePcscd>,
+    /// Set by the runner when a test breaks the bench on purpose.
+    pub sabotage: Option<crate::run::Sabotage>,
+    pub sabotage_from: Option<tokio::time::Instant>,
     _dir: tempfile::TempDir,
 }
 
@@ -190,6 +193,8 @@ impl VirtualBench {
             modem: Some(modem),
             firmware,
             pcscd: Some(pcscd),
+            sabotage: None,
+            sabotage_from: None,
             _dir: dir,
         })
     }

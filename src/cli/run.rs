@@ -32,7 +32,8 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         eprintln!("error: no scenario matches {:?}; `seedrig list` shows them all", args.filters);
         return ExitCode::from(EXIT_CONFIG);
     }
-    let options = RunOptions { firmware_binary: firmware_binary(), fault: args.fault.clone() };
+    let options =
+        RunOptions { firmware_binary: firmware_binary(), fault: args.fault.clone(), sabotage: None };
     let results = run_all(&loaded.catalog, &rig, &selected, &options);
     print_summary(&results);
     if let Some(path) = &args.junit {

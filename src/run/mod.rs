@@ -84,6 +84,15 @@ pub struct RunOptions {
     pub firmware_binary: PathBuf,
     /// A deliberately wrong firmware behaviour (self-test).
     pub fault: Option<String>,
+    /// Breaks the bench on purpose, for the rig's own tests of error handling.
+    pub sabotage: Option<Sabotage>,
+}
+
+/// A way to break the bench mid-run.
+#[derive(Debug, Clone, Copy)]
+pub enum Sabotage {
+    /// Kill pcscd this long (real time) after the firmware was started.
+    KillPcscdAfter(Duration),
 }
 
 /// Runs one scenario on `rig`.
@@ -118,10 +127,14 @@ pub async fn run_scenario(
     {
         Ok(b) => b,
         Err(e) => {
-            return ScenarioResult::error(&scenario.id, format!("bench did not come up: {e}"), wall.elapsed());
+            return ScenarioResult::error(
+                &scenario.id,
+                format!("bench did not come up: {e}"),
+                wall.elapsed(),
+            );
         }
     };
-    let outcome = drive(&mut bench, scenario, &expected).await;
+    let outcome = drive(&mut bench, scenario, &expected, options.sabotage).await;
     let result = match outcome {
         Ok(run) => judge(catalog, scenario, &expected, &bench, run, wall),
         Err(reason) => ScenarioResult::error(&scenario.id, reason, wall.elapsed()),
@@ -139,8 +152,14 @@ struct Drive {
 
 /// Starts the firmware and reads its console until the outcome is in, the deadline passes, or
 /// the bench breaks (`Err` names the part).
-async fn drive(bench: &mut VirtualBench, scenario: &Scenario, expected: &Expected) -> Result<Drive, String> {
+async fn drive(
+    bench: &mut VirtualBench,
+    scenario: &Scenario,
+    expected: &Expected,
+    sabotage: Option<Sabotage>,
+) -> Result<Drive, String> {
     let mut console = ConsoleReader::default();
+    bench.sabotage = sabotage;
     let booted =
         read_until(bench, &mut console, BOOT_TIMEOUT, |c| c.any(|e| matches!(e, Event::Boot { .. }))).await?;
     if !booted {
@@ -148,6 +167,7 @@ async fn drive(bench: &mut VirtualBench, scenario: &Scenario, expected: &Expecte
     }
     bench.console_command("start").await.map_err(|e| format!("firmware console: {e}"))?;
     let started_at = bench.clock.now();
+    bench.sabotage_from = Some(tokio::time::Instant::now());
     let scale = bench.scale;
     let deadline = scale.ms(scenario.timeout_ms + scenario.settle_ms) + DEADLINE_SLACK;
     let stalled = matches!(expected.outcome, Outcome::Stalled { .. });
@@ -185,6 +205,7 @@ async fn read_until(
         if done(console) {
             return Ok(true);
         }
+        sabotage_due(bench);
         if let Some(broken) = bench.broken() {
             return Err(broken);
         }
@@ -197,6 +218,20 @@ async fn read_until(
             Ok(Ok(n)) => console.push(bench.clock.now(), &buf[..n]),
             Ok(Err(e)) => return Err(format!("firmware console: {e}")),
             Err(_) => {}
+        }
+    }
+}
+
+/// Carries out a due sabotage (once).
+fn sabotage_due(bench: &mut VirtualBench) {
+    let (Some(Sabotage::KillPcscdAfter(after)), Some(from)) = (bench.sabotage, bench.sabotage_from) else {
+        return;
+    };
+    if from.elapsed() >= after {
+        bench.sabotage = None;
+        if let Some(pcscd) = bench.pcscd_mut() {
+            tracing::warn!("sabotage: killing pcscd");
+            pcscd.kill();
         }
     }
 }
