@@ -5,6 +5,7 @@ mod check;
 mod explain;
 mod list;
 mod run;
+mod selftest;
 mod sim;
 mod table;
 
@@ -88,6 +89,12 @@ enum Command {
         #[arg(long, hide = true, value_name = "MODE")]
         firmware_fault: Option<String>,
     },
+    /// Run the suite against each deliberately wrong firmware and show which scenarios catch it
+    Selftest {
+        /// Bench file (a virtual bench)
+        #[arg(long, default_value = "rig/virtual.toml", value_name = "FILE")]
+        rig: PathBuf,
+    },
     /// Bring parts of the virtual bench up by hand
     #[command(subcommand)]
     Sim(SimCommand),
@@ -133,6 +140,7 @@ pub fn run() -> ExitCode {
             &cli.fixtures,
             run::RunArgs { rig, filters, exact, junit, timelines, fault: firmware_fault },
         ),
+        Command::Selftest { rig } => selftest::selftest(&cli.fixtures, &rig),
         Command::Sim(SimCommand::Cards { seeds }) => sim::cards(&cli.fixtures, &seeds),
         Command::Sim(SimCommand::Up { scenario, rig, json, no_firmware }) => {
             sim::up(&cli.fixtures, &rig, &scenario, json, !no_firmware)
