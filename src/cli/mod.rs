@@ -88,6 +88,12 @@ enum Command {
         /// Run the firmware with a deliberate fault (self-test)
         #[arg(long, hide = true, value_name = "MODE")]
         firmware_fault: Option<String>,
+        /// Run this many virtual benches side by side (each its own process and pcscd)
+        #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
+        jobs: usize,
+        /// Write the results as JSON (used by --jobs)
+        #[arg(long, hide = true, value_name = "FILE")]
+        results_json: Option<PathBuf>,
     },
     /// Run the suite against each deliberately wrong firmware and show which scenarios catch it
     Selftest {
@@ -136,10 +142,10 @@ pub fn run() -> ExitCode {
         Command::Check { paths } => check::run(&cli.fixtures, paths),
         Command::List { long } => list::run(&cli.fixtures, long),
         Command::Explain { scenarios, all } => explain::run(&cli.fixtures, &scenarios, all),
-        Command::Run { rig, filters, exact, junit, timelines, firmware_fault } => run::run(
-            &cli.fixtures,
-            run::RunArgs { rig, filters, exact, junit, timelines, fault: firmware_fault },
-        ),
+        Command::Run { rig, filters, exact, junit, timelines, firmware_fault, jobs, results_json } => {
+            let args = run::RunArgs { rig, filters, exact, junit, timelines, fault: firmware_fault, jobs, results_json };
+            run::run(&cli.fixtures, args)
+        }
         Command::Selftest { rig } => selftest::selftest(&cli.fixtures, &rig),
         Command::Sim(SimCommand::Cards { seeds }) => sim::cards(&cli.fixtures, &seeds),
         Command::Sim(SimCommand::Up { scenario, rig, json, no_firmware }) => {

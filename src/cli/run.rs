@@ -16,6 +16,10 @@ pub struct RunArgs {
     pub junit: Option<PathBuf>,
     pub timelines: Option<PathBuf>,
     pub fault: Option<String>,
+    /// Benches side by side (each a process of its own, with its own pcscd).
+    pub jobs: usize,
+    /// Write the results as JSON here (how parallel jobs hand theirs back).
+    pub results_json: Option<PathBuf>,
 }
 
 pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
@@ -32,9 +36,18 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         eprintln!("error: no scenario matches {:?}; `seedrig list` shows them all", args.filters);
         return ExitCode::from(EXIT_CONFIG);
     }
-    let options =
-        RunOptions { firmware_binary: firmware_binary(), fault: args.fault.clone(), sabotage: None };
-    let results = run_all(&loaded.catalog, &rig, &selected, &options);
+    let results = if args.jobs > 1 {
+        run_parallel(fixtures, &args, &selected)
+    } else {
+        let options = RunOptions { firmware_binary: firmware_binary(), fault: args.fault.clone(), sabotage: None };
+        run_all(&loaded.catalog, &rig, &selected, &options)
+    };
+    if let Some(path) = &args.results_json {
+        let json = serde_json::to_string(&results).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, json) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+        }
+    }
     print_summary(&results);
     if let Some(path) = &args.junit {
         match seedrig::report::junit(&rig.name, &results) {
@@ -66,6 +79,58 @@ pub fn select(catalog: &Catalog, filters: &[String], exact: bool) -> Vec<String>
         })
         .cloned()
         .collect()
+}
+
+/// Runs the scenarios on `jobs` virtual benches side by side: one child process each (a process
+/// talks to one pcscd), scenarios dealt round-robin, results merged in scenario order.
+fn run_parallel(fixtures: &Path, args: &RunArgs, ids: &[String]) -> Vec<ScenarioResult> {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return ids.iter().map(|id| errored(id, format!("cannot make a folder for the jobs: {e}"))).collect(),
+    };
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("seedrig"));
+    let mut children = Vec::new();
+    for job in 0..args.jobs.min(ids.len()) {
+        let share: Vec<&String> = ids.iter().skip(job).step_by(args.jobs).collect();
+        let out = dir.path().join(format!("job{job}.json"));
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.arg("--fixtures").arg(fixtures).arg("run").arg("--rig").arg(&args.rig).arg("--exact");
+        cmd.arg("--results-json").arg(&out).args(share.iter().map(|s| s.as_str()));
+        if let Some(f) = &args.fault {
+            cmd.arg("--firmware-fault").arg(f);
+        }
+        cmd.stdout(std::process::Stdio::null());
+        children.push((cmd.spawn(), out, share));
+    }
+    let mut results = Vec::new();
+    for (child, out, share) in children {
+        let outcome = child.and_then(|mut c| c.wait()).map_err(|e| e.to_string());
+        let parsed: Option<Vec<ScenarioResult>> =
+            std::fs::read_to_string(&out).ok().and_then(|text| serde_json::from_str(&text).ok());
+        match (outcome, parsed) {
+            (_, Some(mut rs)) => results.append(&mut rs),
+            (status, None) => {
+                let why = format!("the parallel job running it ended without results ({status:?})");
+                results.extend(share.iter().map(|id| errored(id, why.clone())));
+            }
+        }
+    }
+    results.sort_by_key(|r| ids.iter().position(|id| *id == r.scenario));
+    results.iter().for_each(print_result);
+    results
+}
+
+fn errored(id: &str, reason: String) -> ScenarioResult {
+    ScenarioResult {
+        scenario: id.to_owned(),
+        verdict: Verdict::Error(reason),
+        checks: Vec::new(),
+        nominal_ms: 0.0,
+        wall: std::time::Duration::ZERO,
+        overhead: None,
+        timing_error_ms: None,
+        timeline: serde_json::Value::Null,
+    }
 }
 
 /// Runs the scenarios one after the other on one bench; progress on a terminal only.
@@ -113,11 +178,7 @@ fn print_summary(results: &[ScenarioResult]) {
     let passed = count(|v| *v == Verdict::Pass);
     let failed = count(|v| *v == Verdict::Fail);
     let errors = count(|v| matches!(v, Verdict::Error(_)));
-    let wall: f64 = results.iter().map(|r| r.wall.as_secs_f64()).sum();
-    println!(
-        "\n{} scenarios: {passed} passed, {failed} failed, {errors} errors ({wall:.1} s)",
-        results.len()
-    );
+    println!("\n{} scenarios: {passed} passed, {failed} failed, {errors} errors", results.len());
 }
 
 /// The firmware binary built beside this one.

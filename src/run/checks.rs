@@ -14,9 +14,9 @@ use crate::sim::backend::ReportRecord;
 use crate::sim::network::{TruthEvent, TruthKind};
 use crate::sim::time::TimeScale;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Check {
-    pub name: &'static str,
+    pub name: String,
     pub expected: String,
     pub observed: String,
     pub passed: bool,
@@ -33,7 +33,7 @@ impl Check {
         passed: bool,
     ) -> Check {
         Check {
-            name,
+            name: name.to_owned(),
             expected: expected.into(),
             observed: observed.into(),
             passed,

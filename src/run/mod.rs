@@ -28,7 +28,7 @@ const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
 /// Real-time slack on top of the scenario's own (scaled) deadline, for process start-up.
 const DEADLINE_SLACK: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "verdict", content = "reason", rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
@@ -38,20 +38,19 @@ pub enum Verdict {
     Error(String),
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+/// One scenario's result; serializable whole, so that results of several processes (`--jobs`)
+/// can be merged.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ScenarioResult {
     pub scenario: String,
     pub verdict: Verdict,
     pub checks: Vec<Check>,
     /// The run's length in nominal time.
     pub nominal_ms: f64,
-    #[serde(skip)]
     pub wall: Duration,
     /// Wall time minus the firmware's own failover time (start → outcome): the rig's overhead.
-    #[serde(skip)]
     pub overhead: Option<Duration>,
     /// The rig's measured time to winner minus the network's ground truth (ms, real).
-    #[serde(skip)]
     pub timing_error_ms: Option<f64>,
     pub timeline: serde_json::Value,
 }
