@@ -44,11 +44,26 @@ fn main() {
         errors_ms.extend(r.timing_error_ms);
     }
     let wall = suite.elapsed();
-    println!("starter suite on the virtual bench (time_scale {}), {} scenarios: {} passed, {} failed, {} errors",
-        rig.time_scale, catalog.scenarios.len(), verdicts.0, verdicts.1, verdicts.2);
-    println!("(a) harness overhead per scenario   p50 {:6.1} ms   p99 {:6.1} ms   max {:6.1} ms   (target ≤ 30 ms)",
-        pct(overheads.clone(), 0.5), pct(overheads.clone(), 0.99), pct(overheads, 1.0));
-    println!("(b) timing accuracy (rig − truth)  p50 {:6.2} ms   p99 {:6.2} ms   max {:6.2} ms   over {} winners (target ≤ 1 ms at p99)",
-        pct(errors_ms.clone(), 0.5), pct(errors_ms.clone(), 0.99), pct(errors_ms.clone(), 1.0), errors_ms.len());
+    println!(
+        "starter suite on the virtual bench (time_scale {}), {} scenarios: {} passed, {} failed, {} errors",
+        rig.time_scale,
+        catalog.scenarios.len(),
+        verdicts.0,
+        verdicts.1,
+        verdicts.2
+    );
+    println!(
+        "(a) harness overhead per scenario   p50 {:6.1} ms   p99 {:6.1} ms   max {:6.1} ms   (target ≤ 30 ms)",
+        pct(overheads.clone(), 0.5),
+        pct(overheads.clone(), 0.99),
+        pct(overheads, 1.0)
+    );
+    println!(
+        "(b) timing accuracy (rig − truth)  p50 {:6.2} ms   p99 {:6.2} ms   max {:6.2} ms   over {} winners (target ≤ 1 ms at p99)",
+        pct(errors_ms.clone(), 0.5),
+        pct(errors_ms.clone(), 0.99),
+        pct(errors_ms.clone(), 1.0),
+        errors_ms.len()
+    );
     println!("(c) suite wall time, one bench:     {:.1} s   (target < 60 s)", wall.as_secs_f64());
 }

@@ -36,6 +36,11 @@ struct Cli {
     #[arg(long, global = true, default_value = "fixtures", value_name = "DIR")]
     fixtures: PathBuf,
 
+    /// Log format on stderr: human, or json (one object per line) for machines. The level
+    /// comes from RUST_LOG (default: warn).
+    #[arg(long, global = true, default_value = "human", value_parser = ["human", "json"], value_name = "FORMAT")]
+    log_format: String,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -138,12 +143,22 @@ enum SimCommand {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    init_logs(&cli.log_format);
     match cli.command {
         Command::Check { paths } => check::run(&cli.fixtures, paths),
         Command::List { long } => list::run(&cli.fixtures, long),
         Command::Explain { scenarios, all } => explain::run(&cli.fixtures, &scenarios, all),
         Command::Run { rig, filters, exact, junit, timelines, firmware_fault, jobs, results_json } => {
-            let args = run::RunArgs { rig, filters, exact, junit, timelines, fault: firmware_fault, jobs, results_json };
+            let args = run::RunArgs {
+                rig,
+                filters,
+                exact,
+                junit,
+                timelines,
+                fault: firmware_fault,
+                jobs,
+                results_json,
+            };
             run::run(&cli.fixtures, args)
         }
         Command::Selftest { rig } => selftest::selftest(&cli.fixtures, &rig),
@@ -152,6 +167,18 @@ pub fn run() -> ExitCode {
             sim::up(&cli.fixtures, &rig, &scenario, json, !no_firmware)
         }
     }
+}
+
+/// Logs on stderr, with a span per scenario; `json` for machines.
+fn init_logs(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).try_init()
+    };
 }
 
 /// Whether to colour diagnostics.

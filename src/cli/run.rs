@@ -39,7 +39,8 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
     let results = if args.jobs > 1 {
         run_parallel(fixtures, &args, &selected)
     } else {
-        let options = RunOptions { firmware_binary: firmware_binary(), fault: args.fault.clone(), sabotage: None };
+        let options =
+            RunOptions { firmware_binary: firmware_binary(), fault: args.fault.clone(), sabotage: None };
         run_all(&loaded.catalog, &rig, &selected, &options)
     };
     if let Some(path) = &args.results_json {
@@ -86,7 +87,12 @@ pub fn select(catalog: &Catalog, filters: &[String], exact: bool) -> Vec<String>
 fn run_parallel(fixtures: &Path, args: &RunArgs, ids: &[String]) -> Vec<ScenarioResult> {
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
-        Err(e) => return ids.iter().map(|id| errored(id, format!("cannot make a folder for the jobs: {e}"))).collect(),
+        Err(e) => {
+            return ids
+                .iter()
+                .map(|id| errored(id, format!("cannot make a folder for the jobs: {e}")))
+                .collect();
+        }
     };
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("seedrig"));
     let mut children = Vec::new();

@@ -23,9 +23,14 @@ pub fn selftest(fixtures: &Path, rig_file: &PathBuf) -> ExitCode {
     let mut rows = Vec::new();
     for mode in FaultMode::value_variants() {
         println!("== firmware --fault {}", mode.name());
-        let options = RunOptions { firmware_binary: run::firmware_binary(), fault: Some(mode.name().to_owned()), sabotage: None };
+        let options = RunOptions {
+            firmware_binary: run::firmware_binary(),
+            fault: Some(mode.name().to_owned()),
+            sabotage: None,
+        };
         let results = run::run_all(&loaded.catalog, &rig, &ids, &options);
-        let caught: Vec<String> = results.iter().filter(|r| r.verdict == Verdict::Fail).map(|r| r.scenario.clone()).collect();
+        let caught: Vec<String> =
+            results.iter().filter(|r| r.verdict == Verdict::Fail).map(|r| r.scenario.clone()).collect();
         let errors = results.iter().filter(|r| matches!(r.verdict, Verdict::Error(_))).count();
         rows.push((mode.name(), caught, errors));
     }
@@ -34,7 +39,11 @@ pub fn selftest(fixtures: &Path, rig_file: &PathBuf) -> ExitCode {
     for (mode, caught, errors) in &rows {
         all_caught &= !caught.is_empty();
         let errors = if *errors > 0 { format!("  [{errors} bench errors]") } else { String::new() };
-        println!("{mode:<19} {:>2}: {}{errors}", caught.len(), if caught.is_empty() { "NOT CAUGHT".to_owned() } else { caught.join(", ") });
+        println!(
+            "{mode:<19} {:>2}: {}{errors}",
+            caught.len(),
+            if caught.is_empty() { "NOT CAUGHT".to_owned() } else { caught.join(", ") }
+        );
     }
     if all_caught {
         println!("every fault mode was caught by at least one scenario");

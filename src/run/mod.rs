@@ -48,7 +48,8 @@ pub struct ScenarioResult {
     /// The run's length in nominal time.
     pub nominal_ms: f64,
     pub wall: Duration,
-    /// Wall time minus the firmware's own failover time (start → outcome): the rig's overhead.
+    /// Wall time minus the firmware's own run (start → outcome → settle period): the rig's
+    /// overhead (bring-up, boot, checks, tear-down).
     pub overhead: Option<Duration>,
     /// The rig's measured time to winner minus the network's ground truth (ms, real).
     pub timing_error_ms: Option<f64>,
@@ -147,6 +148,8 @@ struct Drive {
     console: ConsoleReader,
     started_at: Duration,
     finished_at: Duration,
+    /// After the settle period (or the status probe): the end of the firmware's part.
+    ended_at: Duration,
 }
 
 /// Starts the firmware and reads its console until the outcome is in, the deadline passes, or
@@ -175,8 +178,10 @@ async fn drive(
         read_until(bench, &mut console, scale.ms(scenario.timeout_ms), |_| false).await?;
         true
     } else {
+        // The outcome is in at `connected` or `exhausted`; the settle period below still
+        // collects what follows a win (the VSIM assignment, any switching).
         read_until(bench, &mut console, deadline, |c| {
-            c.any(|e| matches!(e, Event::VsimAssigned { .. } | Event::Exhausted { .. }))
+            c.any(|e| matches!(e, Event::Connected { .. } | Event::Exhausted { .. }))
         })
         .await?
     };
@@ -188,7 +193,7 @@ async fn drive(
     if !finished && !answers_status(bench, &mut console).await? {
         return Err(format!("firmware hung: no outcome within {deadline:?} and no answer to `status`"));
     }
-    Ok(Drive { console, started_at, finished_at })
+    Ok(Drive { console, started_at, finished_at, ended_at: bench.clock.now() })
 }
 
 /// Reads console lines until `done`, or `within` passes (Ok(false)), or the bench breaks.
@@ -269,13 +274,16 @@ fn judge(
     let checks = evaluate(&observed);
     let verdict = if checks.iter().all(|c| c.passed) { Verdict::Pass } else { Verdict::Fail };
     let failover = run.finished_at.saturating_sub(run.started_at);
+    let firmware_part = run.ended_at.saturating_sub(run.started_at);
     let elapsed = wall.elapsed();
     ScenarioResult {
         scenario: scenario.id.clone(),
         verdict,
         nominal_ms: bench.scale.nominal_ms(failover),
         timing_error_ms: timing_error(&observed, bench.scale),
-        overhead: Some(elapsed.saturating_sub(failover)),
+        // Bring-up, boot, checks and tear-down: everything but the firmware's own run (its
+        // failover and the settle period the scenario asks to watch).
+        overhead: Some(elapsed.saturating_sub(firmware_part)),
         wall: elapsed,
         timeline: timeline::build(&observed, &bench.trace.events()),
         checks,
