@@ -82,10 +82,14 @@ fn run(scenario: &str, fault: Option<&str>, wait: Duration) -> Run {
             binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(),
             fault: fault.map(str::to_owned),
         };
-        let bench =
-            VirtualBench::up(&catalog, &scenario, &rig, VirtualBenchOptions { firmware: Some(launch) })
-                .await
-                .expect("bench up");
+        let bench = VirtualBench::up(
+            &catalog,
+            &scenario,
+            &rig,
+            VirtualBenchOptions { firmware: Some(launch), watch_observer: true },
+        )
+        .await
+        .expect("bench up");
         let mut events = Vec::new();
         let mut pending = String::new();
         let deadline = tokio::time::Instant::now() + wait;
@@ -242,10 +246,14 @@ fn nothing_is_left_behind_after_the_bench_goes_down() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (paths, firmware_pid, pcscd_pid) = runtime.block_on(async {
         let launch = FirmwareLaunch { binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(), fault: None };
-        let mut bench =
-            VirtualBench::up(&catalog, &scenario, &rig, VirtualBenchOptions { firmware: Some(launch) })
-                .await
-                .unwrap();
+        let mut bench = VirtualBench::up(
+            &catalog,
+            &scenario,
+            &rig,
+            VirtualBenchOptions { firmware: Some(launch), watch_observer: true },
+        )
+        .await
+        .unwrap();
         let paths = bench.paths().clone();
         let firmware_pid = bench.firmware_pid().unwrap();
         let pcscd_pid = bench.pcscd_mut().unwrap().pid();

@@ -56,6 +56,9 @@ pub enum BenchError {
 pub struct VirtualBenchOptions {
     /// Start the reference firmware (else only print where to point one).
     pub firmware: Option<FirmwareLaunch>,
+    /// The rig takes the observer AT port and records its URCs (the runner does; `sim up`
+    /// leaves the port to people).
+    pub watch_observer: bool,
 }
 
 pub struct FirmwareLaunch {
@@ -102,6 +105,9 @@ pub struct VirtualBench {
     modem: Option<Modem>,
     firmware: Option<Child>,
     pcscd: Option<PrivatePcscd>,
+    /// URCs seen on the modem's observer port, stamped on the rig clock.
+    pub observer: std::sync::Arc<std::sync::Mutex<Vec<(Duration, String)>>>,
+    observer_task: Option<JoinHandle<()>>,
     /// Set by the runner when a test breaks the bench on purpose.
     pub sabotage: Option<crate::run::Sabotage>,
     pub sabotage_from: Option<tokio::time::Instant>,
@@ -177,6 +183,11 @@ impl VirtualBench {
             firmware_config: config_path.clone(),
             slots: slot_paths,
         };
+        let observer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let observer_task = match options.watch_observer {
+            true => Some(watch_observer_port(modem.observer_port(), clock, observer.clone()).await?),
+            false => None,
+        };
         let firmware = match options.firmware {
             Some(launch) => Some(spawn_firmware(&launch, &config_path)?),
             None => None,
@@ -193,6 +204,8 @@ impl VirtualBench {
             modem: Some(modem),
             firmware,
             pcscd: Some(pcscd),
+            observer,
+            observer_task,
             sabotage: None,
             sabotage_from: None,
             _dir: dir,
@@ -245,6 +258,10 @@ impl VirtualBench {
             let _ = child.start_kill();
             let _ = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
         }
+        if let Some(task) = self.observer_task.take() {
+            task.abort();
+            let _ = task.await;
+        }
         for s in self.slots.drain(..) {
             s.task.abort();
             let _ = s.task.await;
@@ -256,6 +273,29 @@ impl VirtualBench {
             let _ = tokio::task::spawn_blocking(move || drop(pcscd)).await;
         }
     }
+}
+
+/// Opens the observer AT port as the rig does on a lab bench (a serial port, by path), turns
+/// on the URCs it watches (+CEREG, +CGEV, +QSIMSTAT) and records them.
+async fn watch_observer_port(
+    port: &Path,
+    clock: RigClock,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(Duration, String)>>>,
+) -> Result<JoinHandle<()>, BenchError> {
+    use crate::firmware::at::AtClient;
+    let mut at = AtClient::open(port).map_err(|e| BenchError::Modem(format!("observer port: {e}")))?;
+    for cmd in ["ATE0", "AT+CEREG=2", "AT+CGEREP=2,1", "AT+QSIMSTAT=1"] {
+        at.command(cmd, Some(Duration::from_secs(2)))
+            .await
+            .map_err(|e| BenchError::Modem(format!("observer port, {cmd}: {e}")))?;
+    }
+    Ok(tokio::spawn(async move {
+        while let Ok(urc) = at.next_urc().await {
+            if let Ok(mut v) = seen.lock() {
+                v.push((clock.now(), format!("{urc:?}")));
+            }
+        }
+    }))
 }
 
 async fn start_cards(catalog: &Catalog, scenario: &Scenario) -> Result<PrivatePcscd, BenchError> {

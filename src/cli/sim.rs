@@ -103,7 +103,7 @@ pub fn up(fixtures: &Path, rig_file: &Path, scenario: &str, json: bool, firmware
         }
     };
     let launch = firmware.then(|| FirmwareLaunch { binary: super::run::firmware_binary(), fault: None });
-    let options = VirtualBenchOptions { firmware: launch };
+    let options = VirtualBenchOptions { firmware: launch, watch_observer: false };
     runtime.block_on(async {
         let bench = match VirtualBench::up(&loaded.catalog, scenario, &rig, options).await {
             Ok(b) => b,

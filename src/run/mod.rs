@@ -121,7 +121,7 @@ pub async fn run_scenario(
         catalog,
         scenario,
         rig,
-        VirtualBenchOptions { firmware: Some(launch) },
+        VirtualBenchOptions { firmware: Some(launch), watch_observer: true },
     )
     .await
     {
@@ -285,7 +285,11 @@ fn judge(
         // failover and the settle period the scenario asks to watch).
         overhead: Some(elapsed.saturating_sub(firmware_part)),
         wall: elapsed,
-        timeline: timeline::build(&observed, &bench.trace.events()),
+        timeline: timeline::build(
+            &observed,
+            &bench.trace.events(),
+            &bench.observer.lock().map(|v| v.clone()).unwrap_or_default(),
+        ),
         checks,
     }
 }

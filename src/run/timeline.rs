@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::checks::Observed;
 use crate::bridge::CardEvent;
 
-pub fn build(o: &Observed, card_events: &[CardEvent]) -> Value {
+pub fn build(o: &Observed, card_events: &[CardEvent], urcs: &[(std::time::Duration, String)]) -> Value {
     let ms =
         |at: std::time::Duration| (o.scale.nominal_ms(at.saturating_sub(o.started_at)) * 10.0).round() / 10.0;
     let mut items: Vec<(f64, Value)> = Vec::new();
@@ -23,6 +23,9 @@ pub fn build(o: &Observed, card_events: &[CardEvent]) -> Value {
     }
     for c in card_events {
         items.push((ms(c.at), json!({ "source": "bridge", "slot": c.slot, "card": c.what })));
+    }
+    for (at, urc) in urcs {
+        items.push((ms(*at), json!({ "source": "observer", "urc": urc })));
     }
     for t in o.truth {
         items.push((ms(t.at), json!({ "source": "network", "imsi": t.imsi, "what": t.kind.to_string() })));
