@@ -61,10 +61,10 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
             Err(e) => eprintln!("error: JUnit report: {e}"),
         }
     }
-    if let Some(dir) = &args.timelines {
-        if let Err(e) = seedrig::report::write_timelines(dir, &results) {
-            eprintln!("error: cannot write timelines to {}: {e}", dir.display());
-        }
+    if let Some(dir) = &args.timelines
+        && let Err(e) = seedrig::report::write_timelines(dir, &results)
+    {
+        eprintln!("error: cannot write timelines to {}: {e}", dir.display());
     }
     if results.iter().all(|r| r.verdict == Verdict::Pass) { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

@@ -1,7 +1,7 @@
 //! `seedrig selftest`: the suite against each deliberately wrong firmware, to show the rig's
 //! checks catch every kind of mistake.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::ValueEnum;
@@ -10,7 +10,7 @@ use seedrig::run::{RunOptions, Verdict};
 
 use super::{load_clean, run};
 
-pub fn selftest(fixtures: &Path, rig_file: &PathBuf) -> ExitCode {
+pub fn selftest(fixtures: &Path, rig_file: &Path) -> ExitCode {
     let loaded = match load_clean(fixtures) {
         Ok(l) => l,
         Err(code) => return code,

@@ -204,18 +204,10 @@ pub fn load_rig_any(path: &Path) -> Result<Rig, ExitCode> {
         eprint!("{}", loaded.diagnostics.render(super::styled()));
         return Err(ExitCode::from(EXIT_CONFIG));
     }
-    let rig = loaded.catalog.rigs.into_values().next().ok_or_else(|| {
+    loaded.catalog.rigs.into_values().next().ok_or_else(|| {
         eprintln!("error: {} holds no bench", path.display());
         ExitCode::from(EXIT_CONFIG)
-    })?;
-    if !matches!(rig.kind, RigKind::Virtual) {
-        eprintln!(
-            "error: {} describes a lab bench; `sim up` brings up the virtual bench (kind = \"virtual\")",
-            path.display()
-        );
-        return Err(ExitCode::from(EXIT_CONFIG));
-    }
-    Ok(rig)
+    })
 }
 
 async fn wait_for_signal() {

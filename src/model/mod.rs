@@ -9,7 +9,7 @@ mod rig;
 pub mod secret;
 
 pub use fault::{Fault, FaultKind};
-pub use ident::{Iccid, Imsi, Plmn, Rat};
+pub use ident::{Iccid, Imsi, Plmn, Rat, luhn_check_digit};
 pub use rig::{Capabilities, LabWiring, Rig, RigKind, SimtraceBoard};
 pub use secret::{Secret, SecretError};
 

@@ -4,6 +4,7 @@
 //! Nothing listens on a port: requests arrive only through
 //! [`Network::request`](super::network::Network::request), which calls [`Backend::handle`].
 
+use crate::model::luhn_check_digit;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -156,21 +157,6 @@ fn parse_report(payload: &[u8]) -> Result<(Value, String), String> {
     }
     let mcc = mcc.to_owned();
     Ok((report, mcc))
-}
-
-/// The Luhn digit that makes `body` followed by it pass the Luhn check (ICCIDs, ITU-T E.118).
-fn luhn_check_digit(body: &str) -> u8 {
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            // Counting from the check digit's neighbour, every other digit is doubled.
-            if i % 2 == 0 { (2 * d) / 10 + (2 * d) % 10 } else { d }
-        })
-        .sum();
-    ((10 - sum % 10) % 10) as u8
 }
 
 #[cfg(test)]
