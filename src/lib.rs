@@ -12,6 +12,7 @@
 //! - [`report`]: JUnit XML and timelines.
 //! - [`firmware`]: the reference failover firmware (the DUT of the virtual bench).
 
+pub mod apdu;
 pub mod bench;
 pub mod bridge;
 pub mod clock;

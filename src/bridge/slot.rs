@@ -12,8 +12,9 @@ use tokio::sync::watch;
 
 use super::fault::{BAD_ATR, CardFault, Session};
 use super::link::CardLink;
-use super::t0::{Direction, direction, split_sw, to_apdu};
+use super::t0::{Direction, direction, to_apdu};
 use super::trace::{ApduRecord, CardEvent, Subject, Trace};
+use crate::apdu::split_sw;
 use crate::clock::RigClock;
 use crate::hw::pcsc::PcscError;
 use crate::hw::simtrace::codec::{CemuConfig, data_flags, features, pres_pol, status_flags};
@@ -295,7 +296,7 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
             record.fault = Some("slow");
         }
         record.fault = record.fault.or(changed_by);
-        record.sw = Some(u16::from_be_bytes(sw_of(&response)));
+        record.sw = Some(split_sw(&response).1);
         self.answer(ins, p3, &response).await?;
         record.latency = arrived.elapsed();
         self.trace.push(record);
@@ -345,7 +346,7 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
     /// GET RESPONSE and tell the modem it is there (61xx).
     fn hold_if_t1(&mut self, header: &[u8; 5], response: Vec<u8>) -> Vec<u8> {
         let (data, sw) = split_sw(&response);
-        if direction(header[1], header[4]) == Direction::ToCard && !data.is_empty() && sw == [0x90, 0x00] {
+        if direction(header[1], header[4]) == Direction::ToCard && !data.is_empty() && sw == 0x9000 {
             let len = data.len().min(256) as u8;
             self.held_response = Some(response);
             return vec![if header[0] == 0xA0 { 0x9F } else { 0x61 }, len];
@@ -382,6 +383,7 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
     /// the bytes in order and returns to waiting for a header after a FINAL message.
     async fn answer(&mut self, ins: u8, p3: u8, response: &[u8]) -> Result<(), BridgeError> {
         let (data, sw) = split_sw(response);
+        let sw = sw.to_be_bytes();
         let flags = data_flags::PB_AND_TX | data_flags::FINAL;
         let bytes = if !data.is_empty() && direction(ins, p3) == Direction::FromCard {
             let mut out = Vec::with_capacity(data.len() + 3);
@@ -397,7 +399,7 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
 }
 
 fn sw_of(response: &[u8]) -> [u8; 2] {
-    split_sw(response).1
+    split_sw(response).1.to_be_bytes()
 }
 
 async fn sleep_until(at: Option<tokio::time::Instant>) {

@@ -44,15 +44,6 @@ fn is_case1(ins: u8) -> bool {
     matches!(ins, 0x20 | 0x70 | 0x44 | 0x04)
 }
 
-/// Splits a response into data and status word (a malformed one becomes 6F00, "technical
-/// problem").
-pub fn split_sw(response: &[u8]) -> (&[u8], [u8; 2]) {
-    match response.len() {
-        0 | 1 => (&[], [0x6F, 0x00]),
-        n => (&response[..n - 2], [response[n - 2], response[n - 1]]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,7 +63,5 @@ mod tests {
         assert_eq!(to_apdu(&[0, 0xA4, 0, 4, 2], &[0x3F, 0]), vec![0, 0xA4, 0, 4, 2, 0x3F, 0]);
         assert_eq!(to_apdu(&[0, 0xB0, 0, 0, 9], &[]), vec![0, 0xB0, 0, 0, 9]);
         assert_eq!(to_apdu(&[0, 0x20, 0, 1, 0], &[]), vec![0, 0x20, 0, 1]);
-        assert_eq!(split_sw(&[1, 2, 0x90, 0]), (&[1u8, 2][..], [0x90, 0]));
-        assert_eq!(split_sw(&[0x90]), (&[][..], [0x6F, 0]));
     }
 }

@@ -9,6 +9,8 @@
 //! context and establishes a new one on the next call.
 
 use std::ffi::CString;
+
+use crate::apdu::split_sw;
 use std::time::Duration;
 
 /// What went wrong talking to a reader; every message names the reader.
@@ -280,13 +282,6 @@ impl Apdu<'_> {
             }
         }
         Ok(USIM_AID_PREFIX.to_vec())
-    }
-}
-
-fn split_sw(response: &[u8]) -> (&[u8], u16) {
-    match response.len() {
-        0 | 1 => (&[], 0x6F00),
-        n => (&response[..n - 2], u16::from_be_bytes([response[n - 2], response[n - 1]])),
     }
 }
 

@@ -205,12 +205,9 @@ pub async fn transceive<T: CardemTransport>(
     Ok((data, sw))
 }
 
-fn split_sw(mut response: Vec<u8>) -> (Vec<u8>, u16) {
-    if response.len() < 2 {
-        return (Vec::new(), 0x6F00);
-    }
-    let sw = response.split_off(response.len() - 2);
-    (response, u16::from_be_bytes([sw[0], sw[1]]))
+fn split_sw(response: Vec<u8>) -> (Vec<u8>, u16) {
+    let (data, sw) = crate::apdu::split_sw(&response);
+    (data.to_vec(), sw)
 }
 
 /// AUTHENTICATE's outcome for the network, and whether the card itself failed (mute, gone),
