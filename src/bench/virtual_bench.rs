@@ -108,9 +108,6 @@ pub struct VirtualBench {
     /// URCs seen on the modem's observer port, stamped on the rig clock.
     pub observer: std::sync::Arc<std::sync::Mutex<Vec<(Duration, String)>>>,
     observer_task: Option<JoinHandle<()>>,
-    /// Set by the runner when a test breaks the bench on purpose.
-    pub sabotage: Option<crate::run::Sabotage>,
-    pub sabotage_from: Option<tokio::time::Instant>,
     _dir: tempfile::TempDir,
 }
 
@@ -206,8 +203,6 @@ impl VirtualBench {
             pcscd: Some(pcscd),
             observer,
             observer_task,
-            sabotage: None,
-            sabotage_from: None,
             _dir: dir,
         })
     }

@@ -18,7 +18,6 @@ use crate::firmware::console::Event;
 use crate::method::oracle::{Expected, Outcome};
 use crate::method::{ScenarioView, expect};
 use crate::model::{Catalog, Rig, RigKind, Scenario};
-use crate::sim::time::TimeScale;
 use checks::{Check, Observed, evaluate};
 use evidence::ConsoleReader;
 
@@ -160,93 +159,100 @@ async fn drive(
     expected: &Expected,
     sabotage: Option<Sabotage>,
 ) -> Result<Drive, String> {
-    let mut console = ConsoleReader::default();
-    bench.sabotage = sabotage;
-    let booted =
-        read_until(bench, &mut console, BOOT_TIMEOUT, |c| c.any(|e| matches!(e, Event::Boot { .. }))).await?;
+    let mut s = Session { bench, console: ConsoleReader::default(), sabotage, started: None };
+    let booted = s.read_until(BOOT_TIMEOUT, |c| c.any(|e| matches!(e, Event::Boot { .. }))).await?;
     if !booted {
         return Err(format!("firmware: no `boot` on its console within {BOOT_TIMEOUT:?}"));
     }
-    bench.console_command("start").await.map_err(|e| format!("firmware console: {e}"))?;
-    let started_at = bench.clock.now();
-    bench.sabotage_from = Some(tokio::time::Instant::now());
-    let scale = bench.scale;
+    s.bench.console_command("start").await.map_err(|e| format!("firmware console: {e}"))?;
+    let started_at = s.bench.clock.now();
+    s.started = Some(tokio::time::Instant::now());
+    let scale = s.bench.scale;
     let deadline = scale.ms(scenario.timeout_ms + scenario.settle_ms) + DEADLINE_SLACK;
     let stalled = matches!(expected.outcome, Outcome::Stalled { .. });
     let finished = if stalled {
         // Nothing ends a stall: watch for the scenario's whole timeout.
-        read_until(bench, &mut console, scale.ms(scenario.timeout_ms), |_| false).await?;
+        s.read_until(scale.ms(scenario.timeout_ms), |_| false).await?;
         true
     } else {
         // The outcome is in at `connected` or `exhausted`; the settle period below still
         // collects what follows a win (the VSIM assignment, any switching).
-        read_until(bench, &mut console, deadline, |c| {
-            c.any(|e| matches!(e, Event::Connected { .. } | Event::Exhausted { .. }))
-        })
-        .await?
+        s.read_until(deadline, |c| c.any(|e| matches!(e, Event::Connected { .. } | Event::Exhausted { .. })))
+            .await?
     };
-    let finished_at = bench.clock.now();
-    if finished && !stalled && console.any(|e| matches!(e, Event::Connected { .. })) {
+    let finished_at = s.bench.clock.now();
+    if finished && !stalled && s.console.any(|e| matches!(e, Event::Connected { .. })) {
         // Watch the settle period for switching.
-        read_until(bench, &mut console, scale.ms(scenario.settle_ms), |_| false).await?;
+        s.read_until(scale.ms(scenario.settle_ms), |_| false).await?;
     }
-    if !finished && !answers_status(bench, &mut console).await? {
+    if !finished && !s.answers_status().await? {
         return Err(format!("firmware hung: no outcome within {deadline:?} and no answer to `status`"));
     }
-    Ok(Drive { console, started_at, finished_at, ended_at: bench.clock.now() })
+    let ended_at = s.bench.clock.now();
+    Ok(Drive { console: s.console, started_at, finished_at, ended_at })
 }
 
-/// Reads console lines until `done`, or `within` passes (Ok(false)), or the bench breaks.
-async fn read_until(
-    bench: &mut VirtualBench,
-    console: &mut ConsoleReader,
-    within: Duration,
-    done: impl Fn(&ConsoleReader) -> bool,
-) -> Result<bool, String> {
-    let until = tokio::time::Instant::now() + within;
-    let mut buf = [0u8; 4096];
-    loop {
-        if done(console) {
-            return Ok(true);
-        }
-        sabotage_due(bench);
-        if let Some(broken) = bench.broken() {
-            return Err(broken);
-        }
-        let poll =
-            Duration::from_millis(200).min(until.saturating_duration_since(tokio::time::Instant::now()));
-        if poll.is_zero() {
-            return Ok(false);
-        }
-        match tokio::time::timeout(poll, bench.console.read(&mut buf)).await {
-            Ok(Ok(n)) => console.push(bench.clock.now(), &buf[..n]),
-            Ok(Err(e)) => return Err(format!("firmware console: {e}")),
-            Err(_) => {}
+/// The runner's side of one run: the bench, what the console said, and a pending sabotage.
+struct Session<'b> {
+    bench: &'b mut VirtualBench,
+    console: ConsoleReader,
+    sabotage: Option<Sabotage>,
+    /// When the firmware was told to start (sabotage times count from here).
+    started: Option<tokio::time::Instant>,
+}
+
+impl Session<'_> {
+    /// Reads console lines until `done`, or `within` passes (Ok(false)), or the bench breaks.
+    async fn read_until(
+        &mut self,
+        within: Duration,
+        done: impl Fn(&ConsoleReader) -> bool,
+    ) -> Result<bool, String> {
+        let until = tokio::time::Instant::now() + within;
+        let mut buf = [0u8; 4096];
+        loop {
+            if done(&self.console) {
+                return Ok(true);
+            }
+            self.sabotage_if_due();
+            if let Some(broken) = self.bench.broken() {
+                return Err(broken);
+            }
+            let poll =
+                Duration::from_millis(200).min(until.saturating_duration_since(tokio::time::Instant::now()));
+            if poll.is_zero() {
+                return Ok(false);
+            }
+            match tokio::time::timeout(poll, self.bench.console.read(&mut buf)).await {
+                Ok(Ok(n)) => self.console.push(self.bench.clock.now(), &buf[..n]),
+                Ok(Err(e)) => return Err(format!("firmware console: {e}")),
+                Err(_) => {}
+            }
         }
     }
-}
 
-/// Carries out a due sabotage (once).
-fn sabotage_due(bench: &mut VirtualBench) {
-    let (Some(Sabotage::KillPcscdAfter(after)), Some(from)) = (bench.sabotage, bench.sabotage_from) else {
-        return;
-    };
-    if from.elapsed() >= after {
-        bench.sabotage = None;
-        if let Some(pcscd) = bench.pcscd_mut() {
-            tracing::warn!("sabotage: killing pcscd");
-            pcscd.kill();
+    /// Carries out a due sabotage (once).
+    fn sabotage_if_due(&mut self) {
+        let (Some(Sabotage::KillPcscdAfter(after)), Some(started)) = (self.sabotage, self.started) else {
+            return;
+        };
+        if started.elapsed() >= after {
+            self.sabotage = None;
+            if let Some(pcscd) = self.bench.pcscd_mut() {
+                tracing::warn!("sabotage: killing pcscd");
+                pcscd.kill();
+            }
         }
     }
-}
 
-async fn answers_status(bench: &mut VirtualBench, console: &mut ConsoleReader) -> Result<bool, String> {
-    let before = console.events.len();
-    bench.console_command("status").await.map_err(|e| format!("firmware console: {e}"))?;
-    read_until(bench, console, STATUS_TIMEOUT, |c| {
-        c.events[before..].iter().any(|e| matches!(e.event, Event::Status(_)))
-    })
-    .await
+    async fn answers_status(&mut self) -> Result<bool, String> {
+        let before = self.console.events.len();
+        self.bench.console_command("status").await.map_err(|e| format!("firmware console: {e}"))?;
+        self.read_until(STATUS_TIMEOUT, |c| {
+            c.events[before..].iter().any(|e| matches!(e.event, Event::Status(_)))
+        })
+        .await
+    }
 }
 
 fn judge(
@@ -280,7 +286,7 @@ fn judge(
         scenario: scenario.id.clone(),
         verdict,
         nominal_ms: bench.scale.nominal_ms(failover),
-        timing_error_ms: timing_error(&observed, bench.scale),
+        timing_error_ms: timing_error(&observed),
         // Bring-up, boot, checks and tear-down: everything but the firmware's own run (its
         // failover and the settle period the scenario asks to watch).
         overhead: Some(elapsed.saturating_sub(firmware_part)),
@@ -294,11 +300,9 @@ fn judge(
     }
 }
 
-/// The rig's time of `connected` minus the network's ground-truth registration of the winner
-/// plus the firmware's remaining steps is not separable; what is comparable is the rig's
-/// stamp of the firmware's `connected` line and the network's last data delivery to the
-/// winner, both on the rig clock: their difference is how late the rig sees what happened.
-fn timing_error(o: &Observed, _scale: TimeScale) -> Option<f64> {
+/// How late the rig saw the win: its stamp of the firmware's `connected` line minus the
+/// network's ground truth of the last data delivered before it (both on the rig clock), in ms.
+fn timing_error(o: &Observed) -> Option<f64> {
     let connected =
         o.console.iter().find_map(|e| matches!(e.event, Event::Connected { .. }).then_some(e.at))?;
     let truth = o
