@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::trace::Subject;
-use crate::model::FaultKind;
+use crate::model::{CardFaultKind, FaultKind};
 
 /// A card fault in force on one slot. Durations are real time (already scaled).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,20 +33,20 @@ impl CardFault {
     /// The bridge's form of a scenario fault; `None` for network faults.
     pub fn from_kind(kind: &FaultKind, time_scale: f64) -> Option<CardFault> {
         let scaled = |ms: u64| Duration::from_secs_f64(ms as f64 / 1000.0 * time_scale);
-        Some(match *kind {
-            FaultKind::Pulled => CardFault::Pulled,
-            FaultKind::Mute => CardFault::Mute,
-            FaultKind::CorruptAuth => CardFault::CorruptAuth,
-            FaultKind::CorruptImsi => CardFault::CorruptImsi,
-            FaultKind::BadAtr => CardFault::BadAtr,
-            FaultKind::PinLocked => CardFault::PinLocked,
-            FaultKind::Slow { delay_ms, beyond_wwt } => {
+        let card = kind.card()?;
+        Some(match card {
+            CardFaultKind::Pulled => CardFault::Pulled,
+            CardFaultKind::Mute => CardFault::Mute,
+            CardFaultKind::CorruptAuth => CardFault::CorruptAuth,
+            CardFaultKind::CorruptImsi => CardFault::CorruptImsi,
+            CardFaultKind::BadAtr => CardFault::BadAtr,
+            CardFaultKind::PinLocked => CardFault::PinLocked,
+            CardFaultKind::Slow { delay_ms, beyond_wwt } => {
                 CardFault::Slow { delay: scaled(delay_ms), beyond_wwt }
             }
-            FaultKind::Flaky { up_ms, down_ms } => {
+            CardFaultKind::Flaky { up_ms, down_ms } => {
                 CardFault::Flaky { up: scaled(up_ms), down: scaled(down_ms) }
             }
-            _ => return None,
         })
     }
 
@@ -235,6 +235,21 @@ mod tests {
         assert_eq!(s.refuse(f, &[0, 0xB0, 0, 0, 9]), Some(vec![0x69, 0x82]));
         assert_eq!(s.refuse(f, &[0, 0xA4, 0, 4, 2]), None);
         assert_eq!(s.refuse(None, &[0, 0xB0, 0, 0, 9]), None);
+    }
+
+    #[test]
+    fn every_card_kind_and_only_those_become_a_card_fault() {
+        for name in FaultKind::NAMES {
+            let kind = FaultKind::from_name(name).unwrap();
+            let fault = CardFault::from_kind(&kind, 1.0);
+            assert_eq!(fault.is_some(), kind.is_card_fault(), "{name}");
+            assert_eq!(fault.map(|f| f.name()).unwrap_or(name), *name);
+        }
+        let slow = FaultKind::Slow { delay_ms: 2000, beyond_wwt: true };
+        assert_eq!(
+            CardFault::from_kind(&slow, 0.5),
+            Some(CardFault::Slow { delay: Duration::from_secs(1), beyond_wwt: true })
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod ident;
 mod rig;
 pub mod secret;
 
-pub use fault::{Fault, FaultKind};
+pub use fault::{CardFaultKind, Fault, FaultKind, FaultTarget, NetworkFaultKind};
 pub use ident::{Iccid, Imsi, Plmn, Rat, luhn_check_digit};
 pub use rig::{Capabilities, LabWiring, Rig, RigKind, SimtraceBoard};
 pub use secret::{Secret, SecretError};

@@ -1,7 +1,7 @@
 //! A seed's network faults (DESIGN.md §2.1), as flags the network consults at each step.
 //! Card faults belong to the APDU bridge and are ignored here.
 
-use crate::model::{Fault, FaultKind};
+use crate::model::{Fault, FaultKind, NetworkFaultKind};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct NetworkFaults {
@@ -21,17 +21,16 @@ pub(super) struct NetworkFaults {
 impl NetworkFaults {
     pub fn from_faults(faults: &[Fault]) -> NetworkFaults {
         let mut out = NetworkFaults::default();
-        for fault in faults {
-            match fault.kind {
-                FaultKind::NoCoverage => out.no_coverage = true,
-                FaultKind::Silent => out.silent = true,
-                FaultKind::Reject { cause } => out.reject = Some(cause),
-                FaultKind::Expired => out.expired = true,
-                FaultKind::SlowAttach { delay_ms } => out.slow_attach_ms += delay_ms,
-                FaultKind::DialFail { cause } => out.dial_fail = Some(cause),
-                FaultKind::DataFail => out.data_fail = true,
-                // Card faults act on the SIM line, not here.
-                _ => {}
+        // Card faults act on the SIM line, not here.
+        for kind in faults.iter().filter_map(|f| f.kind.network()) {
+            match kind {
+                NetworkFaultKind::NoCoverage => out.no_coverage = true,
+                NetworkFaultKind::Silent => out.silent = true,
+                NetworkFaultKind::Reject { cause } => out.reject = Some(cause),
+                NetworkFaultKind::Expired => out.expired = true,
+                NetworkFaultKind::SlowAttach { delay_ms } => out.slow_attach_ms += delay_ms,
+                NetworkFaultKind::DialFail { cause } => out.dial_fail = Some(cause),
+                NetworkFaultKind::DataFail => out.data_fail = true,
             }
         }
         out
@@ -65,5 +64,17 @@ mod tests {
             NetworkFaults::from_faults(&[Fault { kind: FaultKind::CorruptAuth }]),
             NetworkFaults::default()
         );
+    }
+
+    #[test]
+    fn every_network_kind_sets_something() {
+        for name in FaultKind::NAMES {
+            let kind = match FaultKind::from_name(name).unwrap() {
+                FaultKind::SlowAttach { .. } => FaultKind::SlowAttach { delay_ms: 10 },
+                other => other,
+            };
+            let read = NetworkFaults::from_faults(&[Fault { kind }]);
+            assert_eq!(read != NetworkFaults::default(), !kind.is_card_fault(), "{name}");
+        }
     }
 }

@@ -6,8 +6,7 @@ use std::sync::Mutex;
 
 use super::faults::NetworkFaults;
 use super::lock;
-use crate::method::view::best_cell;
-use crate::model::{Catalog, Id, NetworkTiming, Plmn, Rat, Scenario, Secret, Seed, Site};
+use crate::model::{Catalog, Cell, Id, NetworkTiming, Plmn, Rat, Scenario, Secret, Seed, Site};
 use crate::sim::usim::Milenage;
 
 /// SQN of a seed that does not state one (the virtual USIM's default, TS 33.102 Annex C with
@@ -35,7 +34,7 @@ pub enum NetworkError {
     DuplicateImsi { imsi: String, first: Id, second: Id },
 }
 
-/// The cell a subscriber attaches on: its best usable cell by the oracle's rule.
+/// The cell a subscriber attaches on: the strongest cell at the site it may use.
 #[derive(Debug, Clone)]
 pub(super) struct ServingCell {
     pub carrier: Id,
@@ -129,22 +128,39 @@ fn subscriber(catalog: &Catalog, seed: &Seed, site: &Site) -> Result<Subscriber,
     })
 }
 
-/// The seed's best usable cell, by the oracle's own rule, with its carrier's PLMN.
+/// The seed's serving cell: the strongest usable cell at the site, with its carrier's PLMN and
+/// timing. The network picks it by its own reading of the rule (docs/fixtures.md), not with the
+/// oracle's code, so that a mistake in either shows up as a disagreement between them.
 fn serving_cell(catalog: &Catalog, seed: &Seed, site: &Site) -> Result<Option<ServingCell>, NetworkError> {
-    let Some(best) = best_cell(catalog, seed, site) else {
+    let usable = |cell: &&Cell| seed.rats.contains(&cell.rat) && may_use(catalog, seed, &cell.carrier);
+    // Only a strictly stronger cell displaces one listed before it.
+    let strongest = site
+        .cells
+        .iter()
+        .filter(usable)
+        .reduce(|kept, next| if next.signal_dbm > kept.signal_dbm { next } else { kept });
+    let Some(cell) = strongest else {
         return Ok(None);
     };
-    let carrier = catalog.carriers.get(&best.carrier).ok_or_else(|| NetworkError::UnknownCarrier {
+    let carrier = catalog.carriers.get(&cell.carrier).ok_or_else(|| NetworkError::UnknownCarrier {
         owner: format!("site {}", site.id),
-        carrier: best.carrier.clone(),
+        carrier: cell.carrier.clone(),
     })?;
     Ok(Some(ServingCell {
-        carrier: best.carrier,
+        carrier: cell.carrier.clone(),
         plmn: carrier.plmn.clone(),
-        rat: best.rat,
-        label: best.label,
-        timing: best.timing,
+        rat: cell.rat,
+        label: cell.label.clone(),
+        timing: carrier.network,
     }))
+}
+
+/// Whether the subscription lets the seed on `carrier`'s network: its home network, or one its
+/// own plan or its home carrier's price list has a tariff for.
+fn may_use(catalog: &Catalog, seed: &Seed, carrier: &str) -> bool {
+    carrier == seed.home
+        || seed.tariffs.contains_key(carrier)
+        || catalog.carriers.get(&seed.home).is_some_and(|home| home.tariffs.contains_key(carrier))
 }
 
 /// A 128-bit key of `seed`, read through [`Secret::expose`].
@@ -168,4 +184,124 @@ fn decode_hex16(s: &str) -> Option<[u8; 16]> {
         *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::model::secret::SecretFormat;
+    use crate::model::{Carrier, Iccid, Imsi};
+
+    fn carrier(id: &str, plmn: &str, tariffs: &[(&str, f64)], register_ms: u64) -> Carrier {
+        Carrier {
+            id: id.into(),
+            name: id.into(),
+            country: "DE".into(),
+            plmn: Plmn::parse(plmn).unwrap(),
+            rats: vec![Rat::Gsm, Rat::Lte, Rat::Nr],
+            apn: "internet".into(),
+            tariffs: tariffs.iter().map(|(c, t)| (c.to_string(), *t)).collect(),
+            network: NetworkTiming { register_ms, ..NetworkTiming::default() },
+        }
+    }
+
+    /// Home carrier `home` (price list: itself and `roam`); `other` and `plan` have no tariff
+    /// there, `plan` is in the test seed's own plan.
+    fn catalog() -> Catalog {
+        let mut catalog = Catalog::default();
+        for c in [
+            carrier("home", "262-01", &[("home", 0.01), ("roam", 0.02)], 701),
+            carrier("roam", "262-02", &[("roam", 0.01)], 702),
+            carrier("other", "262-03", &[("other", 0.01)], 703),
+            carrier("plan", "262-07", &[("plan", 0.01)], 707),
+        ] {
+            catalog.carriers.insert(c.id.clone(), c);
+        }
+        catalog
+    }
+
+    fn seed(rats: &[Rat]) -> Seed {
+        let hex = |s: &str| Secret::parse(s, SecretFormat::Hex(32), Path::new(".")).unwrap();
+        Seed {
+            id: "test-seed".into(),
+            description: String::new(),
+            iccid: Iccid::parse("8988211000000430010").unwrap(),
+            imsi: Imsi::parse("262011106487504", None).unwrap(),
+            home: "home".into(),
+            rats: rats.to_vec(),
+            k: hex("465b5ce8b199b49faa5f0a2ee238a6bc"),
+            opc: hex("cd63cb71954a9f4e48a5994e37a02baf"),
+            sqn: None,
+            pin: None,
+            tariffs: BTreeMap::from([("plan".to_owned(), 0.05)]),
+        }
+    }
+
+    fn site(cells: &[(&str, Rat, f64, &str)]) -> Site {
+        Site {
+            id: "test-site".into(),
+            name: "test".into(),
+            country: "DE".into(),
+            cells: cells
+                .iter()
+                .map(|&(carrier, rat, signal_dbm, label)| Cell {
+                    carrier: carrier.into(),
+                    rat,
+                    signal_dbm,
+                    label: Some(label.into()),
+                })
+                .collect(),
+        }
+    }
+
+    /// (carrier, RAT, label, register_ms) of the serving cell.
+    fn serving(seed: &Seed, site: &Site) -> Option<(Id, Rat, String, u64)> {
+        let cell = serving_cell(&catalog(), seed, site).unwrap()?;
+        Some((cell.carrier, cell.rat, cell.label.unwrap(), cell.timing.register_ms))
+    }
+
+    #[test]
+    fn strongest_cell_of_a_supported_rat_on_a_carrier_the_seed_may_use() {
+        let s = seed(&[Rat::Lte, Rat::Nr]);
+        let cells = [
+            ("other", Rat::Lte, -50.0, "no tariff"),
+            ("home", Rat::Gsm, -55.0, "unsupported rat"),
+            ("roam", Rat::Lte, -70.0, "home price list"),
+            ("plan", Rat::Nr, -70.0, "own plan, equal, later"),
+            ("home", Rat::Lte, -90.0, "home, weak"),
+        ];
+        assert_eq!(
+            serving(&s, &site(&cells)),
+            Some(("roam".into(), Rat::Lte, "home price list".into(), 702))
+        );
+
+        // The own plan's carrier, once it is the strongest.
+        let mut stronger = cells;
+        stronger[3].2 = -69.5;
+        assert_eq!(serving(&s, &site(&stronger)).map(|c| c.2), Some("own plan, equal, later".into()));
+
+        // Only GSM supported: the home GSM cell; only UMTS: nothing.
+        assert_eq!(
+            serving(&seed(&[Rat::Gsm]), &site(&cells)).map(|c| (c.0, c.3)),
+            Some(("home".into(), 701))
+        );
+        assert_eq!(serving(&seed(&[Rat::Umts]), &site(&cells)), None);
+    }
+
+    #[test]
+    fn nothing_usable_at_the_site_is_no_cell() {
+        let s = seed(&[Rat::Lte]);
+        assert_eq!(serving(&s, &site(&[("other", Rat::Lte, -40.0, "no tariff")])), None);
+        assert_eq!(serving(&s, &site(&[])), None);
+    }
+
+    #[test]
+    fn a_seed_may_use_home_its_plan_and_its_home_price_list() {
+        let (cat, s) = (catalog(), seed(&[Rat::Lte]));
+        assert!(may_use(&cat, &s, "home") && may_use(&cat, &s, "roam") && may_use(&cat, &s, "plan"));
+        assert!(!may_use(&cat, &s, "other") && !may_use(&cat, &s, "nowhere"));
+    }
 }
