@@ -7,8 +7,9 @@ set -eu
 # pcscd + vsmartcard-vpcd: the virtual bench's card readers; libpcsclite-dev and pkg-config:
 # building the pcsc crate; pcsc-tools: scriptor, the independent PC/SC client the tests use;
 # libusb-1.0-0-dev: building rusb (SIMtrace2 boards); util-linux: unshare, for pcscd's
-# private mount namespace.
-PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools libusb-1.0-0-dev pkg-config util-linux"
+# private mount namespace; umockdev: umockdev-run, which replays a SIMtrace2 board to the USB
+# transport in tests/usb_umockdev.rs.
+PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools libusb-1.0-0-dev pkg-config util-linux umockdev"
 
 if [ -z "$PACKAGES" ]; then
     exit 0
