@@ -38,7 +38,7 @@ fn main() {
         match r.verdict {
             Verdict::Pass => verdicts.0 += 1,
             Verdict::Fail => verdicts.1 += 1,
-            Verdict::Error(_) => verdicts.2 += 1,
+            Verdict::Error(_) | Verdict::Skipped(_) => verdicts.2 += 1,
         }
         overheads.extend(r.overhead.map(|d: Duration| d.as_secs_f64() * 1000.0));
         errors_ms.extend(r.timing_error_ms);

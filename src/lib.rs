@@ -7,15 +7,19 @@
 //! - [`sim`]: the virtual bench's simulated parts (virtual USIMs, private pcscd).
 //! - [`bench`]: benches brought up from rig files (the virtual bench for a scenario).
 //! - [`bridge`]: the APDU bridge between the modem's SIM slots and the seed cards, with faults.
-//! - [`clock`]: the rig's one monotonic clock.
+//! - [`clock`]: the rig's one monotonic clock and the bench's time scale.
+//! - [`console`]: the DUT console protocol (JSON events), shared by the runner and the firmware.
+//! - [`backend`]: the backend stub that receives the DUT's report through the winning seed.
 //! - [`run`]: the scenario runner: evidence, checks, verdicts.
 //! - [`report`]: JUnit XML and timelines.
 //! - [`firmware`]: the reference failover firmware (the DUT of the virtual bench).
 
 pub mod apdu;
+pub mod backend;
 pub mod bench;
 pub mod bridge;
 pub mod clock;
+pub mod console;
 pub mod firmware;
 pub mod fixture;
 pub mod hw;

@@ -1,34 +1,52 @@
-//! Every starter scenario as a test case on the virtual bench (libtest-mimic): `cargo test
-//! --test scenarios` runs them, `-- --list` lists them without touching any hardware, filters
-//! and `--exact` work, and cargo-nextest runs them too.
+//! Every starter scenario as a test case (libtest-mimic): `cargo test --test scenarios` runs
+//! them on the virtual bench, `-- --list` lists them without touching any hardware, filters and
+//! `--exact` work, and cargo-nextest runs them too.
 //!
-//! The scenarios run one at a time: a process talks to one private pcscd at a time.
+//! `SEEDRIG_RIG=rig/bench-3.toml cargo test --test scenarios` runs them on another bench
+//! instead; a scenario that bench cannot run (more slots than it wires, a seed it does not hold,
+//! a network fault it cannot make) is ignored, with the reason printed before the run.
+//!
+//! The scenarios run one at a time: a process talks to one pcscd, and a bench runs one DUT.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use seedrig::model::{Catalog, Rig};
 use seedrig::run::{RunOptions, Verdict, run_scenario};
 
 fn main() {
     let mut args = Arguments::from_args();
     args.test_threads = Some(1);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let loaded = seedrig::fixture::load_default(root).expect("fixtures load");
+    let rig_path = std::env::var_os("SEEDRIG_RIG").map_or_else(|| root.join("rig/virtual.toml"), PathBuf::from);
+    let loaded = seedrig::fixture::load(&[root.join("fixtures"), rig_path.clone()]).expect("fixtures load");
     assert!(loaded.diagnostics.is_empty(), "{}", loaded.diagnostics.render(false));
     let catalog = std::sync::Arc::new(loaded.catalog);
+    let rig = catalog.rigs.values().find(|r| same_file(&r.path, &rig_path)).cloned().expect("the rig file holds a bench");
+    let rig = std::sync::Arc::new(rig);
     let trials = catalog
         .scenarios
-        .keys()
-        .map(|id| {
-            let (catalog, id) = (catalog.clone(), id.clone());
-            Trial::test(id.clone(), move || run_one(&catalog, &id))
+        .values()
+        .map(|scenario| {
+            let skip = seedrig::bench::plan::cannot_run(&catalog, &rig, scenario);
+            if let Some(why) = &skip {
+                eprintln!("ignored on bench {}: {}: {why}", rig.name, scenario.id);
+            }
+            let (catalog, rig, id) = (catalog.clone(), rig.clone(), scenario.id.clone());
+            Trial::test(scenario.id.clone(), move || run_one(&catalog, &rig, &id)).with_ignored_flag(skip.is_some())
         })
         .collect();
     libtest_mimic::run(&args, trials).exit();
 }
 
-fn run_one(catalog: &seedrig::model::Catalog, id: &str) -> Result<(), Failed> {
-    let rig = catalog.rigs.get("virtual").ok_or("rig/virtual.toml is missing")?;
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+fn run_one(catalog: &Catalog, rig: &Rig, id: &str) -> Result<(), Failed> {
     let options = RunOptions {
         firmware_binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(),
         fault: None,
@@ -40,5 +58,7 @@ fn run_one(catalog: &seedrig::model::Catalog, id: &str) -> Result<(), Failed> {
         Verdict::Pass => Ok(()),
         Verdict::Fail => Err(format!("the firmware did wrong:\n  {}", result.failures().join("\n  ")).into()),
         Verdict::Error(reason) => Err(format!("the bench broke: {reason}").into()),
+        // Decided at listing time above; the bench found it out only when it came up.
+        Verdict::Skipped(reason) => Err(format!("the bench cannot run it: {reason}").into()),
     }
 }

@@ -36,7 +36,7 @@ fn fixtures() -> (Catalog, Rig) {
 struct Run {
     events: Vec<Value>,
     truth: Vec<seedrig::sim::network::TruthEvent>,
-    reports: Vec<seedrig::sim::backend::ReportRecord>,
+    reports: Vec<seedrig::backend::ReportRecord>,
     /// Seed id by slot, for reading the console.
     seeds: Vec<(u8, String, String)>,
 }

@@ -6,12 +6,13 @@ use std::path::Path;
 use toml::{Table, Value};
 
 use crate::model::{Catalog, Placement, Scenario};
-use crate::sim::time::TimeScale;
+use crate::clock::TimeScale;
 
-/// Where the firmware finds the modem, its console and the backend.
+/// Where the firmware finds the modem, its console and the backend. A lab bench leaves the
+/// device's own ports out: its configure hook knows them.
 pub struct Wiring<'a> {
-    pub at_port: &'a Path,
-    pub console: &'a Path,
+    pub at_port: Option<&'a Path>,
+    pub console: Option<&'a Path>,
     pub backend_host: &'a str,
     pub backend_port: u16,
 }
@@ -19,8 +20,12 @@ pub struct Wiring<'a> {
 /// The firmware's TOML configuration (docs/virtual-bench.md, "The firmware").
 pub fn firmware_config(catalog: &Catalog, scenario: &Scenario, scale: TimeScale, wiring: &Wiring) -> String {
     let mut t = Table::new();
-    t.insert("at_port".into(), wiring.at_port.display().to_string().into());
-    t.insert("console".into(), wiring.console.display().to_string().into());
+    if let Some(at_port) = wiring.at_port {
+        t.insert("at_port".into(), at_port.display().to_string().into());
+    }
+    if let Some(console) = wiring.console {
+        t.insert("console".into(), console.display().to_string().into());
+    }
     t.insert("time_scale".into(), scale.factor().into());
     t.insert("judgement".into(), scenario.judgement.name().into());
     t.insert("attempt_timeout_ms".into(), ms(scenario.attempt_timeout_ms));

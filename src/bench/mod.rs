@@ -1,11 +1,85 @@
-//! Benches: what a rig file describes, brought up as working drivers.
+//! Benches: what a rig file describes, brought up as working drivers, behind one seam.
 //!
-//! - [`virtual_bench`]: the virtual bench for one scenario — virtual cards behind a private
+//! The runner drives any bench through [`Bench`]: the rig clock and time scale, the DUT's
+//! console, card faults, what broke, and the evidence collected. How a bench comes up for a
+//! scenario is its own business ([`Station`] picks the kind):
+//!
+//! - [`virtual_bench`]: the virtual world for one scenario — virtual cards behind a private
 //!   pcscd, one APDU bridge per SIM slot, the simulated network and modem, the backend stub,
 //!   and the reference firmware as the device under test.
+//! - [`lab`]: real hardware — the DUT's console and the observer on serial ports, SIMtrace2-class
+//!   boards (or sockets with the same framing) for the SIM slots, the system's pcscd for the
+//!   readers of the card inventory, hooks for the DUT and the test network.
+//! - [`plan`]: which scenarios a bench can run at all (the others are skipped, with the reason).
+//! - [`observer`]: the observer AT port, watched for URCs; [`serial`]: serial ports by path.
 //! - [`firmware_config`]: the firmware's provisioning for a scenario.
 
 pub mod firmware_config;
+pub mod lab;
+pub mod observer;
+pub mod plan;
+pub mod serial;
 pub mod virtual_bench;
 
+use std::time::Duration;
+
 pub use virtual_bench::{BenchError, BenchPaths, VirtualBench, VirtualBenchOptions};
+
+use crate::bridge::CardFault;
+use crate::clock::{RigClock, TimeScale};
+use crate::model::ConsoleFormat;
+use crate::run::evidence::Evidence;
+
+/// One bench, up for one scenario. Evidence is stamped on [`Bench::clock`].
+#[allow(async_fn_in_trait)]
+pub trait Bench {
+    fn clock(&self) -> RigClock;
+    fn scale(&self) -> TimeScale;
+    /// How long the DUT may take to print `boot` after bring-up.
+    fn boot_timeout(&self) -> Duration;
+    /// How the DUT's console lines become events.
+    fn console_format(&self) -> &ConsoleFormat;
+    /// Sends one line to the DUT's console.
+    async fn console_send(&mut self, line: &str) -> Result<(), String>;
+    /// Reads what the console printed, waiting at most `within`: `Ok(empty)` when nothing came.
+    async fn console_read(&mut self, within: Duration) -> Result<Vec<u8>, String>;
+    /// A part that broke since bring-up, named with what it broke; `None` while all is well.
+    fn broken(&mut self) -> Option<String>;
+    /// Puts a card fault in force on a slot (`None` restores the card).
+    fn set_card_fault(&mut self, slot: u8, fault: Option<CardFault>) -> Result<(), String>;
+    /// Everything collected so far, with `started_at` left for the runner to fill in.
+    fn evidence(&self) -> Evidence;
+    /// Breaks a part on purpose, for the rig's own tests of error handling; `false` if this
+    /// bench cannot.
+    fn sabotage(&mut self, _what: Sabotage) -> bool {
+        false
+    }
+    /// Restores the bench (cards in, faults cleared) and releases what the scenario used,
+    /// whatever happened.
+    async fn down(self);
+}
+
+/// A way to break a bench mid-run, for tests of the rig's error handling.
+#[derive(Debug, Clone, Copy)]
+pub enum Sabotage {
+    /// Kill the bench's pcscd.
+    KillPcscd,
+}
+
+/// What a rig file turns into for a run: per scenario, a bench comes up from it.
+pub enum Station {
+    Virtual(virtual_bench::VirtualStation),
+    Lab(lab::LabStation),
+}
+
+impl Station {
+    /// `firmware` and `fault` start the reference firmware as the virtual bench's DUT.
+    pub fn new(rig: &crate::model::Rig, firmware: std::path::PathBuf, fault: Option<String>) -> Station {
+        match &rig.kind {
+            crate::model::RigKind::Virtual => Station::Virtual(virtual_bench::VirtualStation::new(
+                virtual_bench::FirmwareLaunch { binary: firmware, fault },
+            )),
+            crate::model::RigKind::Lab(lab) => Station::Lab(lab::LabStation::new(rig, lab)),
+        }
+    }
+}

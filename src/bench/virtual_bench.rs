@@ -9,18 +9,20 @@ use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
 use super::firmware_config::{Wiring, firmware_config};
+use super::observer::Observer;
+use super::{Bench, Sabotage};
+use crate::backend::Backend;
 use crate::bridge::{BridgeError, CardFault, FaultControl, SlotBridge, Trace};
-use crate::clock::RigClock;
+use crate::clock::{RigClock, TimeScale};
 use crate::hw::pcsc::{CardWorker, PcscError, Readers, read_identity};
 use crate::hw::simtrace::{SocketTransport, TransportError};
 use crate::method::attempt::CARD_WWT_MS;
-use crate::model::{Catalog, Rig, Scenario};
-use crate::sim::backend::Backend;
+use crate::model::{Catalog, ConsoleFormat, Rig, Scenario};
+use crate::run::evidence::{Evidence, NetworkStep, ReportImsi, StepKind};
 use crate::sim::modem::{Modem, ModemConfig};
-use crate::sim::network::Network;
+use crate::sim::network::{Network, TruthKind};
 use crate::sim::pcscd::{LabelledCard, PcscdError, PrivatePcscd};
 use crate::sim::pty::Pty;
-use crate::sim::time::TimeScale;
 use crate::sim::usim::VirtualUsim;
 
 /// The backend's address as the firmware is told it; the simulated network routes it to the
@@ -105,9 +107,8 @@ pub struct VirtualBench {
     modem: Option<Modem>,
     firmware: Option<Child>,
     pcscd: Option<PrivatePcscd>,
-    /// URCs seen on the modem's observer port, stamped on the rig clock.
-    pub observer: std::sync::Arc<std::sync::Mutex<Vec<(Duration, String)>>>,
-    observer_task: Option<JoinHandle<()>>,
+    /// The modem's observer port, watched by the rig (the runner's benches).
+    observer: Option<Observer>,
     _dir: tempfile::TempDir,
 }
 
@@ -166,8 +167,8 @@ impl VirtualBench {
         let console = std::sync::Arc::new(Pty::open()?);
         let config_path = dir.path().join("firmware.toml");
         let wiring = Wiring {
-            at_port: modem.firmware_port(),
-            console: console.path(),
+            at_port: Some(modem.firmware_port()),
+            console: Some(console.path()),
             backend_host: BACKEND_HOST,
             backend_port: BACKEND_PORT,
         };
@@ -180,9 +181,8 @@ impl VirtualBench {
             firmware_config: config_path.clone(),
             slots: slot_paths,
         };
-        let observer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let observer_task = match options.watch_observer {
-            true => Some(watch_observer_port(modem.observer_port(), clock, observer.clone()).await?),
+        let observer = match options.watch_observer {
+            true => Some(Observer::watch(modem.observer_port(), 115_200, clock, Duration::ZERO).await.map_err(BenchError::Modem)?),
             false => None,
         };
         let firmware = match options.firmware {
@@ -202,7 +202,6 @@ impl VirtualBench {
             firmware,
             pcscd: Some(pcscd),
             observer,
-            observer_task,
             _dir: dir,
         })
     }
@@ -244,6 +243,11 @@ impl VirtualBench {
         self.pcscd.as_mut()
     }
 
+    /// URCs seen on the observer port so far.
+    pub fn observer_lines(&self) -> Vec<(Duration, String)> {
+        self.observer.as_ref().map(Observer::lines).unwrap_or_default()
+    }
+
     /// Restores every card, stops the firmware, the bridges, the modem and pcscd.
     pub async fn down(mut self) {
         for s in &self.slots {
@@ -253,10 +257,7 @@ impl VirtualBench {
             let _ = child.start_kill();
             let _ = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
         }
-        if let Some(task) = self.observer_task.take() {
-            task.abort();
-            let _ = task.await;
-        }
+        drop(self.observer.take());
         for s in self.slots.drain(..) {
             s.task.abort();
             let _ = s.task.await;
@@ -268,29 +269,6 @@ impl VirtualBench {
             let _ = tokio::task::spawn_blocking(move || drop(pcscd)).await;
         }
     }
-}
-
-/// Opens the observer AT port as the rig does on a lab bench (a serial port, by path), turns
-/// on the URCs it watches (+CEREG, +CGEV, +QSIMSTAT) and records them.
-async fn watch_observer_port(
-    port: &Path,
-    clock: RigClock,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<(Duration, String)>>>,
-) -> Result<JoinHandle<()>, BenchError> {
-    use crate::firmware::at::AtClient;
-    let mut at = AtClient::open(port).map_err(|e| BenchError::Modem(format!("observer port: {e}")))?;
-    for cmd in ["ATE0", "AT+CEREG=2", "AT+CGEREP=2,1", "AT+QSIMSTAT=1"] {
-        at.command(cmd, Some(Duration::from_secs(2)))
-            .await
-            .map_err(|e| BenchError::Modem(format!("observer port, {cmd}: {e}")))?;
-    }
-    Ok(tokio::spawn(async move {
-        while let Ok(urc) = at.next_urc().await {
-            if let Ok(mut v) = seen.lock() {
-                v.push((clock.now(), format!("{urc:?}")));
-            }
-        }
-    }))
 }
 
 async fn start_cards(catalog: &Catalog, scenario: &Scenario) -> Result<PrivatePcscd, BenchError> {
@@ -335,4 +313,103 @@ fn spawn_firmware(launch: &FirmwareLaunch, config: &Path) -> Result<Child, Bench
     command
         .spawn()
         .map_err(|e| BenchError::Firmware(format!("cannot start {}: {e}", launch.binary.display())))
+}
+
+/// The virtual bench as the runner sees it: a fresh world per scenario.
+pub struct VirtualStation {
+    firmware: FirmwareLaunch,
+}
+
+impl VirtualStation {
+    pub fn new(firmware: FirmwareLaunch) -> VirtualStation {
+        VirtualStation { firmware }
+    }
+
+    pub async fn up(&mut self, catalog: &Catalog, scenario: &Scenario, rig: &Rig) -> Result<VirtualBench, BenchError> {
+        let launch = FirmwareLaunch { binary: self.firmware.binary.clone(), fault: self.firmware.fault.clone() };
+        VirtualBench::up(catalog, scenario, rig, VirtualBenchOptions { firmware: Some(launch), watch_observer: true })
+            .await
+    }
+}
+
+/// How long the reference firmware may take to boot.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Bench for VirtualBench {
+    fn clock(&self) -> RigClock {
+        self.clock
+    }
+
+    fn scale(&self) -> TimeScale {
+        self.scale
+    }
+
+    fn boot_timeout(&self) -> Duration {
+        BOOT_TIMEOUT
+    }
+
+    fn console_format(&self) -> &ConsoleFormat {
+        &ConsoleFormat::Json
+    }
+
+    async fn console_send(&mut self, line: &str) -> Result<(), String> {
+        self.console_command(line).await.map_err(|e| e.to_string())
+    }
+
+    async fn console_read(&mut self, within: Duration) -> Result<Vec<u8>, String> {
+        let mut buf = [0u8; 4096];
+        match tokio::time::timeout(within, self.console.read(&mut buf)).await {
+            Ok(Ok(n)) => Ok(buf[..n].to_vec()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Ok(Vec::new()),
+        }
+    }
+
+    fn broken(&mut self) -> Option<String> {
+        VirtualBench::broken(self)
+    }
+
+    fn set_card_fault(&mut self, slot: u8, fault: Option<CardFault>) -> Result<(), String> {
+        let control = self.slot_faults(slot).ok_or_else(|| format!("slot {slot} has no card on this bench"))?;
+        match fault {
+            Some(f) => control.apply(f),
+            None => control.insert(),
+        }
+        Ok(())
+    }
+
+    fn evidence(&self) -> Evidence {
+        Evidence {
+            apdus: self.trace.apdus(),
+            card_events: self.trace.events(),
+            urcs: self.observer_lines(),
+            reports: self.backend.reports(),
+            report_imsi: ReportImsi::Context,
+            network: Some(self.network.ground_truth().into_iter().map(network_step).collect()),
+            ..Evidence::default()
+        }
+    }
+
+    fn sabotage(&mut self, what: Sabotage) -> bool {
+        match (what, self.pcscd.as_mut()) {
+            (Sabotage::KillPcscd, Some(pcscd)) => {
+                pcscd.kill();
+                true
+            }
+            (Sabotage::KillPcscd, None) => false,
+        }
+    }
+
+    async fn down(self) {
+        VirtualBench::down(self).await
+    }
+}
+
+fn network_step(t: crate::sim::network::TruthEvent) -> NetworkStep {
+    let kind = match t.kind {
+        TruthKind::Registered { .. } => StepKind::Registered,
+        TruthKind::DataDelivered { .. } => StepKind::DataDelivered,
+        _ => StepKind::Other,
+    };
+    NetworkStep { at: t.at, imsi: t.imsi, kind, text: t.kind.to_string() }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use seedrig::model::{Catalog, Rig};
-use seedrig::run::{RunOptions, ScenarioResult, Verdict, run_scenario};
+use seedrig::run::{RunOptions, Runner, ScenarioResult, Verdict};
 
 use super::{EXIT_CONFIG, load_clean};
 
@@ -66,7 +66,8 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
     {
         eprintln!("error: cannot write timelines to {}: {e}", dir.display());
     }
-    if results.iter().all(|r| r.verdict == Verdict::Pass) { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    let bad = results.iter().any(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error(_)));
+    if bad { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 /// Scenario ids matching any filter (substring, or whole name with `exact`); all without filters.
@@ -147,6 +148,7 @@ pub fn run_all(catalog: &Catalog, rig: &Rig, ids: &[String], options: &RunOption
     };
     let progress = std::io::stderr().is_terminal();
     let mut results = Vec::new();
+    let mut runner = Runner::new(catalog, rig, options);
     for (i, id) in ids.iter().enumerate() {
         if progress {
             eprint!("\r[{}/{}] {id} ...\x1b[K", i + 1, ids.len());
@@ -154,7 +156,7 @@ pub fn run_all(catalog: &Catalog, rig: &Rig, ids: &[String], options: &RunOption
         let scenario = &catalog.scenarios[id];
         let span = tracing::info_span!("scenario", id = %id);
         let result = runtime
-            .block_on(tracing::Instrument::instrument(run_scenario(catalog, scenario, rig, options), span));
+            .block_on(tracing::Instrument::instrument(runner.run(scenario), span));
         tracing::info!(scenario = %id, verdict = ?result.verdict, "scenario done");
         if progress {
             eprint!("\r\x1b[K");
@@ -176,6 +178,7 @@ fn print_result(r: &ScenarioResult) {
             }
         }
         Verdict::Error(reason) => println!("ERROR  {}: {reason}", r.scenario),
+        Verdict::Skipped(reason) => println!("SKIP   {}: {reason}", r.scenario),
     }
 }
 
@@ -184,7 +187,11 @@ fn print_summary(results: &[ScenarioResult]) {
     let passed = count(|v| *v == Verdict::Pass);
     let failed = count(|v| *v == Verdict::Fail);
     let errors = count(|v| matches!(v, Verdict::Error(_)));
-    println!("\n{} scenarios: {passed} passed, {failed} failed, {errors} errors", results.len());
+    let skipped = count(|v| matches!(v, Verdict::Skipped(_)));
+    println!(
+        "\n{} scenarios: {passed} passed, {failed} failed, {errors} errors, {skipped} skipped",
+        results.len()
+    );
 }
 
 /// The firmware binary built beside this one.

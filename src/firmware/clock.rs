@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::sim::time::TimeScale;
+use crate::clock::TimeScale;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::model::{Iccid, Judgement, Rat, Weights};
-use crate::sim::time::TimeScale;
+use crate::clock::TimeScale;
 
 /// A file that cannot be read, does not parse, or holds a value the firmware cannot use.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,12 +45,7 @@ pub enum ConsolePath {
     Device(PathBuf),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Master,
-    Standby,
-}
+pub use crate::console::Role;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeedConfig {

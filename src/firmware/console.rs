@@ -1,142 +1,16 @@
-//! The console: one JSON object per line out (every one with `event` and `t_ms`), one command
-//! per line in. [`Event`] is also what the rig parses the lines back into.
+//! The firmware's console: one JSON object per line out (the protocol in [`crate::console`]),
+//! one command per line in.
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::clock::Clock;
-use super::config::{ConsolePath, Role};
-use super::measure::MeasuredCell;
+use super::config::ConsolePath;
+pub use crate::console::{Event, RankEntry, Stamped, Status, WeightsJson};
 use crate::model::Weights;
-
-/// One line of the console, as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Stamped {
-    /// Nominal milliseconds since the firmware booted.
-    pub t_ms: u64,
-    #[serde(flatten)]
-    pub event: Event,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
-    Boot {
-        /// The `--fault` mode, when the build is a self-test.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        fault: Option<String>,
-    },
-    Measure {
-        cells: Vec<MeasuredCell>,
-    },
-    Rank {
-        order: Vec<RankEntry>,
-    },
-    Attempt {
-        slot: u8,
-        iccid: String,
-        role: Role,
-        /// The standby's evaluation index; `null` for the master, which is not ranked.
-        index: Option<f64>,
-        pass: u32,
-    },
-    Judged {
-        slot: u8,
-        iccid: String,
-        ok: bool,
-        reason: String,
-        explicit: bool,
-    },
-    Connected {
-        slot: u8,
-        iccid: String,
-        imsi: String,
-        /// Numeric, from `AT+COPS?` (`null` if the modem did not say).
-        plmn: Option<String>,
-        rat: Option<String>,
-    },
-    ReportSent {
-        slot: u8,
-        iccid: String,
-        bytes: usize,
-    },
-    VsimAssigned {
-        slot: u8,
-        vsim_iccid: String,
-        vsim_imsi: String,
-    },
-    Exhausted {
-        pass: u32,
-    },
-    Status(Status),
-    Error {
-        reason: String,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RankEntry {
-    pub slot: u8,
-    pub iccid: String,
-    #[serde(serialize_with = "ser::compact")]
-    pub signal_dbm: f64,
-    pub tariff: Option<f64>,
-    pub a1: f64,
-    pub b1: f64,
-    pub index: f64,
-}
-
-/// The answer to `status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Status {
-    /// `boot`, `measuring`, `attempting`, `connected`, `exhausted` or `backoff`.
-    pub state: String,
-    pub pass: u32,
-    /// The seed being tried, or the winner.
-    pub slot: Option<u8>,
-    pub iccid: Option<String>,
-    /// What the current attempt waits for.
-    pub step: Option<String>,
-    pub weights: WeightsJson,
-    pub judgement: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct WeightsJson {
-    pub signal: f64,
-    pub tariff: f64,
-}
-
-impl From<Weights> for WeightsJson {
-    fn from(w: Weights) -> Self {
-        WeightsJson { signal: w.signal, tariff: w.tariff }
-    }
-}
-
-/// Serde helpers for the console and report JSON.
-pub(crate) mod ser {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::model::Rat;
-
-    /// Whole numbers without a fraction (`-71`, as the modem printed them).
-    pub fn compact<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-        if v.fract() == 0.0 && v.abs() < 1e15 { s.serialize_i64(*v as i64) } else { s.serialize_f64(*v) }
-    }
-
-    pub fn rat<S: Serializer>(r: &Rat, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(r.name())
-    }
-
-    pub fn de_rat<'de, D: Deserializer<'de>>(d: D) -> Result<Rat, D::Error> {
-        let name = String::deserialize(d)?;
-        Rat::parse(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown RAT \"{name}\"")))
-    }
-}
 
 /// A console command.
 #[derive(Debug, Clone, PartialEq)]
@@ -273,8 +147,9 @@ async fn read_loop<R: AsyncRead + Unpin>(rd: R, tx: mpsc::UnboundedSender<Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::console::{MeasuredCell, Role};
     use crate::model::Rat;
-    use crate::sim::time::TimeScale;
+    use crate::clock::TimeScale;
 
     #[test]
     fn commands_parse_and_bad_ones_say_why() {

@@ -2,26 +2,15 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 
 use super::at::{AtClient, AtError};
-use super::console::ser;
+pub use crate::console::MeasuredCell;
 use super::urc::fields;
 use crate::model::Rat;
 
 /// A real module may scan for minutes; the simulated one answers at once.
 const SCAN_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// One heard cell.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MeasuredCell {
-    /// Numeric PLMN, e.g. `"26201"`.
-    pub plmn: String,
-    #[serde(serialize_with = "ser::rat", deserialize_with = "ser::de_rat")]
-    pub rat: Rat,
-    #[serde(serialize_with = "ser::compact")]
-    pub dbm: f64,
-}
 
 pub async fn measure(at: &mut AtClient) -> Result<Vec<MeasuredCell>, AtError> {
     at.command("AT+QOPS", Some(SCAN_TIMEOUT)).await.map(|lines| parse_qops(&lines))

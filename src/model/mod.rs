@@ -10,7 +10,10 @@ pub mod secret;
 
 pub use fault::{CardFaultKind, Fault, FaultKind, FaultTarget, NetworkFaultKind};
 pub use ident::{Iccid, Imsi, Plmn, Rat, luhn_check_digit};
-pub use rig::{Capabilities, LabWiring, Rig, RigKind, SimtraceBoard};
+pub use rig::{
+    CardemChannel, ConsoleFormat, Dut, EventPattern, Hook, LabBench, LabNetwork, NetworkHooks, Observer, ObserverKind,
+    PatternEvent, Reader, Rig, RigKind, SerialPort, SlotChannel,
+};
 pub use secret::{Secret, SecretError};
 
 use std::collections::BTreeMap;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
+use crate::run::checks::Status;
 use crate::run::{ScenarioResult, Verdict};
 
 /// The JUnit report of a run on `bench`.
@@ -36,21 +37,24 @@ fn test_case(r: &ScenarioResult) -> TestCase {
             s.set_message(reason.clone());
             s
         }
+        Verdict::Skipped(reason) => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(reason.clone());
+            s
+        }
     };
     let mut case = TestCase::new(r.scenario.clone(), status);
     case.set_classname("seedrig.scenario");
     case.set_time(Duration::from_secs_f64(r.nominal_ms.max(0.0) / 1000.0));
     for c in &r.checks {
+        let status = match c.status {
+            Status::Pass => "pass",
+            Status::Fail => "FAIL",
+            Status::NotObservable => "not observable",
+        };
         let value = match (c.measured_ms, c.limit_ms) {
-            (Some(m), Some(l)) => {
-                format!("{} (measured {m:.0} ms, limit {l:.0} ms)", if c.passed { "pass" } else { "FAIL" })
-            }
-            _ => format!(
-                "{}: expected {}; observed {}",
-                if c.passed { "pass" } else { "FAIL" },
-                c.expected,
-                c.observed
-            ),
+            (Some(m), Some(l)) => format!("{status} (measured {m:.0} ms, limit {l:.0} ms)"),
+            _ => format!("{status}: expected {}; observed {}", c.expected, c.observed),
         };
         case.add_property((format!("check.{}", c.name), value));
     }

@@ -1,9 +1,11 @@
 //! The scenario runner: one scenario on a bench, from bring-up to verdict.
 //!
-//! Bring the bench up (cards verified over PC/SC, faults applied), start the firmware, collect
-//! evidence on the rig's one clock until the outcome is in (or the scenario's deadline), evaluate
-//! the named checks, and take the bench down whatever happened. A scenario ends as pass, fail
-//! (the firmware did wrong) or error (the bench broke); errors are never passes or failures.
+//! Decide whether the bench can run it at all (else: skipped, with the reason), bring the bench
+//! up through its [`Station`], start the DUT over its console, collect evidence on the rig's one
+//! clock until the outcome is in (or the scenario's deadline), evaluate the named checks, and
+//! take the bench down whatever happened. A scenario ends as pass, fail (the firmware did
+//! wrong), error (the bench broke) or skipped (the bench cannot run it); errors are never
+//! passes or failures. The runner knows benches only through [`Bench`].
 
 pub mod checks;
 pub mod evidence;
@@ -12,17 +14,16 @@ pub mod timeline;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::bench::virtual_bench::FirmwareLaunch;
-use crate::bench::{VirtualBench, VirtualBenchOptions};
-use crate::firmware::console::Event;
+use crate::bench::{Bench, Station};
+use crate::console::Event;
+use crate::console::reader::ConsoleReader;
 use crate::method::oracle::{Expected, Outcome};
 use crate::method::{ScenarioView, expect};
-use crate::model::{Catalog, Rig, RigKind, Scenario};
-use checks::{Check, Observed, evaluate};
-use evidence::ConsoleReader;
+use crate::model::{Catalog, Rig, Scenario};
+use checks::{Check, Input, Status, evaluate};
+use evidence::{Evidence, StepKind};
 
-/// How long (real) the firmware may take to boot and to answer `status`.
-const BOOT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long (real) the DUT may take to answer `status`.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
 /// Real-time slack on top of the scenario's own (scaled) deadline, for process start-up.
 const DEADLINE_SLACK: Duration = Duration::from_secs(5);
@@ -35,6 +36,8 @@ pub enum Verdict {
     Fail,
     /// The bench broke: which part and how.
     Error(String),
+    /// The bench cannot run this scenario: why.
+    Skipped(String),
 }
 
 /// One scenario's result; serializable whole, so that results of several processes (`--jobs`)
@@ -56,10 +59,10 @@ pub struct ScenarioResult {
 }
 
 impl ScenarioResult {
-    fn error(scenario: &str, reason: String, wall: Duration) -> ScenarioResult {
+    pub fn ended(scenario: &str, verdict: Verdict, wall: Duration) -> ScenarioResult {
         ScenarioResult {
             scenario: scenario.to_owned(),
-            verdict: Verdict::Error(reason),
+            verdict,
             checks: Vec::new(),
             nominal_ms: 0.0,
             wall,
@@ -69,17 +72,22 @@ impl ScenarioResult {
         }
     }
 
+    fn error(scenario: &str, reason: String, wall: Duration) -> ScenarioResult {
+        ScenarioResult::ended(scenario, Verdict::Error(reason), wall)
+    }
+
     /// One line per failing check, with expected and observed values.
     pub fn failures(&self) -> Vec<String> {
         self.checks
             .iter()
-            .filter(|c| !c.passed)
+            .filter(|c| c.failed())
             .map(|c| format!("{}: expected {}, observed {}", c.name, c.expected, c.observed))
             .collect()
     }
 }
 
 pub struct RunOptions {
+    /// The reference firmware (the virtual bench's DUT).
     pub firmware_binary: PathBuf,
     /// A deliberately wrong firmware behaviour (self-test).
     pub fault: Option<String>,
@@ -94,122 +102,185 @@ pub enum Sabotage {
     KillPcscdAfter(Duration),
 }
 
-/// Runs one scenario on `rig`.
-pub async fn run_scenario(
-    catalog: &Catalog,
-    scenario: &Scenario,
-    rig: &Rig,
-    options: &RunOptions,
-) -> ScenarioResult {
-    let wall = Instant::now();
-    if !matches!(rig.kind, RigKind::Virtual) {
-        let reason =
-            format!("bench {}: driving lab benches is not built yet; run on a virtual bench", rig.name);
-        return ScenarioResult::error(&scenario.id, reason, wall.elapsed());
-    }
-    let Some(view) = ScenarioView::from_catalog(catalog, scenario) else {
-        return ScenarioResult::error(
-            &scenario.id,
-            "fixtures: the scenario's references do not resolve".into(),
-            wall.elapsed(),
-        );
-    };
-    let expected = expect(&view);
-    let launch = FirmwareLaunch { binary: options.firmware_binary.clone(), fault: options.fault.clone() };
-    let mut bench = match VirtualBench::up(
-        catalog,
-        scenario,
-        rig,
-        VirtualBenchOptions { firmware: Some(launch), watch_observer: true },
-    )
-    .await
-    {
-        Ok(b) => b,
-        Err(e) => {
-            return ScenarioResult::error(
-                &scenario.id,
-                format!("bench did not come up: {e}"),
-                wall.elapsed(),
-            );
-        }
-    };
-    let outcome = drive(&mut bench, scenario, &expected, options.sabotage).await;
-    let result = match outcome {
-        Ok(run) => judge(catalog, scenario, &expected, &bench, run, wall),
-        Err(reason) => ScenarioResult::error(&scenario.id, reason, wall.elapsed()),
-    };
-    bench.down().await;
-    result
+/// Runs scenarios one after the other on one bench (a lab bench's ports and boards stay open
+/// between scenarios).
+pub struct Runner<'a> {
+    catalog: &'a Catalog,
+    rig: &'a Rig,
+    options: &'a RunOptions,
+    station: Station,
 }
 
-/// What driving the firmware produced.
-struct Drive {
-    console: ConsoleReader,
+impl<'a> Runner<'a> {
+    pub fn new(catalog: &'a Catalog, rig: &'a Rig, options: &'a RunOptions) -> Runner<'a> {
+        let station = Station::new(rig, options.firmware_binary.clone(), options.fault.clone());
+        Runner { catalog, rig, options, station }
+    }
+
+    pub async fn run(&mut self, scenario: &Scenario) -> ScenarioResult {
+        let wall = Instant::now();
+        if let Some(why) = crate::bench::plan::cannot_run(self.catalog, self.rig, scenario) {
+            return ScenarioResult::ended(&scenario.id, Verdict::Skipped(why), wall.elapsed());
+        }
+        let Some(view) = ScenarioView::from_catalog(self.catalog, scenario) else {
+            let why = "fixtures: the scenario's references do not resolve".to_owned();
+            return ScenarioResult::error(&scenario.id, why, wall.elapsed());
+        };
+        let expected = expect(&view);
+        let run = Run { catalog: self.catalog, scenario, expected: &expected, options: self.options, wall };
+        match &mut self.station {
+            Station::Virtual(s) => match s.up(self.catalog, scenario, self.rig).await {
+                Ok(bench) => run.on(bench).await,
+                Err(e) => run.error(format!("bench did not come up: {e}")),
+            },
+            Station::Lab(s) => match s.up(self.catalog, scenario).await {
+                Ok(bench) => run.on(bench).await,
+                Err(e) => run.error(format!("bench did not come up: {e}")),
+            },
+        }
+    }
+}
+
+/// Runs one scenario on `rig` (a fresh [`Runner`]).
+pub async fn run_scenario(catalog: &Catalog, scenario: &Scenario, rig: &Rig, options: &RunOptions) -> ScenarioResult {
+    Runner::new(catalog, rig, options).run(scenario).await
+}
+
+/// One scenario's run on a bench that is up.
+struct Run<'a> {
+    catalog: &'a Catalog,
+    scenario: &'a Scenario,
+    expected: &'a Expected,
+    options: &'a RunOptions,
+    wall: Instant,
+}
+
+impl Run<'_> {
+    fn error(&self, reason: String) -> ScenarioResult {
+        ScenarioResult::error(&self.scenario.id, reason, self.wall.elapsed())
+    }
+
+    async fn on<B: Bench>(self, mut bench: B) -> ScenarioResult {
+        let result = match ConsoleReader::new(bench.console_format()) {
+            Ok(console) => {
+                let mut d = Driver { bench: &mut bench, console, sabotage: self.options.sabotage, started: None };
+                match d.drive(self.scenario, self.expected).await {
+                    Ok(times) => {
+                        let console = d.console;
+                        self.judge(&bench, console, times)
+                    }
+                    Err(reason) => self.error(reason),
+                }
+            }
+            Err(reason) => self.error(reason),
+        };
+        bench.down().await;
+        result
+    }
+
+    fn judge<B: Bench>(&self, bench: &B, console: ConsoleReader, times: Times) -> ScenarioResult {
+        let mut evidence = bench.evidence();
+        evidence.started_at = times.started_at;
+        evidence.console = console.events;
+        let scale = bench.scale();
+        let input =
+            Input { catalog: self.catalog, scenario: self.scenario, expected: self.expected, scale, evidence: &evidence };
+        let checks = evaluate(&input);
+        let verdict = verdict(&checks, &evidence);
+        let failover = times.finished_at.saturating_sub(times.started_at);
+        let firmware_part = times.ended_at.saturating_sub(times.started_at);
+        let elapsed = self.wall.elapsed();
+        ScenarioResult {
+            scenario: self.scenario.id.clone(),
+            verdict,
+            nominal_ms: scale.nominal_ms(failover),
+            timing_error_ms: timing_error(&evidence),
+            // Bring-up, boot, checks and tear-down: everything but the firmware's own run (its
+            // failover and the settle period the scenario asks to watch).
+            overhead: Some(elapsed.saturating_sub(firmware_part)),
+            wall: elapsed,
+            timeline: timeline::build(&input, &console.noise),
+            checks,
+        }
+    }
+}
+
+/// Fail if any check failed; a bench part that broke during the settle period, or a winner the
+/// bench could not confirm from a second source, is an error: nothing unproven passes.
+fn verdict(checks: &[Check], evidence: &Evidence) -> Verdict {
+    if let Some((_, what)) = evidence.broke.first() {
+        return Verdict::Error(format!("after the outcome was in: {what}"));
+    }
+    if checks.iter().any(Check::failed) {
+        return Verdict::Fail;
+    }
+    match checks.iter().find(|c| c.name == "winner" && c.status == Status::NotObservable) {
+        Some(c) => Verdict::Error(format!("the winner cannot be confirmed on this bench: {}", c.observed)),
+        None => Verdict::Pass,
+    }
+}
+
+/// When the DUT's run started and ended, on the rig clock.
+struct Times {
     started_at: Duration,
     finished_at: Duration,
     /// After the settle period (or the status probe): the end of the firmware's part.
     ended_at: Duration,
 }
 
-/// Starts the firmware and reads its console until the outcome is in, the deadline passes, or
-/// the bench breaks (`Err` names the part).
-async fn drive(
-    bench: &mut VirtualBench,
-    scenario: &Scenario,
-    expected: &Expected,
-    sabotage: Option<Sabotage>,
-) -> Result<Drive, String> {
-    let mut s = Session { bench, console: ConsoleReader::default(), sabotage, started: None };
-    let booted = s.read_until(BOOT_TIMEOUT, |c| c.any(|e| matches!(e, Event::Boot { .. }))).await?;
-    if !booted {
-        return Err(format!("firmware: no `boot` on its console within {BOOT_TIMEOUT:?}"));
-    }
-    s.bench.console_command("start").await.map_err(|e| format!("firmware console: {e}"))?;
-    let started_at = s.bench.clock.now();
-    s.started = Some(tokio::time::Instant::now());
-    let scale = s.bench.scale;
-    let deadline = scale.ms(scenario.timeout_ms + scenario.settle_ms) + DEADLINE_SLACK;
-    let stalled = matches!(expected.outcome, Outcome::Stalled { .. });
-    let finished = if stalled {
-        // Nothing ends a stall: watch for the scenario's whole timeout.
-        s.read_until(scale.ms(scenario.timeout_ms), |_| false).await?;
-        true
-    } else {
-        // The outcome is in at `connected` or `exhausted`; the settle period below still
-        // collects what follows a win (the VSIM assignment, any switching).
-        s.read_until(deadline, |c| c.any(|e| matches!(e, Event::Connected { .. } | Event::Exhausted { .. })))
-            .await?
-    };
-    let finished_at = s.bench.clock.now();
-    if finished && !stalled && s.console.any(|e| matches!(e, Event::Connected { .. })) {
-        // Watch the settle period for switching.
-        s.read_until(scale.ms(scenario.settle_ms), |_| false).await?;
-    }
-    if !finished && !s.answers_status().await? {
-        return Err(format!("firmware hung: no outcome within {deadline:?} and no answer to `status`"));
-    }
-    let ended_at = s.bench.clock.now();
-    Ok(Drive { console: s.console, started_at, finished_at, ended_at })
-}
-
 /// The runner's side of one run: the bench, what the console said, and a pending sabotage.
-struct Session<'b> {
-    bench: &'b mut VirtualBench,
+struct Driver<'b, B: Bench> {
+    bench: &'b mut B,
     console: ConsoleReader,
     sabotage: Option<Sabotage>,
     /// When the firmware was told to start (sabotage times count from here).
     started: Option<tokio::time::Instant>,
 }
 
-impl Session<'_> {
+impl<B: Bench> Driver<'_, B> {
+    /// Starts the DUT and reads its console until the outcome is in, the deadline passes, or
+    /// the bench breaks (`Err` names the part).
+    async fn drive(&mut self, scenario: &Scenario, expected: &Expected) -> Result<Times, String> {
+        let boot = self.bench.boot_timeout();
+        let booted = self.read_until(boot, |c| c.any(|e| matches!(e, Event::Boot { .. }))).await?;
+        if !booted {
+            return Err(format!("DUT: no `boot` on its console within {boot:?}"));
+        }
+        self.console_send("start").await?;
+        let started_at = self.bench.clock().now();
+        self.started = Some(tokio::time::Instant::now());
+        let scale = self.bench.scale();
+        let deadline = scale.ms(scenario.timeout_ms + scenario.settle_ms) + DEADLINE_SLACK;
+        let stalled = matches!(expected.outcome, Outcome::Stalled { .. });
+        let finished = if stalled {
+            // Nothing ends a stall: watch for the scenario's whole timeout.
+            self.read_until(scale.ms(scenario.timeout_ms), |_| false).await?;
+            true
+        } else {
+            // The outcome is in at `connected` or `exhausted`; the settle period below still
+            // collects what follows a win (the VSIM assignment, any switching).
+            self.read_until(deadline, |c| c.any(|e| matches!(e, Event::Connected { .. } | Event::Exhausted { .. })))
+                .await?
+        };
+        let finished_at = self.bench.clock().now();
+        if finished && !stalled && self.console.any(|e| matches!(e, Event::Connected { .. })) {
+            // Watch the settle period for switching.
+            self.read_until(scale.ms(scenario.settle_ms), |_| false).await?;
+        }
+        if !finished && !self.answers_status().await? {
+            return Err(format!("firmware hung: no outcome within {deadline:?} and no answer to `status`"));
+        }
+        let ended_at = self.bench.clock().now();
+        Ok(Times { started_at, finished_at, ended_at })
+    }
+
+    async fn console_send(&mut self, line: &str) -> Result<(), String> {
+        self.bench.console_send(line).await.map_err(|e| format!("DUT console: {e}"))
+    }
+
     /// Reads console lines until `done`, or `within` passes (Ok(false)), or the bench breaks.
-    async fn read_until(
-        &mut self,
-        within: Duration,
-        done: impl Fn(&ConsoleReader) -> bool,
-    ) -> Result<bool, String> {
+    async fn read_until(&mut self, within: Duration, done: impl Fn(&ConsoleReader) -> bool) -> Result<bool, String> {
         let until = tokio::time::Instant::now() + within;
-        let mut buf = [0u8; 4096];
         loop {
             if done(&self.console) {
                 return Ok(true);
@@ -218,15 +289,13 @@ impl Session<'_> {
             if let Some(broken) = self.bench.broken() {
                 return Err(broken);
             }
-            let poll =
-                Duration::from_millis(200).min(until.saturating_duration_since(tokio::time::Instant::now()));
+            let poll = Duration::from_millis(200).min(until.saturating_duration_since(tokio::time::Instant::now()));
             if poll.is_zero() {
                 return Ok(false);
             }
-            match tokio::time::timeout(poll, self.bench.console.read(&mut buf)).await {
-                Ok(Ok(n)) => self.console.push(self.bench.clock.now(), &buf[..n]),
-                Ok(Err(e)) => return Err(format!("firmware console: {e}")),
-                Err(_) => {}
+            let bytes = self.bench.console_read(poll).await.map_err(|e| format!("DUT console: {e}"))?;
+            if !bytes.is_empty() {
+                self.console.push(self.bench.clock().now(), &bytes);
             }
         }
     }
@@ -238,80 +307,24 @@ impl Session<'_> {
         };
         if started.elapsed() >= after {
             self.sabotage = None;
-            if let Some(pcscd) = self.bench.pcscd_mut() {
-                tracing::warn!("sabotage: killing pcscd");
-                pcscd.kill();
-            }
+            tracing::warn!("sabotage: killing pcscd");
+            self.bench.sabotage(crate::bench::Sabotage::KillPcscd);
         }
     }
 
     async fn answers_status(&mut self) -> Result<bool, String> {
         let before = self.console.events.len();
-        self.bench.console_command("status").await.map_err(|e| format!("firmware console: {e}"))?;
-        self.read_until(STATUS_TIMEOUT, |c| {
-            c.events[before..].iter().any(|e| matches!(e.event, Event::Status(_)))
-        })
-        .await
-    }
-}
-
-fn judge(
-    catalog: &Catalog,
-    scenario: &Scenario,
-    expected: &Expected,
-    bench: &VirtualBench,
-    run: Drive,
-    wall: Instant,
-) -> ScenarioResult {
-    let apdus = bench.trace.apdus();
-    let truth = bench.network.ground_truth();
-    let reports = bench.backend.reports();
-    let observed = Observed {
-        catalog,
-        scenario,
-        expected,
-        scale: bench.scale,
-        started_at: run.started_at,
-        console: &run.console.events,
-        apdus: &apdus,
-        truth: &truth,
-        reports: &reports,
-    };
-    let checks = evaluate(&observed);
-    let verdict = if checks.iter().all(|c| c.passed) { Verdict::Pass } else { Verdict::Fail };
-    let failover = run.finished_at.saturating_sub(run.started_at);
-    let firmware_part = run.ended_at.saturating_sub(run.started_at);
-    let elapsed = wall.elapsed();
-    ScenarioResult {
-        scenario: scenario.id.clone(),
-        verdict,
-        nominal_ms: bench.scale.nominal_ms(failover),
-        timing_error_ms: timing_error(&observed),
-        // Bring-up, boot, checks and tear-down: everything but the firmware's own run (its
-        // failover and the settle period the scenario asks to watch).
-        overhead: Some(elapsed.saturating_sub(firmware_part)),
-        wall: elapsed,
-        timeline: timeline::build(
-            &observed,
-            &bench.trace.events(),
-            &bench.observer.lock().map(|v| v.clone()).unwrap_or_default(),
-        ),
-        checks,
+        self.console_send("status").await?;
+        self.read_until(STATUS_TIMEOUT, |c| c.events[before..].iter().any(|e| matches!(e.event, Event::Status(_))))
+            .await
     }
 }
 
 /// How late the rig saw the win: its stamp of the firmware's `connected` line minus the
 /// network's ground truth of the last data delivered before it (both on the rig clock), in ms.
-fn timing_error(o: &Observed) -> Option<f64> {
-    let connected =
-        o.console.iter().find_map(|e| matches!(e.event, Event::Connected { .. }).then_some(e.at))?;
-    let truth = o
-        .truth
-        .iter()
-        .filter(|t| {
-            matches!(t.kind, crate::sim::network::TruthKind::DataDelivered { .. }) && t.at <= connected
-        })
-        .map(|t| t.at)
-        .max()?;
+fn timing_error(e: &Evidence) -> Option<f64> {
+    let connected = e.console.iter().find_map(|c| matches!(c.event, Event::Connected { .. }).then_some(c.at))?;
+    let truth =
+        e.network.as_ref()?.iter().filter(|t| t.kind == StepKind::DataDelivered && t.at <= connected).map(|t| t.at).max()?;
     Some((connected.as_secs_f64() - truth.as_secs_f64()) * 1000.0)
 }

@@ -1,19 +1,23 @@
 //! A scenario's timeline as JSON: everything observed, on one clock, in nominal milliseconds
 //! from the firmware's start.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
-use super::checks::Observed;
-use crate::bridge::CardEvent;
+use super::checks::Input;
 
-pub fn build(o: &Observed, card_events: &[CardEvent], urcs: &[(std::time::Duration, String)]) -> Value {
-    let ms =
-        |at: std::time::Duration| (o.scale.nominal_ms(at.saturating_sub(o.started_at)) * 10.0).round() / 10.0;
+pub fn build(i: &Input, console_noise: &[(Duration, String)]) -> Value {
+    let e = i.evidence;
+    let ms = |at: Duration| (i.scale.nominal_ms(at.saturating_sub(e.started_at)) * 10.0).round() / 10.0;
     let mut items: Vec<(f64, Value)> = Vec::new();
-    for e in o.console {
-        items.push((ms(e.at), json!({ "source": "console", "event": e.event })));
+    for c in &e.console {
+        items.push((ms(c.at), json!({ "source": "console", "event": c.event })));
     }
-    for a in o.apdus {
+    for (at, line) in console_noise {
+        items.push((ms(*at), json!({ "source": "console", "line": line })));
+    }
+    for a in &e.apdus {
         let subject = format!("{:?}", a.subject);
         items.push((
             ms(a.at),
@@ -21,14 +25,20 @@ pub fn build(o: &Observed, card_events: &[CardEvent], urcs: &[(std::time::Durati
                     "sw": a.sw.map(|sw| format!("{sw:04X}")), "latency_us": a.latency.as_micros() as u64, "fault": a.fault }),
         ));
     }
-    for c in card_events {
+    for c in &e.card_events {
         items.push((ms(c.at), json!({ "source": "bridge", "slot": c.slot, "card": c.what })));
     }
-    for (at, urc) in urcs {
+    for (at, urc) in &e.urcs {
         items.push((ms(*at), json!({ "source": "observer", "urc": urc })));
     }
-    for t in o.truth {
-        items.push((ms(t.at), json!({ "source": "network", "imsi": t.imsi, "what": t.kind.to_string() })));
+    for r in &e.reports {
+        items.push((ms(r.at), json!({ "source": "backend", "imsi": r.imsi })));
+    }
+    for t in e.network.iter().flatten() {
+        items.push((ms(t.at), json!({ "source": "network", "imsi": t.imsi, "what": t.text })));
+    }
+    for (at, what) in &e.broke {
+        items.push((ms(*at), json!({ "source": "bench", "broke": what })));
     }
     items.sort_by(|a, b| a.0.total_cmp(&b.0));
     Value::Array(

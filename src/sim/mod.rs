@@ -6,15 +6,12 @@
 //! - [`pcscd`]: a private pcscd instance with its own readers and client socket.
 //! - [`network`]: the simulated radio network (cells, subscribers, Milenage, faults).
 //! - [`modem`]: the simulated AT modem on pseudo-terminals, SIM slots over card emulation.
-//! - [`backend`]: the backend stub that receives the firmware's report.
-//! - [`pty`], [`time`]: pseudo-terminals and the time scale.
+//! - [`pty`]: pseudo-terminals.
 
-pub mod backend;
 pub mod cardem_device;
 pub mod modem;
 pub mod network;
 pub mod pcscd;
 pub mod pty;
-pub mod time;
 pub mod usim;
 pub mod vpcd;

@@ -67,7 +67,7 @@ use crate::clock::RigClock;
 use crate::hw::simtrace::{SocketListener, TransportError};
 use crate::sim::network::Network;
 use crate::sim::pty::Pty;
-use crate::sim::time::TimeScale;
+use crate::clock::TimeScale;
 
 pub use net::{NetFuture, RadioNetwork};
 

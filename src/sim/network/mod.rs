@@ -31,8 +31,8 @@ pub use types::{
 
 use crate::clock::RigClock;
 use crate::model::{Catalog, NetworkTiming, Scenario, Site};
-use crate::sim::backend::Backend;
-use crate::sim::time::TimeScale;
+use crate::backend::Backend;
+use crate::clock::TimeScale;
 use rng::Rng;
 use session::Sessions;
 use subscribers::Subscriber;

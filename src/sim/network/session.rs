@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::subscribers::Subscriber;
 use super::types::{ActivationFailure, Context, DataFailure, Registration};
 use super::{Network, TruthKind, lock};
-use crate::sim::backend::BACKEND_HOST;
+use crate::backend::BACKEND_HOST;
 
 /// Live registrations and contexts. A stale `Registration` or `Context` (detached, deactivated)
 /// is recognised by its id no longer being here.

@@ -3,10 +3,10 @@
 
 use super::{Client, catalog, config, plug};
 use crate::clock::RigClock;
-use crate::sim::backend::Backend;
+use crate::backend::Backend;
 use crate::sim::modem::Modem;
 use crate::sim::network::{Network, TruthKind};
-use crate::sim::time::TimeScale;
+use crate::clock::TimeScale;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn master_registers_and_reports_to_the_backend() {

@@ -28,7 +28,7 @@ use crate::model::{Plmn, Rat};
 use crate::sim::network::{
     ActivationFailure, AttachFailure, AuthAnswer, Context, DataFailure, HeardCell, Registration, SimAuth,
 };
-use crate::sim::time::TimeScale;
+use crate::clock::TimeScale;
 use crate::sim::usim::{Milenage, VirtualUsim, generate_vector, resync_sqn};
 
 pub const WWT: Duration = Duration::from_millis(200);

@@ -1,8 +1,11 @@
-//! The backend stub: receives the firmware's report through the winning seed's data context and
-//! assigns a local virtual SIM (DESIGN.md §1.5 step 6).
+//! The backend stub: receives the DUT's report through the winning seed's data context and
+//! assigns a local virtual SIM (the method's last step).
 //!
-//! Nothing listens on a port: requests arrive only through
-//! [`Network::request`](super::network::Network::request), which calls [`Backend::handle`].
+//! On the virtual bench nothing listens on a port: requests arrive through the simulated
+//! network, which calls [`Backend::handle`] with the IMSI of the context they came through. On
+//! a lab bench the stub listens on the rig file's address ([`tcp`]).
+
+pub mod tcp;
 
 use crate::model::luhn_check_digit;
 use std::fmt;

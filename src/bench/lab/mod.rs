@@ -1,0 +1,377 @@
+//! The lab bench: the rig drives real hardware.
+//!
+//! - the DUT's console and the observer port are serial devices by stable path
+//!   (tokio-serial), reopened for every scenario, so a port that vanished comes back with the
+//!   device;
+//! - each DUT SIM slot is wired to a card-emulation channel of a SIMtrace2-class board (rusb),
+//!   or to a Unix socket with the same framing (the emulated lab), and relayed by the APDU
+//!   bridge to the seed's card;
+//! - the seed cards sit in the readers of the bench's card inventory, reached through the
+//!   system's pcscd (or the one the rig file names), and are identified by ICCID and IMSI
+//!   before every scenario;
+//! - hooks power, configure, reset and start the DUT and shape the test network;
+//! - the backend stub listens on the rig file's address for the DUT's report.
+//!
+//! After each scenario, whatever happened, every card is restored and the network's faults
+//! are cleared.
+
+pub mod hooks;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::task::JoinHandle;
+use tokio_serial::SerialStream;
+
+use super::firmware_config::{Wiring, firmware_config};
+use super::observer::Observer;
+use super::{Bench, serial};
+use crate::backend::Backend;
+use crate::backend::tcp::TcpBackend;
+use crate::bridge::{BridgeError, CardFault, FaultControl, SlotBridge, Trace};
+use crate::clock::{RigClock, TimeScale};
+use crate::hw::pcsc::{CardWorker, Readers, read_identity};
+use crate::hw::simtrace::{SocketTransport, UsbTransport};
+use crate::model::{
+    CardemChannel, Catalog, ConsoleFormat, FaultKind, LabBench, LabNetwork, Placement, Rig, Scenario,
+};
+use crate::run::evidence::{Evidence, ReportImsi};
+
+/// The vendor id of every SIMtrace2-class board (osmocom).
+const SIMTRACE_VENDOR: u16 = 0x1d50;
+
+/// A lab bench across a run: the backend stub keeps listening between scenarios.
+pub struct LabStation {
+    rig: Rig,
+    lab: LabBench,
+    clock: RigClock,
+    backend: Option<TcpBackend>,
+}
+
+impl LabStation {
+    pub fn new(rig: &Rig, lab: &LabBench) -> LabStation {
+        LabStation { rig: rig.clone(), lab: lab.clone(), clock: RigClock::start(), backend: None }
+    }
+
+    fn hotplug_wait(&self) -> Duration {
+        Duration::from_millis(self.lab.hotplug_wait_ms)
+    }
+
+    /// Brings the bench to the scenario's starting state: cards verified, network shaped and
+    /// faulted, DUT configured and (re)started, ports open, bridges relaying. On an error the
+    /// parts already changed are restored before it is returned.
+    pub async fn up(&mut self, catalog: &Catalog, scenario: &Scenario) -> Result<LabBenchUp, String> {
+        use_pcscd(self.lab.pcsc_socket.as_ref())?;
+        let since = self.clock.now();
+        let backend = self.backend().await?;
+        verify_inventory(catalog, &self.lab, scenario).await?;
+        let dir = tempfile::Builder::new().prefix("seedrig-lab-").tempdir().map_err(|e| format!("bench folder: {e}"))?;
+        let mut up = LabBenchUp {
+            lab: self.lab.clone(),
+            clock: self.clock,
+            since,
+            backend,
+            trace: Trace::default(),
+            slots: Vec::new(),
+            console: None,
+            observer: None,
+            _dir: dir,
+        };
+        match up.bring_up(catalog, scenario, self.hotplug_wait(), &self.rig).await {
+            Ok(()) => Ok(up),
+            Err(e) => {
+                up.restore().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn backend(&mut self) -> Result<Backend, String> {
+        if self.backend.is_none() {
+            let stub = TcpBackend::listen(self.lab.backend, Backend::new(self.clock)).await?;
+            self.backend = Some(stub);
+        }
+        Ok(self.backend.as_ref().map(|b| b.backend.clone()).unwrap_or_else(|| Backend::new(self.clock)))
+    }
+}
+
+/// Points this process's PC/SC calls at the rig file's pcscd (libpcsclite reads
+/// `PCSCLITE_CSOCK_NAME` once per process, so one run talks to one pcscd).
+fn use_pcscd(socket: Option<&PathBuf>) -> Result<(), String> {
+    static CHOSEN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let chosen = CHOSEN.get_or_init(|| {
+        if let Some(path) = socket {
+            // SAFETY: set once, guarded by the OnceLock, before this process's first PC/SC
+            // call; no other thread of the rig reads or writes the environment meanwhile.
+            unsafe { std::env::set_var("PCSCLITE_CSOCK_NAME", path) };
+        }
+        socket.cloned()
+    });
+    if chosen.as_ref() != socket {
+        return Err("this run already talks to another pcscd; one run uses one [pcsc] socket".into());
+    }
+    Ok(())
+}
+
+/// Every seed of the scenario must be in its reader, and be that seed (ICCID and IMSI).
+async fn verify_inventory(catalog: &Catalog, lab: &LabBench, scenario: &Scenario) -> Result<(), String> {
+    let mut wanted = Vec::new();
+    for p in scenario.placements() {
+        let reader = lab.reader_of(&p.seed).ok_or_else(|| format!("seed {} is not in the card inventory", p.seed))?;
+        let seed = catalog.seeds.get(&p.seed).ok_or_else(|| format!("unknown seed {}", p.seed))?;
+        wanted.push((reader.name.clone(), seed.id.clone(), seed.iccid.to_string(), seed.imsi.to_string()));
+    }
+    tokio::task::spawn_blocking(move || {
+        let mut readers = Readers::new();
+        for (reader, seed, iccid, imsi) in wanted {
+            let card = readers.connect(&reader).map_err(|e| format!("reader \"{reader}\" (holding {seed}): {e}"))?;
+            let found = read_identity(&card).map_err(|e| format!("reader \"{reader}\" (holding {seed}): {e}"))?;
+            if found.iccid != iccid || found.imsi != imsi {
+                return Err(format!(
+                    "reader \"{reader}\" should hold {seed} (ICCID {iccid}, IMSI {imsi}) but holds ICCID {}, IMSI {}: \
+                     was a card moved?",
+                    found.iccid, found.imsi
+                ));
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| format!("card inventory check: {e}"))?
+}
+
+struct LabSlot {
+    slot: u8,
+    faults: FaultControl,
+    task: JoinHandle<Result<(), BridgeError>>,
+}
+
+/// A lab bench, up for one scenario.
+pub struct LabBenchUp {
+    lab: LabBench,
+    clock: RigClock,
+    /// When this scenario's bring-up began (the backend's earlier reports are not its own).
+    since: Duration,
+    backend: Backend,
+    trace: Trace,
+    slots: Vec<LabSlot>,
+    console: Option<(ReadHalf<SerialStream>, WriteHalf<SerialStream>)>,
+    observer: Option<Observer>,
+    _dir: tempfile::TempDir,
+}
+
+impl LabBenchUp {
+    async fn bring_up(&mut self, catalog: &Catalog, scenario: &Scenario, wait: Duration, rig: &Rig) -> Result<(), String> {
+        self.shape_network(catalog, scenario).await?;
+        for p in scenario.placements() {
+            self.start_bridge(p).await?;
+        }
+        let dut = &self.lab.dut;
+        let console = serial::open("DUT console", &dut.console.path, dut.console.baud, wait).await?;
+        self.console = Some(tokio::io::split(console));
+        let observer = &self.lab.observer.port;
+        self.observer = Some(Observer::watch(&observer.path, observer.baud, self.clock, wait).await?);
+        self.start_dut(catalog, scenario, rig).await
+    }
+
+    /// The test network: the scenario's site, then each network fault through its hook.
+    async fn shape_network(&self, catalog: &Catalog, scenario: &Scenario) -> Result<(), String> {
+        let LabNetwork::Fixture(hooks) = &self.lab.network else {
+            return Ok(());
+        };
+        let site = catalog.sites.get(&scenario.site).ok_or_else(|| format!("unknown site {}", scenario.site))?;
+        let cells = self._dir.path().join("cells.toml");
+        std::fs::write(&cells, cells_file(catalog, site)).map_err(|e| format!("bench folder: {e}"))?;
+        hooks::run(&hooks.set_site, &[("site", site.id.clone()), ("cells", cells.display().to_string())]).await?;
+        for p in scenario.placements() {
+            for fault in p.faults.iter().filter(|f| !f.kind.is_card_fault()) {
+                let name = fault.kind.name();
+                let hook = hooks.fault(name).ok_or_else(|| format!("no [network.faults] hook for {name}"))?;
+                hooks::run(hook, &fault_values(catalog, p, &fault.kind)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_bridge(&mut self, p: &Placement) -> Result<(), String> {
+        let reader = self.lab.reader_of(&p.seed).map(|r| r.name.clone()).ok_or_else(|| format!("seed {} has no reader", p.seed))?;
+        let card = CardWorker::connect(&reader).await.map_err(|e| format!("reader \"{reader}\" (slot {}): {e}", p.slot))?;
+        let channel = self.lab.channel(p.slot).cloned().ok_or_else(|| format!("slot {} has no channel wired", p.slot))?;
+        let (faults, task) = match channel {
+            CardemChannel::Socket { path } => {
+                let transport = SocketTransport::connect(&path)
+                    .await
+                    .map_err(|e| format!("SIM slot {} channel {}: {e}", p.slot, path.display()))?;
+                let (bridge, faults) = SlotBridge::new(p.slot, transport, card, self.trace.clone(), self.clock);
+                (faults, tokio::spawn(bridge.run()))
+            }
+            CardemChannel::Usb { product_id, serial, channel } => {
+                let board = serial.clone();
+                let transport = tokio::task::spawn_blocking(move || {
+                    UsbTransport::open(SIMTRACE_VENDOR, product_id, Some(&board), channel)
+                })
+                .await
+                .map_err(|e| format!("SIM slot {}: {e}", p.slot))?
+                .map_err(|e| format!("SIM slot {} (board {serial}, channel {channel}): {e}", p.slot))?;
+                let (bridge, faults) = SlotBridge::new(p.slot, transport, card, self.trace.clone(), self.clock);
+                (faults, tokio::spawn(bridge.run()))
+            }
+        };
+        for fault in p.faults.iter().filter_map(|f| CardFault::from_kind(&f.kind, 1.0)) {
+            faults.apply(fault);
+        }
+        self.slots.push(LabSlot { slot: p.slot, faults, task });
+        Ok(())
+    }
+
+    /// Hands the DUT its configuration and (re)starts it: power, configure, reset, start,
+    /// each when the rig file has it.
+    async fn start_dut(&self, catalog: &Catalog, scenario: &Scenario, rig: &Rig) -> Result<(), String> {
+        let dut = &self.lab.dut;
+        if let Some(power) = &dut.power {
+            hooks::run(power, &[]).await?;
+        }
+        if let Some(configure) = &dut.configure {
+            let path = self._dir.path().join("firmware.toml");
+            let backend = self.lab.backend;
+            let wiring = Wiring {
+                at_port: None,
+                console: None,
+                backend_host: &backend.ip().to_string(),
+                backend_port: backend.port(),
+            };
+            let scale = TimeScale::new(rig.time_scale);
+            std::fs::write(&path, firmware_config(catalog, scenario, scale, &wiring))
+                .map_err(|e| format!("bench folder: {e}"))?;
+            hooks::run(configure, &[("config", path.display().to_string())]).await?;
+        }
+        for hook in [&dut.reset, &dut.start].into_iter().flatten() {
+            hooks::run(hook, &[]).await?;
+        }
+        Ok(())
+    }
+
+    /// Every card back in, the network's faults cleared. Errors are logged: the next
+    /// scenario's bring-up checks the bench again.
+    async fn restore(&mut self) {
+        for s in &self.slots {
+            s.faults.insert();
+        }
+        for s in self.slots.drain(..) {
+            s.task.abort();
+            let _ = s.task.await;
+        }
+        if let LabNetwork::Fixture(hooks) = &self.lab.network
+            && let Err(e) = hooks::run(&hooks.clear, &[]).await
+        {
+            tracing::error!("restoring the bench: {e}");
+        }
+        self.console = None;
+        self.observer = None;
+    }
+}
+
+/// The site's cells as the `set_site` hook gets them (`{cells}`): TOML, one `[[cells]]` table
+/// per cell with the carrier's PLMN.
+fn cells_file(catalog: &Catalog, site: &crate::model::Site) -> String {
+    let mut out = format!("site = \"{}\"\n", site.id);
+    for c in &site.cells {
+        let plmn = catalog.carriers.get(&c.carrier).map(|k| k.plmn.to_string()).unwrap_or_default();
+        out.push_str(&format!(
+            "\n[[cells]]\ncarrier = \"{}\"\nplmn = \"{plmn}\"\nrat = \"{}\"\nsignal_dbm = {}\n",
+            c.carrier,
+            c.rat.name(),
+            c.signal_dbm
+        ));
+    }
+    out
+}
+
+/// What a fault hook's placeholders stand for.
+fn fault_values(catalog: &Catalog, p: &Placement, kind: &FaultKind) -> Vec<(&'static str, String)> {
+    let imsi = catalog.seeds.get(&p.seed).map(|s| s.imsi.to_string()).unwrap_or_default();
+    let (cause, delay) = match *kind {
+        FaultKind::Reject { cause } | FaultKind::DialFail { cause } => (cause.to_string(), String::new()),
+        FaultKind::Expired => (FaultKind::EXPIRED_CAUSE.to_string(), String::new()),
+        FaultKind::SlowAttach { delay_ms } => (String::new(), delay_ms.to_string()),
+        _ => (String::new(), String::new()),
+    };
+    vec![("seed", p.seed.clone()), ("imsi", imsi), ("slot", p.slot.to_string()), ("cause", cause), ("delay_ms", delay)]
+}
+
+impl Bench for LabBenchUp {
+    fn clock(&self) -> RigClock {
+        self.clock
+    }
+
+    fn scale(&self) -> TimeScale {
+        TimeScale::REAL
+    }
+
+    fn boot_timeout(&self) -> Duration {
+        Duration::from_millis(self.lab.dut.boot_timeout_ms)
+    }
+
+    fn console_format(&self) -> &ConsoleFormat {
+        &self.lab.dut.events
+    }
+
+    async fn console_send(&mut self, line: &str) -> Result<(), String> {
+        let port = self.lab.dut.console.path.display().to_string();
+        let (_, wr) = self.console.as_mut().ok_or_else(|| format!("{port}: not open"))?;
+        wr.write_all(format!("{line}\n").as_bytes()).await.map_err(|e| format!("{port}: {e}"))?;
+        wr.flush().await.map_err(|e| format!("{port}: {e}"))
+    }
+
+    async fn console_read(&mut self, within: Duration) -> Result<Vec<u8>, String> {
+        let port = self.lab.dut.console.path.display().to_string();
+        let (rd, _) = self.console.as_mut().ok_or_else(|| format!("{port}: not open"))?;
+        let mut buf = [0u8; 4096];
+        match tokio::time::timeout(within, rd.read(&mut buf)).await {
+            Ok(Ok(0)) => Err(format!("{port}: the port closed (device gone?)")),
+            Ok(Ok(n)) => Ok(buf[..n].to_vec()),
+            Ok(Err(e)) => Err(format!("{port}: {e} (device gone?)")),
+            Err(_) => Ok(Vec::new()),
+        }
+    }
+
+    fn broken(&mut self) -> Option<String> {
+        if let Some(s) = self.slots.iter().find(|s| s.task.is_finished()) {
+            return Some(format!("the bridge of slot {} stopped (its card-emulation channel or reader failed)", s.slot));
+        }
+        if self.observer.as_ref().is_some_and(Observer::ended) {
+            return Some(format!("observer port {}: the port closed", self.lab.observer.port.path.display()));
+        }
+        if !self.lab.dut.console.path.exists() {
+            return Some(format!("DUT console {}: the device is gone", self.lab.dut.console.path.display()));
+        }
+        None
+    }
+
+    fn set_card_fault(&mut self, slot: u8, fault: Option<CardFault>) -> Result<(), String> {
+        let s = self.slots.iter().find(|s| s.slot == slot).ok_or_else(|| format!("slot {slot} is not in use"))?;
+        match fault {
+            Some(f) => s.faults.apply(f),
+            None => s.faults.insert(),
+        }
+        Ok(())
+    }
+
+    fn evidence(&self) -> Evidence {
+        Evidence {
+            apdus: self.trace.apdus(),
+            card_events: self.trace.events(),
+            urcs: self.observer.as_ref().map(Observer::lines).unwrap_or_default(),
+            reports: self.backend.reports().into_iter().filter(|r| r.at >= self.since).collect(),
+            report_imsi: ReportImsi::Claimed,
+            network: None,
+            ..Evidence::default()
+        }
+    }
+
+    async fn down(mut self) {
+        self.restore().await;
+    }
+}

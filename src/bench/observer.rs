@@ -1,0 +1,81 @@
+//! The observer: an AT port the rig watches for the modem's unsolicited results (the DUT
+//! modem's second port, or a reference modem of the bench). It is opened like any serial port,
+//! told to report registration, PDP and SIM events, and every line it prints afterwards is
+//! recorded on the rig clock, as printed.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::task::JoinHandle;
+
+use crate::clock::RigClock;
+
+/// The URC reports the observer turns on. A modem that does not know one (`ERROR`) is still
+/// watched for the others.
+const SETUP: &[&str] = &["ATE0", "AT+CEREG=2", "AT+CGEREP=2,1", "AT+QSIMSTAT=1"];
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub type Urcs = Arc<Mutex<Vec<(Duration, String)>>>;
+
+/// A watched observer port; the watch ends when it is dropped or the port closes.
+pub struct Observer {
+    pub urcs: Urcs,
+    task: JoinHandle<()>,
+}
+
+impl Observer {
+    /// Opens `port` (waiting up to `hotplug_wait` for it to appear), sets the reports up, and
+    /// starts recording. Errors name the port.
+    pub async fn watch(port: &Path, baud: u32, clock: RigClock, hotplug_wait: Duration) -> Result<Observer, String> {
+        let name = port.display().to_string();
+        let stream = super::serial::open("observer port", port, baud, hotplug_wait).await?;
+        let (rd, mut wr) = tokio::io::split(stream);
+        let mut lines = BufReader::new(rd).lines();
+        for cmd in SETUP {
+            wr.write_all(format!("{cmd}\r").as_bytes()).await.map_err(|e| format!("observer port {name}: {e}"))?;
+            let answered = tokio::time::timeout(ANSWER_TIMEOUT, async {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if matches!(line.trim(), "OK" | "ERROR") || line.starts_with("+CME ERROR") {
+                        return true;
+                    }
+                }
+                false
+            })
+            .await;
+            if !matches!(answered, Ok(true)) {
+                return Err(format!("observer port {name}: no answer to {cmd} within {ANSWER_TIMEOUT:?}"));
+            }
+        }
+        let urcs: Urcs = Arc::default();
+        let seen = urcs.clone();
+        let task = tokio::spawn(async move {
+            let _keep_open = wr;
+            while let Ok(Some(line)) = lines.next_line().await {
+                let line = line.trim();
+                if !line.is_empty()
+                    && let Ok(mut v) = seen.lock()
+                {
+                    v.push((clock.now(), line.to_owned()));
+                }
+            }
+        });
+        Ok(Observer { urcs, task })
+    }
+
+    pub fn lines(&self) -> Vec<(Duration, String)> {
+        self.urcs.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    /// The port closed or failed (the watch ended on its own).
+    pub fn ended(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+impl Drop for Observer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,54 @@
+//! Checks of the attempts: the master first, how it was judged, the order of the rest.
+
+use super::{Finding, Input};
+use crate::console::Event;
+use crate::method::Judged;
+use crate::method::attempt::fmt_ms;
+
+pub fn master_first(i: &Input) -> Finding {
+    let master = &i.scenario.master;
+    let first = i.attempts().first().map(|(_, slot)| i.seed_of_slot(*slot));
+    let observed = first.clone().unwrap_or_else(|| "no attempt".into());
+    Finding::new(format!("{} (slot {})", master.seed, master.slot), observed, first.as_deref() == Some(&master.seed))
+}
+
+pub fn master_judgement(i: &Input) -> Finding {
+    let expected = &i.expected.attempts[0];
+    let started = i.attempts().first().map(|(at, _)| *at);
+    let judged = i.evidence.console.iter().find_map(|e| match &e.event {
+        Event::Judged { slot, explicit, reason, .. } if *slot == i.scenario.master.slot => {
+            Some((e.at, *explicit, reason.clone()))
+        }
+        _ => None,
+    });
+    let never = "never judged (result mode, silence)";
+    match (&expected.judged, judged, started) {
+        (Judged::Connected { .. }, None, _) => Finding::new("connected", "connected (not judged failed)", true),
+        (Judged::Connected { .. }, Some((_, _, reason)), _) => {
+            Finding::new("connected", format!("judged failed: {reason}"), false)
+        }
+        (Judged::Stalled { .. }, None, _) => Finding::new(never, "never judged", true),
+        (Judged::Stalled { .. }, Some((_, _, reason)), _) => {
+            Finding::new(never, format!("judged failed: {reason}"), false)
+        }
+        (Judged::Failed { explicit, .. }, Some((at, seen_explicit, reason)), Some(start)) => {
+            let took = i.nominal(at.saturating_sub(start));
+            let bound = expected.bound_ms.unwrap_or(0) as f64;
+            let kind = |e: bool| if e { "explicit" } else { "at T" };
+            Finding::new(
+                format!("failed {} within {}", kind(*explicit), fmt_ms(bound as u64)),
+                format!("failed {} after {}: {reason}", kind(seen_explicit), fmt_ms(took as u64)),
+                *explicit == seen_explicit && took <= bound,
+            )
+            .measured(took, bound)
+        }
+        (Judged::Failed { .. }, _, _) => Finding::new("judged failed", "not judged", false),
+    }
+}
+
+pub fn attempt_order(i: &Input) -> Finding {
+    let expected = i.expected.attempt_order();
+    let observed: Vec<String> = i.attempts().iter().map(|(_, slot)| i.seed_of_slot(*slot)).collect();
+    let passed = observed.iter().map(String::as_str).eq(expected.iter().copied());
+    Finding::new(expected.join(", "), observed.join(", "), passed)
+}

@@ -1,0 +1,176 @@
+//! The named checks of a scenario, as a table: one function per check over the [`Evidence`]
+//! a bench collected, each name written once, in [`CHECKS`].
+//!
+//! A check passes, fails (the firmware did wrong: expected and observed say how), or is *not
+//! observable* on this bench (its evidence does not exist there: it says which, and never
+//! guesses). Times are nominal: real time divided by the bench's time scale.
+
+mod attempts;
+mod outcome;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use super::evidence::Evidence;
+use crate::clock::TimeScale;
+use crate::console::Event;
+use crate::method::oracle::Expected;
+use crate::model::{Catalog, Scenario};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The bench cannot see what the check needs; `observed` says what is missing.
+    NotObservable,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub expected: String,
+    pub observed: String,
+    pub status: Status,
+    /// A measurement in nominal milliseconds, where the check is one.
+    pub measured_ms: Option<f64>,
+    pub limit_ms: Option<f64>,
+}
+
+impl Check {
+    pub fn failed(&self) -> bool {
+        self.status == Status::Fail
+    }
+}
+
+/// What one check found, before it is named.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub expected: String,
+    pub observed: String,
+    pub status: Status,
+    pub measured_ms: Option<f64>,
+    pub limit_ms: Option<f64>,
+}
+
+impl Finding {
+    fn new(expected: impl Into<String>, observed: impl Into<String>, passed: bool) -> Finding {
+        Finding {
+            expected: expected.into(),
+            observed: observed.into(),
+            status: if passed { Status::Pass } else { Status::Fail },
+            measured_ms: None,
+            limit_ms: None,
+        }
+    }
+
+    fn not_observable(expected: impl Into<String>, why: impl Into<String>) -> Finding {
+        Finding {
+            expected: expected.into(),
+            observed: format!("not observable on this bench: {}", why.into()),
+            status: Status::NotObservable,
+            measured_ms: None,
+            limit_ms: None,
+        }
+    }
+
+    fn measured(mut self, measured_ms: f64, limit_ms: f64) -> Finding {
+        self.measured_ms = Some(measured_ms);
+        self.limit_ms = Some(limit_ms);
+        self
+    }
+}
+
+/// A check: its name and the function that decides it.
+pub type CheckFn = fn(&Input) -> Finding;
+
+/// Every check, in report order.
+pub const CHECKS: &[(&str, CheckFn)] = &[
+    ("master_first", attempts::master_first),
+    ("master_judgement", attempts::master_judgement),
+    ("attempt_order", attempts::attempt_order),
+    ("winner", outcome::winner),
+    ("time_to_winner", outcome::time_to_winner),
+    ("report", outcome::report),
+    ("settled", outcome::settled),
+];
+
+/// Everything the checks look at: the scenario, what the oracle expects, and the evidence.
+pub struct Input<'a> {
+    pub catalog: &'a Catalog,
+    pub scenario: &'a Scenario,
+    pub expected: &'a Expected,
+    pub scale: TimeScale,
+    pub evidence: &'a Evidence,
+}
+
+pub fn evaluate(input: &Input) -> Vec<Check> {
+    CHECKS
+        .iter()
+        .map(|(name, check)| {
+            let f = check(input);
+            Check {
+                name: (*name).to_owned(),
+                expected: f.expected,
+                observed: f.observed,
+                status: f.status,
+                measured_ms: f.measured_ms,
+                limit_ms: f.limit_ms,
+            }
+        })
+        .collect()
+}
+
+impl Input<'_> {
+    fn seed_of_slot(&self, slot: u8) -> String {
+        self.scenario.placements().find(|p| p.slot == slot).map_or(format!("slot {slot}"), |p| p.seed.clone())
+    }
+
+    fn imsi(&self, seed: &str) -> String {
+        self.catalog.seeds.get(seed).map(|s| s.imsi.to_string()).unwrap_or_default()
+    }
+
+    fn seed_by_imsi(&self, imsi: &str) -> String {
+        self.scenario
+            .placements()
+            .find(|p| self.imsi(&p.seed) == imsi)
+            .map_or(format!("IMSI {imsi}"), |p| p.seed.clone())
+    }
+
+    fn slot_of_seed(&self, seed: &str) -> Option<u8> {
+        self.scenario.placements().find(|p| p.seed == seed).map(|p| p.slot)
+    }
+
+    /// Nominal ms since the DUT was told to start.
+    fn since_start(&self, at: Duration) -> f64 {
+        self.scale.nominal_ms(at.saturating_sub(self.evidence.started_at))
+    }
+
+    fn nominal(&self, real: Duration) -> f64 {
+        self.scale.nominal_ms(real)
+    }
+
+    /// First-pass attempts: (when, slot).
+    fn attempts(&self) -> Vec<(Duration, u8)> {
+        self.evidence
+            .console
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Attempt { slot, pass: 1, .. } => Some((e.at, *slot)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn connected(&self) -> Option<(Duration, u8)> {
+        self.evidence.console.iter().find_map(|e| match &e.event {
+            Event::Connected { slot, .. } => Some((e.at, *slot)),
+            _ => None,
+        })
+    }
+
+    fn said_exhausted(&self) -> bool {
+        self.evidence.console.iter().any(|e| matches!(e.event, Event::Exhausted { .. }))
+    }
+}
