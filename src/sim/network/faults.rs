@@ -20,9 +20,14 @@ pub(super) struct NetworkFaults {
 
 impl NetworkFaults {
     pub fn from_faults(faults: &[Fault]) -> NetworkFaults {
+        NetworkFaults::from_kinds(faults.iter().map(|f| f.kind))
+    }
+
+    /// The network faults among `kinds`, combined; card faults are skipped.
+    pub fn from_kinds(kinds: impl IntoIterator<Item = FaultKind>) -> NetworkFaults {
         let mut out = NetworkFaults::default();
         // Card faults act on the SIM line, not here.
-        for kind in faults.iter().filter_map(|f| f.kind.network()) {
+        for kind in kinds.into_iter().filter_map(|k| k.network()) {
             match kind {
                 NetworkFaultKind::NoCoverage => out.no_coverage = true,
                 NetworkFaultKind::Silent => out.silent = true,

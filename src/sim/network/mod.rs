@@ -3,6 +3,11 @@
 //! the modem's SIM, registration, data contexts, a data path to the backend stub, the
 //! scenario's network faults, and ground truth of every step.
 //!
+//! The emulated lab builds it with [`Network::for_lab`] instead: a site, every seed of the
+//! catalog, the network faults the rig asks for, and a data path forwarded over TCP to the rig's
+//! backend stub ([`BackendRoute::Forward`]); a [`SwitchableNetwork`] lets one modem live through
+//! a new network per scenario.
+//!
 //! Latencies are the visited carrier's `[network]` table, multiplied by the bench's time scale.
 //! Silent failures (`no_coverage`, `silent`, `data_fail`) are futures that never complete, so
 //! the modem's and firmware's own timers decide, as they do against a real network.
@@ -12,6 +17,7 @@ mod faults;
 mod rng;
 mod session;
 mod subscribers;
+mod switchable;
 mod truth;
 mod types;
 
@@ -22,17 +28,19 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+pub use session::BackendRoute;
 pub use subscribers::NetworkError;
+pub use switchable::SwitchableNetwork;
 pub use truth::{TruthEvent, TruthKind};
 pub use types::{
     ActivationFailure, AttachFailure, AuthAnswer, CAUSE_ILLEGAL_UE, CAUSE_IMSI_UNKNOWN, Context, DataFailure,
     HeardCell, Registration, SimAuth,
 };
 
-use crate::clock::RigClock;
-use crate::model::{Catalog, NetworkTiming, Scenario, Site};
 use crate::backend::Backend;
+use crate::clock::RigClock;
 use crate::clock::TimeScale;
+use crate::model::{Catalog, FaultKind, NetworkTiming, Scenario, Site};
 use rng::Rng;
 use session::Sessions;
 use subscribers::Subscriber;
@@ -46,7 +54,7 @@ pub struct Network {
 
 struct Inner {
     scale: TimeScale,
-    backend: Backend,
+    route: BackendRoute,
     /// Strongest first.
     cells: Vec<HeardCell>,
     /// Timing of the strongest cell's carrier: who answers a subscriber it does not know.
@@ -65,12 +73,14 @@ impl fmt::Debug for Network {
         f.debug_struct("Network")
             .field("cells", &self.inner.cells.len())
             .field("subscribers", &seeds)
+            .field("route", &self.inner.route)
             .finish()
     }
 }
 
 impl Network {
-    /// The network of `scenario`'s site, knowing `scenario`'s seeds, with its network faults.
+    /// The network of `scenario`'s site, knowing `scenario`'s seeds, with its network faults;
+    /// requests for the backend go to the in-process stub.
     pub fn new(
         catalog: &Catalog,
         scenario: &Scenario,
@@ -82,20 +92,57 @@ impl Network {
             scenario: scenario.id.clone(),
             site: scenario.site.clone(),
         })?;
-        let subscribers = subscribers::build(catalog, scenario, site)?;
+        let subscribers = subscribers::for_scenario(catalog, scenario, site)?;
+        Network::assemble(catalog, site, subscribers, scale, clock, BackendRoute::Stub(backend))
+    }
+
+    /// The emulated lab's network at `site`: every seed of the catalog is a subscriber (keys,
+    /// home, tariffs and SQN from its fixture), with the network faults `faults` names for it
+    /// (`(seed id, kind)`; several for one seed combine). A card fault kind in `faults` is an
+    /// error ([`NetworkError::CardFault`]): it belongs to the SIM line, and the network cannot
+    /// apply it. So is a seed the catalog lacks, and a [`BackendRoute::Forward`] to an address
+    /// that is not loopback.
+    pub fn for_lab(
+        catalog: &Catalog,
+        site: &str,
+        faults: &[(String, FaultKind)],
+        scale: TimeScale,
+        clock: RigClock,
+        route: BackendRoute,
+    ) -> Result<Network, NetworkError> {
+        let site =
+            catalog.sites.get(site).ok_or_else(|| NetworkError::UnknownLabSite { site: site.to_owned() })?;
+        let subscribers = subscribers::for_lab(catalog, site, faults)?;
+        Network::assemble(catalog, site, subscribers, scale, clock, route)
+    }
+
+    fn assemble(
+        catalog: &Catalog,
+        site: &Site,
+        subscribers: HashMap<String, Subscriber>,
+        scale: TimeScale,
+        clock: RigClock,
+        route: BackendRoute,
+    ) -> Result<Network, NetworkError> {
+        route.check()?;
         // A new RAND stream per network; the clock's reading is as good a seed as any.
         let rng_seed = clock.now().as_nanos() as u64 ^ 0x5EED_1E55_0000_0000;
         let inner = Inner {
             scale,
-            backend,
+            route,
             cells: heard_cells(catalog, site)?,
             strongest_timing: strongest_timing(catalog, site),
             subscribers,
-            sessions: Mutex::new(Sessions::default()),
+            sessions: Mutex::new(Sessions::new()),
             rng: Mutex::new(Rng::seeded(rng_seed)),
             truth: TruthLog::new(clock),
         };
         Ok(Network { inner: Arc::new(inner) })
+    }
+
+    /// Where requests for the backend go.
+    pub fn route(&self) -> &BackendRoute {
+        &self.inner.route
     }
 
     /// What a modem hears at the site: every cell, strongest first (equal signals in site-file

@@ -1,15 +1,69 @@
 //! After registration: data contexts, the data path to the backend, detach.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use super::subscribers::Subscriber;
+use super::subscribers::{NetworkError, Subscriber};
 use super::types::{ActivationFailure, Context, DataFailure, Registration};
 use super::{Network, TruthKind, lock};
-use crate::backend::BACKEND_HOST;
+use crate::backend::{BACKEND_HOST, Backend, tcp};
+
+/// How long a forwarded request may take on the real connection (real time, not scaled) before
+/// it counts as unanswered. The stub on the other end answers at once; this only bounds a
+/// backend process that hangs or is stopped.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the network's data path delivers requests for the backend.
+#[derive(Debug, Clone)]
+pub enum BackendRoute {
+    /// The in-process stub, called with the IMSI of the context a request came through. The
+    /// network resolves only [`BACKEND_HOST`], on any port.
+    Stub(Backend),
+    /// A backend listening on this loopback address (a [`tcp::TcpBackend`] in the rig process),
+    /// reached over real TCP. The network resolves [`BACKEND_HOST`] and the address's IP text
+    /// (`127.0.0.1`, `::1`), on this port only; the stub on the other end knows only the IMSI
+    /// the report claims.
+    Forward(SocketAddr),
+}
+
+impl BackendRoute {
+    /// A route the network may take: a forward only to a loopback address.
+    pub fn check(&self) -> Result<(), NetworkError> {
+        match self {
+            BackendRoute::Forward(addr) if !addr.ip().is_loopback() => {
+                Err(NetworkError::NotLoopback { addr: *addr })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the network's DNS resolves `host` to the backend and `port` reaches it. Port 0
+    /// is `AT+QPING`'s echo request, which has no port.
+    fn reaches(&self, host: &str, port: u16) -> bool {
+        let host = host.strip_suffix('.').unwrap_or(host);
+        let named = host.eq_ignore_ascii_case(BACKEND_HOST);
+        match self {
+            BackendRoute::Stub(_) => named,
+            BackendRoute::Forward(addr) => {
+                let literal = host.trim_start_matches('[').trim_end_matches(']');
+                let by_address = literal.parse::<IpAddr>().is_ok_and(|ip| ip == addr.ip());
+                (named || by_address) && (port == addr.port() || port == 0)
+            }
+        }
+    }
+}
+
+/// Every network's registrations and contexts are numbered from its own base, so that a
+/// handle from one network (e.g. the one a [`SwitchableNetwork`](super::SwitchableNetwork)
+/// replaced) is never mistaken for one of another's.
+static NETWORKS: AtomicU64 = AtomicU64::new(0);
 
 /// Live registrations and contexts. A stale `Registration` or `Context` (detached, deactivated)
 /// is recognised by its id no longer being here.
-#[derive(Default)]
 pub(super) struct Sessions {
     next_id: u64,
     next_ip: u32,
@@ -20,6 +74,16 @@ pub(super) struct Sessions {
 }
 
 impl Sessions {
+    pub fn new() -> Sessions {
+        let network = NETWORKS.fetch_add(1, Ordering::Relaxed) + 1;
+        Sessions {
+            next_id: network << 32,
+            next_ip: 0,
+            registrations: HashMap::new(),
+            contexts: HashMap::new(),
+        }
+    }
+
     fn new_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
@@ -89,7 +153,9 @@ impl Network {
     }
 
     /// One request through the context's data path to the backend, taking the visited
-    /// carrier's `data_ms` for the round trip. Never completes under `data_fail`.
+    /// carrier's `data_ms` for the round trip. Never completes under `data_fail`. Through a
+    /// [`BackendRoute::Forward`], a backend that refuses, drops or does not answer the
+    /// connection is [`DataFailure::Unreachable`] (recorded as data lost).
     pub async fn request(
         &self,
         ctx: &Context,
@@ -98,7 +164,7 @@ impl Network {
         payload: &[u8],
     ) -> Result<Vec<u8>, DataFailure> {
         let sub = self.live(ctx).ok_or(DataFailure::NoContext)?;
-        if !is_backend(host) {
+        if !self.inner.route.reaches(host, port) {
             return Err(DataFailure::UnknownHost);
         }
         if sub.faults.data_fail {
@@ -108,15 +174,27 @@ impl Network {
         let data_ms = sub.timing().data_ms;
         tracing::debug!(imsi = %ctx.imsi, host, port, bytes = payload.len(), "network: request to the backend");
         self.pause(data_ms / 2).await;
-        let answer = self.inner.backend.handle(&ctx.imsi, payload);
+        let answer = match &self.inner.route {
+            BackendRoute::Stub(backend) => Ok(backend.handle(&ctx.imsi, payload)),
+            BackendRoute::Forward(addr) => forward(*addr, payload).await,
+        };
         self.pause(data_ms - data_ms / 2).await;
         if self.live(ctx).is_none() {
             // The context went away while the answer was on its way back.
             self.record(&ctx.imsi, TruthKind::DataLost);
             return Err(DataFailure::NoContext);
         }
-        self.record(&ctx.imsi, TruthKind::DataDelivered { bytes: payload.len() });
-        Ok(answer)
+        match answer {
+            Ok(answer) => {
+                self.record(&ctx.imsi, TruthKind::DataDelivered { bytes: payload.len() });
+                Ok(answer)
+            }
+            Err(e) => {
+                tracing::warn!(imsi = %ctx.imsi, "network: the backend did not answer: {e}");
+                self.record(&ctx.imsi, TruthKind::DataLost);
+                Err(DataFailure::Unreachable)
+            }
+        }
     }
 
     /// Ends a registration and every context on it. Detaching twice is harmless.
@@ -137,7 +215,32 @@ impl Network {
     }
 }
 
-/// The network's DNS knows one name: the backend (any port; a trailing dot is the root).
-fn is_backend(host: &str) -> bool {
-    host.strip_suffix('.').unwrap_or(host).eq_ignore_ascii_case(BACKEND_HOST)
+/// One request to the backend at `addr` over TCP, framed as one line each way. An empty answer
+/// is the backend closing the connection without one.
+async fn forward(addr: SocketAddr, payload: &[u8]) -> io::Result<Vec<u8>> {
+    match tokio::time::timeout(FORWARD_TIMEOUT, tcp::request(addr, &one_line(payload))).await {
+        Ok(Ok(answer)) if answer.is_empty() => Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("{addr} closed the connection without an answer"),
+        )),
+        Ok(answer) => answer,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("{addr} did not answer in {FORWARD_TIMEOUT:?}"),
+        )),
+    }
+}
+
+/// The payload as one line, as the TCP framing needs: a JSON request spread over lines is
+/// sent compact (the same value); anything else as it is, without trailing line ends.
+fn one_line(payload: &[u8]) -> Cow<'_, [u8]> {
+    let trimmed = payload.strip_suffix(b"\n").unwrap_or(payload);
+    let trimmed = trimmed.strip_suffix(b"\r").unwrap_or(trimmed);
+    if !trimmed.contains(&b'\n') {
+        return Cow::Borrowed(trimmed);
+    }
+    match serde_json::from_slice::<serde_json::Value>(trimmed) {
+        Ok(value) => Cow::Owned(value.to_string().into_bytes()),
+        Err(_) => Cow::Borrowed(trimmed),
+    }
 }

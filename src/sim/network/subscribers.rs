@@ -1,12 +1,14 @@
-//! The subscriber database (HSS): one entry per seed of the scenario, keyed by IMSI, with its
-//! Milenage keys, its SQN counter, the cell it attaches on and its network faults.
+//! The subscriber database (HSS): one entry per seed of the scenario (or, for the emulated lab,
+//! of the whole catalog), keyed by IMSI, with its Milenage keys, its SQN counter, the cell it
+//! attaches on and its network faults.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::sync::Mutex;
 
 use super::faults::NetworkFaults;
 use super::lock;
-use crate::model::{Catalog, Cell, Id, NetworkTiming, Plmn, Rat, Scenario, Secret, Seed, Site};
+use crate::model::{Catalog, Cell, FaultKind, Id, NetworkTiming, Plmn, Rat, Scenario, Secret, Seed, Site};
 use crate::sim::usim::Milenage;
 
 /// SQN of a seed that does not state one (the virtual USIM's default, TS 33.102 Annex C with
@@ -32,6 +34,14 @@ pub enum NetworkError {
     Sqn { seed: Id, sqn: u64 },
     #[error("seeds {first} and {second} share the IMSI {imsi}")]
     DuplicateImsi { imsi: String, first: Id, second: Id },
+    #[error("lab: site {site} is not in the catalog")]
+    UnknownLabSite { site: Id },
+    #[error("lab: a network fault names seed {seed}, which is not in the catalog")]
+    UnknownFaultSeed { seed: Id },
+    #[error("lab: seed {seed}: {kind} is a card fault; the network applies only network faults")]
+    CardFault { seed: Id, kind: &'static str },
+    #[error("backend route: {addr} is not a loopback address; requests are forwarded only to this host")]
+    NotLoopback { addr: SocketAddr },
 }
 
 /// The cell a subscriber attaches on: the strongest cell at the site it may use.
@@ -81,18 +91,58 @@ impl Subscriber {
     }
 }
 
-/// Every seed placed in the scenario, by IMSI. A seed placed twice is one subscriber.
-pub(super) fn build(
+/// Every seed placed in the scenario, with its placement's network faults. A seed placed
+/// twice is one subscriber (its first placement's faults).
+pub(super) fn for_scenario(
     catalog: &Catalog,
     scenario: &Scenario,
     site: &Site,
 ) -> Result<HashMap<String, Subscriber>, NetworkError> {
-    let mut out: HashMap<String, Subscriber> = HashMap::new();
+    let mut seeds = Vec::new();
     for placement in scenario.placements() {
         let seed = catalog.seeds.get(&placement.seed).ok_or_else(|| NetworkError::UnknownSeed {
             scenario: scenario.id.clone(),
             seed: placement.seed.clone(),
         })?;
+        seeds.push((seed, NetworkFaults::from_faults(&placement.faults)));
+    }
+    build(catalog, site, seeds)
+}
+
+/// Every seed of the catalog, with the network faults `faults` names for it (all of a seed's
+/// entries combined). A card fault kind, or a seed the catalog does not have, is an error: the
+/// lab's network cannot apply it, and a caller expecting it applied would be misled.
+pub(super) fn for_lab(
+    catalog: &Catalog,
+    site: &Site,
+    faults: &[(String, FaultKind)],
+) -> Result<HashMap<String, Subscriber>, NetworkError> {
+    let mut by_seed: BTreeMap<&str, Vec<FaultKind>> = BTreeMap::new();
+    for (seed, kind) in faults {
+        if !catalog.seeds.contains_key(seed.as_str()) {
+            return Err(NetworkError::UnknownFaultSeed { seed: seed.clone() });
+        }
+        if kind.is_card_fault() {
+            return Err(NetworkError::CardFault { seed: seed.clone(), kind: kind.name() });
+        }
+        by_seed.entry(seed.as_str()).or_default().push(*kind);
+    }
+    let seeds = catalog.seeds.values().map(|seed| {
+        let kinds = by_seed.get(seed.id.as_str()).map(Vec::as_slice).unwrap_or_default();
+        (seed, NetworkFaults::from_kinds(kinds.iter().copied()))
+    });
+    build(catalog, site, seeds)
+}
+
+/// The subscribers of `seeds` at `site`, by IMSI, each with its network faults. A seed listed
+/// again is skipped (its first entry stands); two seeds with one IMSI are an error.
+fn build<'a>(
+    catalog: &Catalog,
+    site: &Site,
+    seeds: impl IntoIterator<Item = (&'a Seed, NetworkFaults)>,
+) -> Result<HashMap<String, Subscriber>, NetworkError> {
+    let mut out: HashMap<String, Subscriber> = HashMap::new();
+    for (seed, faults) in seeds {
         let imsi = seed.imsi.as_str();
         if let Some(existing) = out.get(imsi) {
             if existing.seed == seed.id {
@@ -105,7 +155,7 @@ pub(super) fn build(
             });
         }
         let mut subscriber = subscriber(catalog, seed, site)?;
-        subscriber.faults = NetworkFaults::from_faults(&placement.faults);
+        subscriber.faults = faults;
         out.insert(imsi.to_owned(), subscriber);
     }
     Ok(out)

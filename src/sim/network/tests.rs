@@ -58,11 +58,11 @@ struct CardAuth {
 
 impl CardAuth {
     fn of(seed: &str) -> CardAuth {
-        CardAuth {
-            card: VirtualUsim::from_seed(&catalog().seeds[seed]).unwrap(),
-            corrupt_res: false,
-            asked: 0,
-        }
+        CardAuth::from_seed(&catalog().seeds[seed])
+    }
+
+    fn from_seed(seed: &crate::model::Seed) -> CardAuth {
+        CardAuth { card: VirtualUsim::from_seed(seed).unwrap(), corrupt_res: false, asked: 0 }
     }
 
     fn answer(&mut self, rand: [u8; 16], autn: [u8; 16]) -> AuthAnswer {
@@ -447,4 +447,243 @@ fn unknown_site_is_an_error() {
     )
     .unwrap_err();
     assert_eq!(err.to_string(), "scenario master-reject: site atlantis is not in the catalog");
+}
+
+// The emulated lab: a data path forwarded over TCP, the whole catalog as subscribers, and a
+// network swapped under a running modem.
+
+use crate::backend::tcp::TcpBackend;
+use crate::sim::modem::RadioNetwork;
+use std::net::SocketAddr;
+
+fn lab(site: &str, faults: &[(&str, FaultKind)], route: BackendRoute) -> Network {
+    lab_in(catalog(), site, faults, route).expect("lab network builds")
+}
+
+fn lab_in(
+    catalog: &Catalog,
+    site: &str,
+    faults: &[(&str, FaultKind)],
+    route: BackendRoute,
+) -> Result<Network, NetworkError> {
+    let faults: Vec<(String, FaultKind)> = faults.iter().map(|(s, k)| (s.to_string(), *k)).collect();
+    Network::for_lab(catalog, site, &faults, TimeScale::new(SCALE), RigClock::start(), route)
+}
+
+fn stub() -> BackendRoute {
+    BackendRoute::Stub(Backend::new(RigClock::start()))
+}
+
+/// A report (over several lines, as a firmware might send it) claiming `imsi`.
+fn report_claiming(imsi: &str) -> Vec<u8> {
+    format!(
+        r#"{{"type":"report","iccid":"8949010999000000019","imsi":"{imsi}","mcc":"460",
+            "site_cells":[{{"plmn":"46000","rat":"lte","dbm":-66}}],"rats":["lte"]}}"#
+    )
+    .into_bytes()
+}
+
+/// china-mobile-1 registered at Shanghai with a context up, on `net`.
+async fn china_mobile_context(net: &Network) -> Context {
+    let reg = net.attach(&imsi("china-mobile-1"), &mut CardAuth::of("china-mobile-1")).await.unwrap();
+    net.activate(&reg, "cmnet").await.unwrap()
+}
+
+/// An address on which nothing listens (bound, then released).
+fn nothing_listening() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+#[tokio::test]
+async fn forward_delivers_to_a_tcp_backend_which_records_the_claimed_imsi() {
+    let stub =
+        TcpBackend::listen("127.0.0.1:0".parse().unwrap(), Backend::new(RigClock::start())).await.unwrap();
+    let net = lab("shanghai-pudong", &[], BackendRoute::Forward(stub.addr));
+    let ctx = china_mobile_context(&net).await;
+    let claimed = imsi("telekom-de-1");
+    let payload = report_claiming(&claimed);
+    let started = tokio::time::Instant::now();
+
+    let answer = net.request(&ctx, "127.0.0.1", stub.addr.port(), &payload).await.unwrap();
+    // China Mobile's data_ms is still the round trip's.
+    let data_ms = catalog().carriers["china-mobile"].network.data_ms;
+    assert!(started.elapsed() >= TimeScale::new(SCALE).ms(data_ms));
+    let vsim: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(vsim["type"], "vsim", "{vsim}");
+    let reports = stub.backend.reports();
+    assert_eq!(reports.len(), 1);
+    // Over TCP the stub knows only what the report says, not the context's IMSI.
+    assert_eq!(
+        (reports[0].imsi.as_str(), ctx.imsi.as_str()),
+        (claimed.as_str(), imsi("china-mobile-1").as_str())
+    );
+    assert_eq!(kinds(&net).last(), Some(&TruthKind::DataDelivered { bytes: payload.len() }));
+
+    // The backend's name reaches it too, on its port.
+    assert!(net.request(&ctx, "backend.seedrig.test", stub.addr.port(), &payload).await.is_ok());
+    assert_eq!(stub.backend.reports().len(), 2);
+}
+
+#[tokio::test]
+async fn forward_resolves_only_the_backend_address_and_name_on_its_port() {
+    let stub =
+        TcpBackend::listen("127.0.0.1:0".parse().unwrap(), Backend::new(RigClock::start())).await.unwrap();
+    let net = lab("shanghai-pudong", &[], BackendRoute::Forward(stub.addr));
+    let ctx = china_mobile_context(&net).await;
+    let port = stub.addr.port();
+    let payload = report_claiming(&imsi("china-mobile-1"));
+    for (host, port) in [("127.0.0.1", port.wrapping_add(1)), ("127.0.0.2", port), ("example.com", port)] {
+        assert_eq!(
+            net.request(&ctx, host, port, &payload).await,
+            Err(DataFailure::UnknownHost),
+            "{host}:{port}"
+        );
+    }
+    assert!(stub.backend.reports().is_empty());
+    // AT+QPING's echo request has no port (0): it reaches the backend's address.
+    assert!(net.request(&ctx, "127.0.0.1", 0, &[]).await.is_ok());
+}
+
+#[tokio::test]
+async fn forward_to_nothing_listening_fails_the_request_instead_of_hanging() {
+    let net = lab("shanghai-pudong", &[], BackendRoute::Forward(nothing_listening()));
+    let ctx = china_mobile_context(&net).await;
+    let port = match net.route() {
+        BackendRoute::Forward(addr) => addr.port(),
+        BackendRoute::Stub(_) => unreachable!(),
+    };
+    let got = tokio::time::timeout(
+        Duration::from_secs(10),
+        net.request(&ctx, "127.0.0.1", port, &report_claiming(&ctx.imsi)),
+    )
+    .await
+    .expect("a refused connection answers");
+    assert_eq!(got, Err(DataFailure::Unreachable));
+    assert_eq!(kinds(&net).last(), Some(&TruthKind::DataLost));
+    // The context stays: the next request may find the backend up.
+    assert_eq!(
+        net.request(&ctx, "127.0.0.1", port, &report_claiming(&ctx.imsi)).await,
+        Err(DataFailure::Unreachable)
+    );
+}
+
+#[test]
+fn forward_only_to_loopback() {
+    let addr: SocketAddr = "192.0.2.7:7000".parse().unwrap();
+    let err = lab_in(catalog(), "shanghai-pudong", &[], BackendRoute::Forward(addr)).unwrap_err();
+    assert!(matches!(err, NetworkError::NotLoopback { addr: a } if a == addr), "{err}");
+    assert!(
+        lab_in(catalog(), "shanghai-pudong", &[], BackendRoute::Forward("[::1]:7000".parse().unwrap()))
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn lab_knows_every_seed_even_one_no_scenario_lists() {
+    // A seed only the catalog has: telekom-de-1's card under another identity.
+    let mut cat = catalog().clone();
+    let mut extra = cat.seeds["telekom-de-1"].clone();
+    extra.id = "lab-only-1".into();
+    extra.imsi = crate::model::Imsi::parse("262019900000999", None).unwrap();
+    let body = "894901099900000099";
+    extra.iccid =
+        crate::model::Iccid::parse(&format!("{body}{}", crate::model::luhn_check_digit(body))).unwrap();
+    cat.seeds.insert(extra.id.clone(), extra.clone());
+    assert!(cat.scenarios.values().all(|s| s.placements().all(|p| p.seed != extra.id)));
+
+    let net = lab_in(&cat, "frankfurt-airport", &[], stub()).unwrap();
+    let mut card = CardAuth::from_seed(&extra);
+    let reg = net.attach(extra.imsi.as_str(), &mut card).await.unwrap();
+    assert_eq!((reg.plmn.numeric().as_str(), reg.roaming), ("26201", false));
+    // And every fixture seed is a subscriber, listed at this site or not.
+    let shown = format!("{net:?}");
+    assert!(cat.seeds.keys().all(|id| shown.contains(&format!("\"{id}\""))), "{shown}");
+}
+
+#[tokio::test]
+async fn lab_reject_fault_hits_exactly_the_named_seed() {
+    let net = lab("frankfurt-airport", &[("telekom-de-1", FaultKind::Reject { cause: 13 })], stub());
+    let got = net.attach(&imsi("telekom-de-1"), &mut CardAuth::of("telekom-de-1")).await;
+    assert_eq!(got, Err(AttachFailure::Rejected { cause: 13 }));
+    // o2-de-1 is rejected in master-reject, but the lab's faults are the rig's, not a scenario's.
+    for seed in ["o2-de-1", "telekom-de-2", "vodafone-de-1"] {
+        let got = net.attach(&imsi(seed), &mut CardAuth::of(seed)).await;
+        assert!(got.is_ok(), "{seed}: {got:?}");
+    }
+    let rejected: Vec<String> = net
+        .ground_truth()
+        .into_iter()
+        .filter(|e| matches!(e.kind, TruthKind::Rejected { .. }))
+        .map(|e| e.imsi)
+        .collect();
+    assert_eq!(rejected, [imsi("telekom-de-1")]);
+
+    // Faults for one seed combine; without faults the same seed registers.
+    let both = lab(
+        "frankfurt-airport",
+        &[("telekom-de-1", FaultKind::SlowAttach { delay_ms: 5 }), ("telekom-de-1", FaultKind::Expired)],
+        stub(),
+    );
+    let got = both.attach(&imsi("telekom-de-1"), &mut CardAuth::of("telekom-de-1")).await;
+    assert_eq!(got, Err(AttachFailure::Rejected { cause: FaultKind::EXPIRED_CAUSE }));
+    let clean = lab("frankfurt-airport", &[], stub());
+    assert!(clean.attach(&imsi("telekom-de-1"), &mut CardAuth::of("telekom-de-1")).await.is_ok());
+}
+
+#[test]
+fn lab_refuses_card_faults_unknown_seeds_and_sites() {
+    let err = lab_in(catalog(), "frankfurt-airport", &[("o2-de-1", FaultKind::Mute)], stub()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "lab: seed o2-de-1: mute is a card fault; the network applies only network faults"
+    );
+    let err = lab_in(catalog(), "frankfurt-airport", &[("nobody-1", FaultKind::Silent)], stub()).unwrap_err();
+    assert!(matches!(&err, NetworkError::UnknownFaultSeed { seed } if seed == "nobody-1"), "{err}");
+    let err = lab_in(catalog(), "atlantis", &[], stub()).unwrap_err();
+    assert_eq!(err.to_string(), "lab: site atlantis is not in the catalog");
+}
+
+#[tokio::test]
+async fn switchable_network_sends_later_calls_to_the_network_set_last() {
+    let frankfurt = lab("frankfurt-airport", &[], stub());
+    let shanghai = lab("shanghai-pudong", &[], stub());
+    let sw = SwitchableNetwork::new(frankfurt.clone());
+    assert_eq!(RadioNetwork::cells(&sw), frankfurt.cells());
+
+    // An attach under way when the network is replaced finishes where it started.
+    let mut o2 = CardAuth::of("o2-de-1");
+    let o2_imsi = imsi("o2-de-1");
+    let in_flight = sw.attach(&o2_imsi, &mut o2);
+    sw.set(shanghai.clone());
+    let reg_frankfurt = in_flight.await.unwrap();
+    assert_eq!(reg_frankfurt.plmn.numeric(), "26203");
+
+    assert_eq!(RadioNetwork::cells(&sw), shanghai.cells());
+    assert_ne!(RadioNetwork::cells(&sw), frankfurt.cells());
+    assert_eq!(sw.current().cells(), shanghai.cells());
+    let reg = sw.attach(&imsi("china-mobile-1"), &mut CardAuth::of("china-mobile-1")).await.unwrap();
+    assert_eq!(reg.plmn.numeric(), "46000");
+    let ctx = sw.activate(&reg, "cmnet").await.unwrap();
+    assert!(sw.request(&ctx, "backend.seedrig.test", 7000, &report("460")).await.is_ok());
+    assert!(shanghai.ground_truth().iter().all(|e| e.imsi == reg.imsi));
+    assert!(frankfurt.ground_truth().iter().all(|e| e.imsi == o2_imsi));
+    assert!(kinds(&shanghai).contains(&TruthKind::DataDelivered { bytes: report("460").len() }));
+
+    // The replaced network's registration means nothing to the new one.
+    assert_eq!(sw.activate(&reg_frankfurt, "internet").await, Err(ActivationFailure::NotRegistered));
+    sw.detach(&reg);
+    assert_eq!(kinds(&shanghai).last(), Some(&TruthKind::Detached));
+}
+
+#[tokio::test]
+async fn handles_of_one_network_are_stale_on_another() {
+    // Same subscriber, first registration on each of two networks: different ids.
+    let (a, b) = (lab("shanghai-pudong", &[], stub()), lab("shanghai-pudong", &[], stub()));
+    let imsi = imsi("china-mobile-1");
+    let mut card = CardAuth::of("china-mobile-1");
+    let reg_a = a.attach(&imsi, &mut card).await.unwrap();
+    let reg_b = b.attach(&imsi, &mut card).await.unwrap();
+    assert_ne!(reg_a.id, reg_b.id);
+    assert_eq!(b.activate(&reg_a, "cmnet").await, Err(ActivationFailure::NotRegistered));
 }

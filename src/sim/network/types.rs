@@ -113,7 +113,12 @@ pub enum DataFailure {
     /// The context was deactivated or its registration detached (possibly while in flight).
     #[error("no active data context")]
     NoContext,
-    /// The network's DNS knows only the backend.
+    /// The network's DNS knows only the backend (and, forwarding to a backend over TCP, only
+    /// on its port).
     #[error("unknown host")]
     UnknownHost,
+    /// The backend behind a [`BackendRoute::Forward`](super::BackendRoute::Forward) refused,
+    /// dropped or did not answer the connection.
+    #[error("the backend is unreachable")]
+    Unreachable,
 }
