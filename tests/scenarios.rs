@@ -19,7 +19,7 @@ fn main() {
     args.test_threads = Some(1);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let rig_path = std::env::var_os("SEEDRIG_RIG").map_or_else(|| root.join("rig/virtual.toml"), PathBuf::from);
-    let loaded = seedrig::fixture::load(&[root.join("fixtures"), rig_path.clone()]).expect("fixtures load");
+    let loaded = seedrig::fixture::load_bench(&root.join("fixtures"), &rig_path).expect("fixtures load");
     assert!(loaded.diagnostics.is_empty(), "{}", loaded.diagnostics.render(false));
     let catalog = std::sync::Arc::new(loaded.catalog);
     let rig = catalog.rigs.values().find(|r| same_file(&r.path, &rig_path)).cloned().expect("the rig file holds a bench");

@@ -49,6 +49,12 @@ pub trait Bench {
     fn set_card_fault(&mut self, slot: u8, fault: Option<CardFault>) -> Result<(), String>;
     /// Everything collected so far, with `started_at` left for the runner to fill in.
     fn evidence(&self) -> Evidence;
+    /// On a bench that measures its network instead of shaping it (a lab with
+    /// `site = "measured"`): the site as measured before this scenario, and how close two
+    /// standbys' indices may be to count as tied.
+    fn measured_site(&self) -> Option<(&crate::model::Site, f64)> {
+        None
+    }
     /// Breaks a part on purpose, for the rig's own tests of error handling; `false` if this
     /// bench cannot.
     fn sabotage(&mut self, _what: Sabotage) -> bool {

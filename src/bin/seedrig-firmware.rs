@@ -1,11 +1,12 @@
 //! `seedrig-firmware`: the reference seed-SIM failover firmware, the DUT of the virtual bench.
-//! It talks AT to a modem port and JSON lines on a console, as docs/virtual-bench.md describes.
+//! It talks AT to a modem port and JSON lines on a console, as docs/virtual-bench.md describes
+//! (or plain log lines, with `--console-format text`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use seedrig::firmware::{self, Config, FaultMode};
+use seedrig::firmware::{self, Config, FaultMode, OutputFormat};
 
 #[derive(Parser)]
 #[command(
@@ -20,6 +21,10 @@ struct Args {
     /// Misbehave on purpose, to show that the rig's checks catch it (self-test only).
     #[arg(long, value_name = "MODE", value_enum)]
     fault: Option<FaultMode>,
+    /// How events go out on the console: JSON lines (the rig's protocol) or plain log lines
+    /// like a real daemon's, for exercising a lab bench's console patterns.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = OutputFormat::Json)]
+    console_format: OutputFormat,
 }
 
 fn main() -> ExitCode {
@@ -38,7 +43,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(firmware::run(config, args.fault)) {
+    match runtime.block_on(firmware::run(config, args.fault, args.console_format)) {
         Ok(never) => match never {},
         Err(e) => {
             eprintln!("seedrig-firmware: {e}");

@@ -3,6 +3,7 @@
 
 mod check;
 mod explain;
+mod lab;
 mod list;
 mod run;
 mod selftest;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use seedrig::fixture::{self, Loaded};
+use seedrig::sim::lab::control as lab_control;
 
 /// Exit code for a configuration error (bad fixture, rig file or flag).
 pub const EXIT_CONFIG: u8 = 2;
@@ -139,6 +141,81 @@ enum SimCommand {
         #[arg(long)]
         no_firmware: bool,
     },
+    /// Bring the virtual world up as a lab bench presents itself, until Ctrl-C
+    ///
+    /// Every seed's card in a reader of a private pcscd, the modem's SIM slots as card-emulation
+    /// sockets, its observer port and the reference firmware's console as serial devices, the
+    /// network shaped through hooks, the DUT configured and restarted through hooks. Writes a
+    /// `kind = "lab"` rig file describing exactly that, for `seedrig run --rig FILE`.
+    Lab {
+        /// Write the rig file here [default: lab.toml in the lab's folder, printed]
+        #[arg(long, value_name = "FILE")]
+        rig_out: Option<PathBuf>,
+        /// SIM slots of the emulated DUT
+        #[arg(long, default_value_t = 6, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=16))]
+        slots: u8,
+        /// Time scale of the emulated world (a real lab runs at 1)
+        #[arg(long, default_value_t = 0.05, value_name = "SCALE")]
+        time_scale: f64,
+        /// The DUT prints plain log lines; the rig file maps them to events with patterns
+        #[arg(long)]
+        text_console: bool,
+        /// Declare a network fault kind the lab cannot make (its scenarios are skipped)
+        #[arg(long, value_name = "KIND")]
+        without_fault: Vec<String>,
+        /// Run the DUT with a deliberate fault (self-test)
+        #[arg(long, hide = true, value_name = "MODE")]
+        firmware_fault: Option<String>,
+        /// The site the emulated world starts at [default: the first site fixture]
+        #[arg(long, value_name = "SITE")]
+        site: Option<String>,
+        /// Describe the network as measured (no network hooks): the rig scans the cells with
+        /// the observer before each scenario and ranks on them
+        #[arg(long)]
+        measured: bool,
+    },
+    /// Shape a running emulated lab's network (its rig file's network hooks call this)
+    Net {
+        /// The emulated lab's control socket (in its rig file)
+        #[arg(long, value_name = "SOCKET")]
+        control: PathBuf,
+        #[command(subcommand)]
+        action: NetAction,
+    },
+    /// Configure or restart a running emulated lab's DUT (its rig file's DUT hooks call this)
+    Dut {
+        /// The emulated lab's control socket (in its rig file)
+        #[arg(long, value_name = "SOCKET")]
+        control: PathBuf,
+        #[command(subcommand)]
+        action: DutAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum NetAction {
+    /// Cells of this site (a site fixture id)
+    Site { site: String },
+    /// A network fault on one seed's subscription: KIND is a network fault kind; ARG its
+    /// cause (reject, dial_fail) or delay in ms (slow_attach)
+    Fault { seed: String, kind: String, arg: Option<u64> },
+    /// Clear every network fault
+    Clear,
+}
+
+#[derive(Subcommand)]
+enum DutAction {
+    /// Take this firmware configuration (the rig writes it)
+    Configure { config: PathBuf },
+    /// Restart the firmware on its last configuration
+    Restart,
+    /// Run the firmware with a deliberate fault from its next restart on ("none" to stop)
+    #[command(hide = true)]
+    FaultMode { mode: String },
+    /// Make the DUT's console device vanish, as a pulled USB serial adapter does
+    Unplug,
+    /// Bring the console device back under the same name
+    Replug,
 }
 
 pub fn run() -> ExitCode {
@@ -166,6 +243,42 @@ pub fn run() -> ExitCode {
         Command::Sim(SimCommand::Up { scenario, rig, json, no_firmware }) => {
             sim::up(&cli.fixtures, &rig, &scenario, json, !no_firmware)
         }
+        Command::Sim(SimCommand::Lab {
+            rig_out,
+            slots,
+            time_scale,
+            text_console,
+            without_fault,
+            firmware_fault,
+            site,
+            measured,
+        }) => {
+            let args = lab::LabArgs {
+                site,
+                measured,
+                rig_out,
+                slots,
+                time_scale,
+                text_console,
+                without_faults: without_fault,
+                firmware_fault,
+            };
+            lab::lab(&cli.fixtures, args)
+        }
+        Command::Sim(SimCommand::Net { control, action }) => lab::send(&control, match action {
+            NetAction::Site { site } => lab_control::Command::Site(site),
+            NetAction::Fault { seed, kind, arg } => lab_control::Command::Fault { seed, kind, arg },
+            NetAction::Clear => lab_control::Command::Clear,
+        }),
+        Command::Sim(SimCommand::Dut { control, action }) => lab::send(&control, match action {
+            DutAction::Configure { config } => lab_control::Command::Configure(config),
+            DutAction::Restart => lab_control::Command::Restart,
+            DutAction::FaultMode { mode } => {
+                lab_control::Command::FaultMode(if mode == "none" { None } else { Some(mode) })
+            }
+            DutAction::Unplug => lab_control::Command::Unplug,
+            DutAction::Replug => lab_control::Command::Replug,
+        }),
     }
 }
 

@@ -27,10 +27,18 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let rig = match super::sim::load_rig_any(&args.rig) {
+    let rig = match super::sim::load_rig_any(fixtures, &args.rig) {
         Ok(r) => r,
         Err(code) => return code,
     };
+    if args.jobs > 1 && matches!(rig.kind, seedrig::model::RigKind::Lab(_)) {
+        eprintln!(
+            "error: --jobs {}: bench {} is a lab bench, which runs one DUT at a time; run it with --jobs 1 \
+             (several lab benches share a suite as separate runs)",
+            args.jobs, rig.name
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
     let selected = select(&loaded.catalog, &args.filters, args.exact);
     if selected.is_empty() {
         eprintln!("error: no scenario matches {:?}; `seedrig list` shows them all", args.filters);

@@ -15,7 +15,7 @@ pub fn selftest(fixtures: &Path, rig_file: &Path) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let rig = match super::sim::load_rig_any(rig_file) {
+    let rig = match super::sim::load_rig_any(fixtures, rig_file) {
         Ok(r) => r,
         Err(code) => return code,
     };

@@ -87,7 +87,7 @@ pub fn up(fixtures: &Path, rig_file: &Path, scenario: &str, json: bool, firmware
         Ok(l) => l,
         Err(code) => return code,
     };
-    let rig = match load_rig(rig_file) {
+    let rig = match load_rig(fixtures, rig_file) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -143,20 +143,10 @@ fn open_console_relay(bench: &VirtualBench, paths: &mut BenchPaths) -> Option<to
     let console = bench.console.clone();
     Some(tokio::spawn(async move {
         let (a, b) = (human.clone(), console.clone());
-        let up = tokio::spawn(async move { pump(&a, &b).await });
-        pump(&console, &human).await;
+        let up = tokio::spawn(async move { seedrig::sim::pty::pump(&a, &b).await });
+        seedrig::sim::pty::pump(&console, &human).await;
         up.abort();
     }))
-}
-
-/// Copies what arrives on `from` to `to` until either side fails.
-async fn pump(from: &Pty, to: &Pty) {
-    let mut buf = [0u8; 1024];
-    while let Ok(n) = from.read(&mut buf).await {
-        if n == 0 || to.write_all(&buf[..n]).await.is_err() {
-            break;
-        }
-    }
 }
 
 fn print_paths(paths: &BenchPaths, json: bool) {
@@ -182,8 +172,8 @@ fn print_paths(paths: &BenchPaths, json: bool) {
 }
 
 /// The rig file, which must describe a virtual bench.
-fn load_rig(path: &Path) -> Result<Rig, ExitCode> {
-    let rig = load_rig_any(path)?;
+fn load_rig(fixtures: &Path, path: &Path) -> Result<Rig, ExitCode> {
+    let rig = load_rig_any(fixtures, path)?;
     if !matches!(rig.kind, RigKind::Virtual) {
         eprintln!(
             "error: {} describes a lab bench; `sim up` brings up the virtual bench (kind = \"virtual\")",
@@ -194,9 +184,10 @@ fn load_rig(path: &Path) -> Result<Rig, ExitCode> {
     Ok(rig)
 }
 
-/// The bench a rig file describes.
-pub fn load_rig_any(path: &Path) -> Result<Rig, ExitCode> {
-    let loaded = seedrig::fixture::load(&[path.to_owned()]).map_err(|e| {
+/// The bench a rig file describes, checked together with the fixtures (a lab's card inventory
+/// names seed fixtures).
+pub fn load_rig_any(fixtures: &Path, path: &Path) -> Result<Rig, ExitCode> {
+    let loaded = seedrig::fixture::load_bench(fixtures, path).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(EXIT_CONFIG)
     })?;
@@ -204,13 +195,15 @@ pub fn load_rig_any(path: &Path) -> Result<Rig, ExitCode> {
         eprint!("{}", loaded.diagnostics.render(super::styled()));
         return Err(ExitCode::from(EXIT_CONFIG));
     }
-    loaded.catalog.rigs.into_values().next().ok_or_else(|| {
+    let wanted = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+    let same = |r: &Rig| r.path.canonicalize().unwrap_or_else(|_| r.path.clone()) == wanted;
+    loaded.catalog.rigs.into_values().find(same).ok_or_else(|| {
         eprintln!("error: {} holds no bench", path.display());
         ExitCode::from(EXIT_CONFIG)
     })
 }
 
-async fn wait_for_signal() {
+pub async fn wait_for_signal() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

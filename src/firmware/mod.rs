@@ -8,7 +8,7 @@
 //!
 //! - [`config`]: the TOML file the rig writes, validated.
 //! - [`at`]: the AT client (commands, URC routing, the `QISEND` prompt); [`urc`]: line parsing.
-//! - [`console`]: JSON-lines events and console commands.
+//! - [`console`]: events as JSON lines or plain log lines (with their patterns), console commands.
 //! - [`measure`], [`rank`]: measured cells and the ranking built from them.
 //! - [`attempt`]: one attempt; [`judge`]: its verdict; [`report`]: the backend exchange's JSON.
 //! - [`run`]: boot, passes, console handling; [`faults`]: the `--fault` self-test modes.
@@ -27,7 +27,7 @@ pub mod run;
 pub mod urc;
 
 pub use config::{Config, ConfigError};
-pub use console::{Command, Event};
+pub use console::{Command, Event, OutputFormat, text_patterns};
 pub use faults::FaultMode;
 pub use run::{FirmwareError, run};
 

@@ -9,7 +9,7 @@ use super::at::{AtClient, AtError};
 use super::attempt::{Attempt, Connection, Outcome, Progress};
 use super::clock::Clock;
 use super::config::Config;
-use super::console::{Command, Commands, Console, Event, Status};
+use super::console::{Command, Commands, Console, Event, OutputFormat, Status};
 use super::faults::{self, FaultMode, Planned};
 use super::judge::Judge;
 use super::measure::{MeasuredCell, measure};
@@ -33,10 +33,15 @@ pub enum FirmwareError {
     ConsoleClosed,
 }
 
-/// Runs the firmware until a fatal error (it never stops on its own).
-pub async fn run(cfg: Config, fault: Option<FaultMode>) -> Result<Infallible, FirmwareError> {
+/// Runs the firmware until a fatal error (it never stops on its own), writing its console
+/// events in `format`.
+pub async fn run(
+    cfg: Config,
+    fault: Option<FaultMode>,
+    format: OutputFormat,
+) -> Result<Infallible, FirmwareError> {
     let clock = Clock::start(cfg.time_scale);
-    let (console, commands) = Console::open(&cfg.console, clock).map_err(FirmwareError::Console)?;
+    let (console, commands) = Console::open(&cfg.console, clock, format).map_err(FirmwareError::Console)?;
     let result = match AtClient::open(&cfg.at_port) {
         Ok(mut at) => Firmware::new(cfg, fault, clock, &console, commands).life(&mut at).await,
         Err(e) => Err(e.into()),

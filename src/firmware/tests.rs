@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::FaultMode;
 use super::config::Config;
-use super::console::{Event, Stamped};
+use super::console::{Event, Role, Stamped, text_patterns};
+use super::{FaultMode, OutputFormat};
 use crate::sim::pty::Pty;
 
 /// What the card in one slot does when tried.
@@ -134,12 +134,16 @@ struct Rig {
 }
 
 fn start(cards: [Card; 4], judgement: &str, fault: Option<FaultMode>) -> Rig {
+    start_with(cards, judgement, fault, OutputFormat::Json)
+}
+
+fn start_with(cards: [Card; 4], judgement: &str, fault: Option<FaultMode>, format: OutputFormat) -> Rig {
     let (at, console) = (Pty::open().unwrap(), Pty::open().unwrap());
     let cfg = config(&at, &console, judgement);
     let (log_tx, log) = mpsc::unbounded_channel();
     let (rep_tx, reports) = mpsc::unbounded_channel();
     tokio::spawn(modem(at, cards, log_tx, rep_tx));
-    tokio::spawn(super::run(cfg, fault));
+    tokio::spawn(super::run(cfg, fault, format));
     Rig { console: ConsoleReader { pty: console, buf: Vec::new() }, log, reports }
 }
 
@@ -246,4 +250,82 @@ async fn no_report_connects_without_the_data_exchange() {
     c.send("status").await;
     assert!(matches!(c.next().await, Event::Status(_)), "nothing comes between connected and status");
     assert!(rig.reports.try_recv().is_err());
+}
+
+/// Reads plain log lines from the PTY and decodes them as a lab bench would: through the
+/// patterns, into events, keeping the rest as noise.
+struct LogReader {
+    pty: Pty,
+    reader: crate::console::reader::ConsoleReader,
+    taken: usize,
+}
+
+impl LogReader {
+    async fn next(&mut self) -> Event {
+        loop {
+            if let Some(e) = self.reader.events.get(self.taken) {
+                self.taken += 1;
+                return e.event.clone();
+            }
+            let mut chunk = [0u8; 1024];
+            let read = tokio::time::timeout(Duration::from_secs(10), self.pty.read(&mut chunk));
+            let n = read.await.expect("the firmware said nothing for 10 s").unwrap();
+            self.reader.push(Duration::ZERO, &chunk[..n]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_text_console_reads_back_through_the_patterns() {
+    let rig = start_with(
+        [Card::Missing, Card::Rejects(15), Card::Silent, Card::Healthy],
+        "both",
+        Some(FaultMode::WrongOrder),
+        OutputFormat::Text,
+    );
+    let format = crate::model::ConsoleFormat::Patterns(text_patterns());
+    let reader = crate::console::reader::ConsoleReader::new(&format).unwrap();
+    let mut c = LogReader { pty: rig.console.pty, reader, taken: 0 };
+    assert_eq!(c.next().await, Event::Boot { fault: None });
+    c.pty.write_all(b"start\n").await.unwrap();
+    let iccid = "8988211000000430010".to_owned();
+    // Wrong order: the standbys in reverse rank order, slot 3, 1, 2.
+    let Event::Attempt { slot: 0, role: Role::Master, index: None, pass: 1, .. } = c.next().await else {
+        panic!("master attempt")
+    };
+    assert_eq!(
+        c.next().await,
+        Event::Judged {
+            slot: 0,
+            iccid: iccid.clone(),
+            ok: false,
+            reason: "no card in the slot (+CME ERROR: 10)".into(),
+            explicit: true
+        }
+    );
+    let Event::Attempt { slot: 3, role: Role::Standby, index: Some(index), pass: 1, .. } = c.next().await
+    else {
+        panic!("standby attempt")
+    };
+    assert!(index.is_finite(), "{index}");
+    let Event::Connected { slot: 3, imsi, plmn, rat, .. } = c.next().await else { panic!("connected") };
+    assert_eq!(
+        (imsi.as_str(), plmn.as_deref(), rat.as_deref()),
+        ("262010000000004", Some("26201"), Some("lte"))
+    );
+    assert_eq!(
+        c.next().await,
+        Event::VsimAssigned {
+            slot: 3,
+            vsim_iccid: "8949000000000000001".into(),
+            vsim_imsi: "262019999999999".into()
+        }
+    );
+    c.pty.write_all(b"status\n").await.unwrap();
+    let Event::Status(s) = c.next().await else { panic!("status") };
+    assert_eq!((s.state.as_str(), s.slot, s.pass, s.iccid), ("connected", Some(3), 1, Some(iccid)));
+    // Measure, rank and the report were lines too: noise, each with the log prefix.
+    let noise: Vec<&str> = c.reader.noise.iter().map(|(_, l)| l.as_str()).collect();
+    assert_eq!(noise.len(), 3, "{noise:#?}");
+    assert!(noise.iter().all(|l| l.starts_with('[') && l.contains("] failover: ")), "{noise:#?}");
 }

@@ -11,5 +11,5 @@ pub mod view;
 
 pub use attempt::{AttemptResult, Judged, judge};
 pub use index::{Candidate, Score, rank, score};
-pub use oracle::{Expected, ExpectedAttempt, Outcome, expect};
+pub use oracle::{Expected, ExpectedAttempt, Outcome, expect, expect_ranked, near_tie_rankings};
 pub use view::{BestCell, ScenarioView, SeedView};

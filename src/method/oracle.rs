@@ -93,7 +93,69 @@ pub fn ranking(view: &ScenarioView) -> Vec<Ranked> {
 
 /// What a correct firmware does in this scenario.
 pub fn expect(view: &ScenarioView) -> Expected {
-    let ranking = ranking(view);
+    expect_ranked(view, ranking(view))
+}
+
+/// Every ranking a correct firmware may use when standbys whose indices differ by less than
+/// `margin` count as tied (a measured site, where signal readings wobble): the oracle's own
+/// first, then each other order of the near-tied runs. At most `limit` rankings.
+pub fn near_tie_rankings(view: &ScenarioView, margin: f64, limit: usize) -> Vec<Vec<Ranked>> {
+    let ranked = ranking(view);
+    // Runs of consecutive standbys each within `margin` of the one before.
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start = 0;
+    for i in 1..=ranked.len() {
+        let breaks = i == ranked.len() || (ranked[i - 1].score.index - ranked[i].score.index).abs() >= margin;
+        if breaks {
+            runs.push(start..i);
+            start = i;
+        }
+    }
+    let mut out = vec![ranked.clone()];
+    for run in runs.into_iter().filter(|r| r.len() > 1) {
+        let mut grown = Vec::new();
+        for base in &out {
+            for perm in permutations(&base[run.clone()]) {
+                let mut r = base.clone();
+                r.splice(run.clone(), perm);
+                if !grown.contains(&r) && grown.len() < limit {
+                    grown.push(r);
+                }
+            }
+        }
+        out = grown;
+    }
+    for r in &mut out {
+        for (i, e) in r.iter_mut().enumerate() {
+            e.rank = i + 1;
+        }
+    }
+    // The oracle's own order first.
+    if let Some(pos) = out.iter().position(|r| r.iter().map(|e| e.standby).eq(ranked.iter().map(|e| e.standby))) {
+        out.swap(0, pos);
+    }
+    out.truncate(limit.max(1));
+    out
+}
+
+fn permutations(items: &[Ranked]) -> Vec<Vec<Ranked>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut out = Vec::new();
+    for i in 0..items.len() {
+        let mut rest = items.to_vec();
+        let first = rest.remove(i);
+        for mut tail in permutations(&rest) {
+            tail.insert(0, first.clone());
+            out.push(tail);
+        }
+    }
+    out
+}
+
+/// What a correct firmware does when it tries the standbys in `ranking`'s order.
+pub fn expect_ranked(view: &ScenarioView, ranking: Vec<Ranked>) -> Expected {
     let order = std::iter::once((&view.master, true))
         .chain(ranking.iter().map(|r| (&view.standbys[r.standby], false)));
     let mut attempts = Vec::new();
@@ -131,4 +193,65 @@ pub fn expect(view: &ScenarioView) -> Expected {
     let outcome =
         Outcome::Exhausted { at_ms: clock, next_pass_at_ms: view.retry_backoff_ms.map(|b| clock + b) };
     Expected { ranking, attempts, outcome }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::method::view::{BestCell, SeedView};
+    use crate::model::{Judgement, NetworkTiming, Rat, Weights};
+
+    fn seed(id: &str, slot: u8, dbm: f64, tariff: f64) -> SeedView {
+        let best = BestCell {
+            carrier: "c".into(),
+            rat: Rat::Lte,
+            signal_dbm: dbm,
+            tariff,
+            label: None,
+            timing: NetworkTiming::default(),
+        };
+        SeedView { id: id.into(), slot, best: Some(best), faults: Vec::new() }
+    }
+
+    /// Signal only: -70 → A1 1.0, -71 → 0.9, -80 → 0.0 (min–max over -80..-70).
+    fn view() -> ScenarioView {
+        ScenarioView {
+            weights: Weights { signal: 1.0, tariff: 0.0 },
+            judgement: Judgement::Both,
+            attempt_timeout_ms: 30_000,
+            timeout_ms: 120_000,
+            tolerance_ms: 500,
+            retry_backoff_ms: None,
+            master: seed("m", 0, -60.0, 0.01),
+            standbys: vec![seed("a", 1, -80.0, 0.01), seed("b", 2, -71.0, 0.01), seed("c", 3, -70.0, 0.01)],
+        }
+    }
+
+    fn ids(view: &ScenarioView, r: &[Ranked]) -> Vec<String> {
+        r.iter().map(|e| view.standbys[e.standby].id.clone()).collect()
+    }
+
+    #[test]
+    fn near_ties_within_the_margin_may_come_in_either_order_the_oracles_first() {
+        let v = view();
+        let all = near_tie_rankings(&v, 0.15, 24);
+        let orders: Vec<Vec<String>> = all.iter().map(|r| ids(&v, r)).collect();
+        assert_eq!(orders, vec![vec!["c", "b", "a"], vec!["b", "c", "a"]]);
+        assert_eq!(all[1].iter().map(|e| e.rank).collect::<Vec<_>>(), [1, 2, 3]);
+        // 0.1 apart is not within a margin of 0.05.
+        assert_eq!(near_tie_rankings(&v, 0.05, 24).len(), 1);
+        // A margin that ties everything: all 6 orders, capped by the limit.
+        assert_eq!(near_tie_rankings(&v, 1.5, 24).len(), 6);
+        assert_eq!(near_tie_rankings(&v, 1.5, 4).len(), 4);
+    }
+
+    #[test]
+    fn expect_ranked_tries_the_standbys_in_the_given_order() {
+        let v = view();
+        let swapped = near_tie_rankings(&v, 0.15, 24).remove(1);
+        let e = expect_ranked(&v, swapped);
+        // The master connects here, so only it is tried; the ranking is still the given one.
+        assert_eq!(e.attempt_order(), ["m"]);
+        assert_eq!(ids(&v, &e.ranking), ["b", "c", "a"]);
+    }
 }

@@ -18,7 +18,7 @@ use crate::bench::{Bench, Station};
 use crate::console::Event;
 use crate::console::reader::ConsoleReader;
 use crate::method::oracle::{Expected, Outcome};
-use crate::method::{ScenarioView, expect};
+use crate::method::{ScenarioView, expect, expect_ranked, near_tie_rankings};
 use crate::model::{Catalog, Rig, Scenario};
 use checks::{Check, Input, Status, evaluate};
 use evidence::{Evidence, StepKind};
@@ -161,31 +161,69 @@ impl Run<'_> {
     }
 
     async fn on<B: Bench>(self, mut bench: B) -> ScenarioResult {
-        let result = match ConsoleReader::new(bench.console_format()) {
-            Ok(console) => {
-                let mut d = Driver { bench: &mut bench, console, sabotage: self.options.sabotage, started: None };
-                match d.drive(self.scenario, self.expected).await {
-                    Ok(times) => {
-                        let console = d.console;
-                        self.judge(&bench, console, times)
+        let result = match self.oracle_for(&bench) {
+            Ok(oracle) => match ConsoleReader::new(bench.console_format()) {
+                Ok(console) => {
+                    let mut d = Driver { bench: &mut bench, console, sabotage: self.options.sabotage, started: None };
+                    match d.drive(self.scenario, &oracle.expected[0]).await {
+                        Ok(times) => {
+                            let console = d.console;
+                            self.judge(&bench, &oracle, console, times)
+                        }
+                        Err(reason) => self.error(reason),
                     }
-                    Err(reason) => self.error(reason),
                 }
-            }
+                Err(reason) => self.error(reason),
+            },
             Err(reason) => self.error(reason),
         };
         bench.down().await;
         result
     }
 
-    fn judge<B: Bench>(&self, bench: &B, console: ConsoleReader, times: Times) -> ScenarioResult {
+    /// What the oracle expects on this bench: from the fixture's site, or — on a bench that
+    /// measured its network — from the cells it heard, with every order of near-tied standbys.
+    fn oracle_for<B: Bench>(&self, bench: &B) -> Result<Oracle, String> {
+        let Some((site, margin)) = bench.measured_site() else {
+            return Ok(Oracle { catalog: None, expected: vec![self.expected.clone()], margin: None });
+        };
+        let mut catalog = self.catalog.clone();
+        catalog.sites.insert(site.id.clone(), site.clone());
+        let view = ScenarioView::from_catalog(&catalog, self.scenario)
+            .ok_or("the measured site does not resolve against the fixtures")?;
+        let expected: Vec<Expected> =
+            near_tie_rankings(&view, margin, MAX_NEAR_TIE_ORDERS).into_iter().map(|r| expect_ranked(&view, r)).collect();
+        Ok(Oracle { catalog: Some(catalog), expected, margin: Some(margin) })
+    }
+
+    fn judge<B: Bench>(&self, bench: &B, oracle: &Oracle, console: ConsoleReader, times: Times) -> ScenarioResult {
         let mut evidence = bench.evidence();
         evidence.started_at = times.started_at;
         evidence.console = console.events;
         let scale = bench.scale();
+        let catalog = oracle.catalog.as_ref().unwrap_or(self.catalog);
+        // The first expectation every check agrees with; else the oracle's own (the first).
+        let judged: Vec<(usize, Vec<Check>)> = oracle
+            .expected
+            .iter()
+            .enumerate()
+            .map(|(n, expected)| {
+                let input = Input { catalog, scenario: self.scenario, expected, scale, evidence: &evidence };
+                (n, evaluate(&input))
+            })
+            .collect();
+        let (chosen, mut checks) =
+            judged.iter().find(|(_, c)| !c.iter().any(Check::failed)).unwrap_or(&judged[0]).clone();
+        if oracle.expected.len() > 1
+            && let (Some(margin), Some(order)) = (oracle.margin, checks.iter_mut().find(|c| c.name == "attempt_order"))
+        {
+            order.expected.push_str(&format!(
+                " (measured ranking ambiguous: indices within {margin} count as tied; {} orders accepted)",
+                oracle.expected.len()
+            ));
+        }
         let input =
-            Input { catalog: self.catalog, scenario: self.scenario, expected: self.expected, scale, evidence: &evidence };
-        let checks = evaluate(&input);
+            Input { catalog, scenario: self.scenario, expected: &oracle.expected[chosen], scale, evidence: &evidence };
         let verdict = verdict(&checks, &evidence);
         let failover = times.finished_at.saturating_sub(times.started_at);
         let firmware_part = times.ended_at.saturating_sub(times.started_at);
@@ -203,6 +241,18 @@ impl Run<'_> {
             checks,
         }
     }
+}
+
+/// Near-tied standbys on a measured site: at most this many orders are accepted.
+const MAX_NEAR_TIE_ORDERS: usize = 24;
+
+/// The oracle's expectations for one run on one bench.
+struct Oracle {
+    /// The fixtures with the scenario's site as measured, where the bench measured it.
+    catalog: Option<Catalog>,
+    /// The oracle's own expectation first, then those of other accepted orders.
+    expected: Vec<Expected>,
+    margin: Option<f64>,
 }
 
 /// Fail if any check failed; a bench part that broke during the settle period, or a winner the
@@ -245,6 +295,10 @@ impl<B: Bench> Driver<'_, B> {
         let booted = self.read_until(boot, |c| c.any(|e| matches!(e, Event::Boot { .. }))).await?;
         if !booted {
             return Err(format!("DUT: no `boot` on its console within {boot:?}"));
+        }
+        // The run starts at the DUT's boot: anything before it is an earlier run's.
+        if let Some(boot) = self.console.events.iter().rposition(|e| matches!(e.event, Event::Boot { .. })) {
+            self.console.events.drain(..boot);
         }
         self.console_send("start").await?;
         let started_at = self.bench.clock().now();

@@ -7,8 +7,10 @@
 //! - [`network`]: the simulated radio network (cells, subscribers, Milenage, faults).
 //! - [`modem`]: the simulated AT modem on pseudo-terminals, SIM slots over card emulation.
 //! - [`pty`]: pseudo-terminals.
+//! - [`lab`]: the emulated lab: the virtual world presented as a lab bench, for the lab driver.
 
 pub mod cardem_device;
+pub mod lab;
 pub mod modem;
 pub mod network;
 pub mod pcscd;

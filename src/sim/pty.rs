@@ -43,6 +43,13 @@ impl Pty {
         }
     }
 
+    /// Throws away what was written to the client and not read yet (stale output from before
+    /// the client's current run).
+    pub fn discard_pending(&self) {
+        // SAFETY: tcflush on a descriptor this struct owns.
+        unsafe { libc::tcflush(self._slave.as_raw_fd(), libc::TCIFLUSH) };
+    }
+
     /// The path a client opens, e.g. `/dev/pts/7`.
     pub fn path(&self) -> &Path {
         &self.path
@@ -127,5 +134,15 @@ mod tests {
         let mut got = [0u8; 6];
         client.read_exact(&mut got).unwrap();
         assert_eq!(&got, b"\r\nOK\r\n");
+    }
+}
+
+/// Copies what arrives on `from` to `to` until either side fails.
+pub async fn pump(from: &Pty, to: &Pty) {
+    let mut buf = [0u8; 1024];
+    while let Ok(n) = from.read(&mut buf).await {
+        if n == 0 || to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
     }
 }

@@ -16,6 +16,7 @@
 //! are cleared.
 
 pub mod hooks;
+pub mod measure;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -71,12 +72,14 @@ impl LabStation {
         let mut up = LabBenchUp {
             lab: self.lab.clone(),
             clock: self.clock,
+            scale: TimeScale::new(self.rig.time_scale),
             since,
             backend,
             trace: Trace::default(),
             slots: Vec::new(),
             console: None,
             observer: None,
+            measured: None,
             _dir: dir,
         };
         match up.bring_up(catalog, scenario, self.hotplug_wait(), &self.rig).await {
@@ -152,6 +155,8 @@ struct LabSlot {
 pub struct LabBenchUp {
     lab: LabBench,
     clock: RigClock,
+    /// 1 on real hardware; an emulated lab's world may run scaled.
+    scale: TimeScale,
     /// When this scenario's bring-up began (the backend's earlier reports are not its own).
     since: Duration,
     backend: Backend,
@@ -159,6 +164,8 @@ pub struct LabBenchUp {
     slots: Vec<LabSlot>,
     console: Option<(ReadHalf<SerialStream>, WriteHalf<SerialStream>)>,
     observer: Option<Observer>,
+    /// The cells the observer heard before the scenario (`site = "measured"`).
+    measured: Option<measure::Measured>,
     _dir: tempfile::TempDir,
 }
 
@@ -172,6 +179,13 @@ impl LabBenchUp {
         let console = serial::open("DUT console", &dut.console.path, dut.console.baud, wait).await?;
         self.console = Some(tokio::io::split(console));
         let observer = &self.lab.observer.port;
+        if let LabNetwork::Measured { .. } = self.lab.network {
+            let measured = measure::scan(&observer.path, observer.baud, wait, catalog, &scenario.site).await?;
+            for cell in &measured.unplaced {
+                tracing::warn!(scenario = %scenario.id, "measured cell left out: {cell}");
+            }
+            self.measured = Some(measured);
+        }
         self.observer = Some(Observer::watch(&observer.path, observer.baud, self.clock, wait).await?);
         self.start_dut(catalog, scenario, rig).await
     }
@@ -205,7 +219,7 @@ impl LabBenchUp {
                     .await
                     .map_err(|e| format!("SIM slot {} channel {}: {e}", p.slot, path.display()))?;
                 let (bridge, faults) = SlotBridge::new(p.slot, transport, card, self.trace.clone(), self.clock);
-                (faults, tokio::spawn(bridge.run()))
+                (faults, tokio::spawn(bridge.with_null_interval(self.null_interval()).run()))
             }
             CardemChannel::Usb { product_id, serial, channel } => {
                 let board = serial.clone();
@@ -216,14 +230,21 @@ impl LabBenchUp {
                 .map_err(|e| format!("SIM slot {}: {e}", p.slot))?
                 .map_err(|e| format!("SIM slot {} (board {serial}, channel {channel}): {e}", p.slot))?;
                 let (bridge, faults) = SlotBridge::new(p.slot, transport, card, self.trace.clone(), self.clock);
-                (faults, tokio::spawn(bridge.run()))
+                (faults, tokio::spawn(bridge.with_null_interval(self.null_interval()).run()))
             }
         };
-        for fault in p.faults.iter().filter_map(|f| CardFault::from_kind(&f.kind, 1.0)) {
+        // Fault delays are nominal: an emulated lab's world runs scaled (1 on real hardware).
+        for fault in p.faults.iter().filter_map(|f| CardFault::from_kind(&f.kind, self.scale.factor())) {
             faults.apply(fault);
         }
         self.slots.push(LabSlot { slot: p.slot, faults, task });
         Ok(())
+    }
+
+    /// How often a slow card's NULL procedure bytes go out: well within the (scaled) work
+    /// waiting time.
+    fn null_interval(&self) -> Duration {
+        (self.scale.ms(crate::method::attempt::CARD_WWT_MS) / 4).min(Duration::from_millis(100))
     }
 
     /// Hands the DUT its configuration and (re)starts it: power, configure, reset, start,
@@ -307,7 +328,7 @@ impl Bench for LabBenchUp {
     }
 
     fn scale(&self) -> TimeScale {
-        TimeScale::REAL
+        self.scale
     }
 
     fn boot_timeout(&self) -> Duration {
@@ -348,6 +369,13 @@ impl Bench for LabBenchUp {
             return Some(format!("DUT console {}: the device is gone", self.lab.dut.console.path.display()));
         }
         None
+    }
+
+    fn measured_site(&self) -> Option<(&crate::model::Site, f64)> {
+        match (&self.measured, &self.lab.network) {
+            (Some(m), LabNetwork::Measured { ambiguity_margin }) => Some((&m.site, *ambiguity_margin)),
+            _ => None,
+        }
     }
 
     fn set_card_fault(&mut self, slot: u8, fault: Option<CardFault>) -> Result<(), String> {

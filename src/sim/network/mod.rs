@@ -116,6 +116,16 @@ impl Network {
         Network::assemble(catalog, site, subscribers, scale, clock, route)
     }
 
+    /// Takes over every subscriber's SQN from `old` (a network this one replaces while the
+    /// cards live on), so the first attach after a change needs no resynchronisation.
+    pub fn continue_sqns_from(&self, old: &Network) {
+        for (imsi, sub) in &self.inner.subscribers {
+            if let Some(before) = old.inner.subscribers.get(imsi) {
+                sub.continue_from(before.next_sqn());
+            }
+        }
+    }
+
     fn assemble(
         catalog: &Catalog,
         site: &Site,

@@ -79,6 +79,18 @@ impl Subscriber {
         sqn
     }
 
+    /// The SQN the next vector will carry.
+    pub fn next_sqn(&self) -> u64 {
+        *lock(&self.next_sqn)
+    }
+
+    /// Continues from `sqn`, if it is ahead (the subscriber's state taken over from a network
+    /// this one replaces).
+    pub fn continue_from(&self, sqn: u64) {
+        let mut next = lock(&self.next_sqn);
+        *next = (*next).max(sqn);
+    }
+
     /// After AUTS: continue a step above the card's SQN_MS.
     pub fn resync(&self, sqn_ms: u64) {
         *lock(&self.next_sqn) = (sqn_ms + SQN_STEP) & SQN_MAX;

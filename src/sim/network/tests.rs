@@ -687,3 +687,19 @@ async fn handles_of_one_network_are_stale_on_another() {
     assert_ne!(reg_a.id, reg_b.id);
     assert_eq!(b.activate(&reg_a, "cmnet").await, Err(ActivationFailure::NotRegistered));
 }
+
+#[test]
+fn a_replacing_network_continues_each_subscribers_sqn() {
+    use crate::sim::network::BackendRoute;
+    let catalog = crate::fixture::load_default(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap().catalog;
+    let site = catalog.sites.keys().next().unwrap().clone();
+    let route = || BackendRoute::Stub(crate::backend::Backend::new(RigClock::start()));
+    let make = || Network::for_lab(&catalog, &site, &[], TimeScale::REAL, RigClock::start(), route()).unwrap();
+    let old = make();
+    let imsi = catalog.seeds.values().next().unwrap().imsi.to_string();
+    let taken: Vec<u64> = (0..3).map(|_| old.inner.subscribers[&imsi].take_sqn()).collect();
+    let new = make();
+    new.continue_sqns_from(&old);
+    assert_eq!(new.inner.subscribers[&imsi].next_sqn(), old.inner.subscribers[&imsi].next_sqn());
+    assert!(new.inner.subscribers[&imsi].next_sqn() > taken[2]);
+}

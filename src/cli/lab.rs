@@ -1,0 +1,110 @@
+//! `seedrig sim lab`, `sim net`, `sim dut`: the emulated lab and the hooks that drive it.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use seedrig::sim::lab::control::{self, Command};
+use seedrig::sim::lab::{EmulatedLab, LabOptions};
+
+use super::{EXIT_CONFIG, load_clean};
+
+/// Exit code when the lab cannot come up.
+const EXIT_BENCH: u8 = 1;
+
+pub struct LabArgs {
+    pub rig_out: Option<PathBuf>,
+    pub slots: u8,
+    pub time_scale: f64,
+    pub text_console: bool,
+    pub without_faults: Vec<String>,
+    pub firmware_fault: Option<String>,
+    pub site: Option<String>,
+    pub measured: bool,
+}
+
+pub fn lab(fixtures: &Path, args: LabArgs) -> ExitCode {
+    let loaded = match load_clean(fixtures) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    if !(args.time_scale > 0.0 && args.time_scale <= 1.0) {
+        eprintln!("error: --time-scale {} is out of range; it is above 0 and at most 1", args.time_scale);
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let seedrig = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("seedrig"));
+    let options = LabOptions {
+        slots: args.slots,
+        time_scale: args.time_scale,
+        text_console: args.text_console,
+        without_faults: args.without_faults,
+        firmware: super::run::firmware_binary(),
+        seedrig,
+        firmware_fault: args.firmware_fault,
+        site: args.site,
+        measured: args.measured,
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_BENCH);
+        }
+    };
+    runtime.block_on(async {
+        let lab = match EmulatedLab::up(Arc::new(loaded.catalog), options).await {
+            Ok(lab) => lab,
+            Err(e) => {
+                eprintln!("error: the emulated lab did not come up: {e}");
+                return ExitCode::from(EXIT_BENCH);
+            }
+        };
+        let written = match &args.rig_out {
+            Some(path) => write_atomically(path, lab.rig_file()).map(|()| path.clone()),
+            None => {
+                let path = lab.folder().join("lab.toml");
+                std::fs::write(&path, lab.rig_file()).map(|()| path)
+            }
+        };
+        match written {
+            Ok(path) => println!("rig file   {}\nrun it     seedrig run --rig {}\nCtrl-C stops the lab", path.display(), path.display()),
+            Err(e) => {
+                eprintln!("error: cannot write the rig file: {e}");
+                lab.down().await;
+                return ExitCode::from(EXIT_BENCH);
+            }
+        }
+        super::sim::wait_for_signal().await;
+        lab.down().await;
+        if let Some(path) = &args.rig_out {
+            let _ = std::fs::remove_file(path);
+        }
+        eprintln!("stopped; the emulated lab is down");
+        ExitCode::SUCCESS
+    })
+}
+
+/// Written whole or not at all, so a reader polling for the file never sees half of it.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("toml.part");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Sends one control command (a hook of the emulated lab's rig file).
+pub fn send(socket: &Path, cmd: Command) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_BENCH);
+        }
+    };
+    match runtime.block_on(control::send(socket, &cmd)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}: {e}", cmd.line());
+            ExitCode::from(EXIT_BENCH)
+        }
+    }
+}
