@@ -209,7 +209,7 @@ fn a_console_port_lost_mid_run_is_an_error_and_the_next_scenario_passes() {
     let rig = lab.rig.clone();
     let results = tempfile::tempdir().unwrap();
     let results_json = results.path().join("r.json");
-    let mut run = seedrig()
+    let run = seedrig()
         .args(["run", "--rig"])
         .arg(&rig)
         .arg("--results-json")
