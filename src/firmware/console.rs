@@ -20,7 +20,7 @@ use crate::model::{EventPattern, PatternEvent, Weights};
 /// How events are written on the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OutputFormat {
-    /// One JSON object per line, the protocol of [`crate::console`].
+    /// One JSON object per line: the rig's console protocol.
     #[default]
     Json,
     /// One human-readable log line per event, timestamped in nominal seconds since boot.
@@ -587,17 +587,20 @@ mod tests {
     async fn a_text_console_writes_log_lines_the_patterns_read() {
         let (ours, theirs) = tokio::io::duplex(4096);
         let (rd, wr) = tokio::io::split(ours);
-        let (mut their_rd, _their_wr) = tokio::io::split(theirs);
+        let (their_rd, _their_wr) = tokio::io::split(theirs);
         let (console, _cmds) = Console::new(rd, wr, Clock::start(TimeScale::new(0.5)), OutputFormat::Text);
         let events = one_of_each();
         for e in &events {
             console.emit(e.clone());
         }
         console.close().await;
-        let mut out = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut their_rd, &mut out).await.unwrap();
-        let text = String::from_utf8(out).unwrap();
-        assert_eq!(text.lines().count(), events.len());
+        // The console's read half stays open, so no end of stream: read the lines expected.
+        let mut their_lines = BufReader::new(their_rd).lines();
+        let mut text = String::new();
+        for _ in &events {
+            text.push_str(&their_lines.next_line().await.unwrap().expect("one line per event"));
+            text.push('\n');
+        }
         assert!(text.lines().all(|l| l.starts_with("[    0.") && l.contains("] failover: ")), "{text}");
         let mut reader = pattern_reader();
         reader.push(Duration::ZERO, text.as_bytes());
