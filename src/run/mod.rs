@@ -11,6 +11,9 @@ pub mod checks;
 pub mod evidence;
 pub mod timeline;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -141,6 +144,18 @@ impl<'a> Runner<'a> {
     }
 }
 
+/// Runs one scenario on a bench that is already up (any [`Bench`]: a fake one in tests), and
+/// takes it down.
+pub async fn run_on<B: Bench>(catalog: &Catalog, scenario: &Scenario, options: &RunOptions, bench: B) -> ScenarioResult {
+    let wall = Instant::now();
+    let Some(view) = ScenarioView::from_catalog(catalog, scenario) else {
+        bench.down().await;
+        return ScenarioResult::error(&scenario.id, "fixtures: the scenario's references do not resolve".into(), wall.elapsed());
+    };
+    let expected = expect(&view);
+    Run { catalog, scenario, expected: &expected, options, wall }.on(bench).await
+}
+
 /// Runs one scenario on `rig` (a fresh [`Runner`]).
 pub async fn run_scenario(catalog: &Catalog, scenario: &Scenario, rig: &Rig, options: &RunOptions) -> ScenarioResult {
     Runner::new(catalog, rig, options).run(scenario).await
@@ -164,11 +179,18 @@ impl Run<'_> {
         let result = match self.oracle_for(&bench) {
             Ok(oracle) => match ConsoleReader::new(bench.console_format()) {
                 Ok(console) => {
-                    let mut d = Driver { bench: &mut bench, console, sabotage: self.options.sabotage, started: None };
+                    let mut d = Driver {
+                        bench: &mut bench,
+                        console,
+                        sabotage: self.options.sabotage,
+                        started: None,
+                        outcome_in: false,
+                        broke: Vec::new(),
+                    };
                     match d.drive(self.scenario, &oracle.expected[0]).await {
                         Ok(times) => {
-                            let console = d.console;
-                            self.judge(&bench, &oracle, console, times)
+                            let (console, broke) = (d.console, d.broke);
+                            self.judge(&bench, &oracle, console, broke, times)
                         }
                         Err(reason) => self.error(reason),
                     }
@@ -196,8 +218,16 @@ impl Run<'_> {
         Ok(Oracle { catalog: Some(catalog), expected, margin: Some(margin) })
     }
 
-    fn judge<B: Bench>(&self, bench: &B, oracle: &Oracle, console: ConsoleReader, times: Times) -> ScenarioResult {
+    fn judge<B: Bench>(
+        &self,
+        bench: &B,
+        oracle: &Oracle,
+        console: ConsoleReader,
+        broke: Vec<(Duration, String)>,
+        times: Times,
+    ) -> ScenarioResult {
         let mut evidence = bench.evidence();
+        evidence.broke.extend(broke);
         evidence.started_at = times.started_at;
         evidence.console = console.events;
         let scale = bench.scale();
@@ -285,6 +315,10 @@ struct Driver<'b, B: Bench> {
     sabotage: Option<Sabotage>,
     /// When the firmware was told to start (sabotage times count from here).
     started: Option<tokio::time::Instant>,
+    /// Set once `connected` or `exhausted` is in: a part breaking later is recorded (the run
+    /// still ends as an error) so the checks and the timeline keep what was seen.
+    outcome_in: bool,
+    broke: Vec<(Duration, String)>,
 }
 
 impl<B: Bench> Driver<'_, B> {
@@ -317,6 +351,7 @@ impl<B: Bench> Driver<'_, B> {
                 .await?
         };
         let finished_at = self.bench.clock().now();
+        self.outcome_in = finished;
         if finished && !stalled && self.console.any(|e| matches!(e, Event::Connected { .. })) {
             // Watch the settle period for switching.
             self.read_until(scale.ms(scenario.settle_ms), |_| false).await?;
@@ -341,6 +376,10 @@ impl<B: Bench> Driver<'_, B> {
             }
             self.sabotage_if_due();
             if let Some(broken) = self.bench.broken() {
+                if self.outcome_in {
+                    self.broke.push((self.bench.clock().now(), broken));
+                    return Ok(false);
+                }
                 return Err(broken);
             }
             let poll = Duration::from_millis(200).min(until.saturating_duration_since(tokio::time::Instant::now()));
