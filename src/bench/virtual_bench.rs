@@ -383,6 +383,7 @@ impl Bench for VirtualBench {
             apdus: self.trace.apdus(),
             card_events: self.trace.events(),
             urcs: self.observer_lines(),
+            observer_is_dut_modem: true,
             reports: self.backend.reports(),
             report_imsi: ReportImsi::Context,
             network: Some(self.network.ground_truth().into_iter().map(network_step).collect()),

@@ -18,6 +18,9 @@ pub struct Evidence {
     pub card_events: Vec<CardEvent>,
     /// Lines the observer AT port printed unasked, as printed.
     pub urcs: Vec<(Duration, String)>,
+    /// Whether the observer is the DUT modem's own second port (its registrations are the
+    /// DUT's) rather than a separate reference modem (whose are its own).
+    pub observer_is_dut_modem: bool,
     pub reports: Vec<ReportRecord>,
     /// How a report's IMSI is known: from the data context it came through (a simulated
     /// network knows) or only from what the report itself says (a real network).

@@ -36,7 +36,7 @@ use crate::clock::{RigClock, TimeScale};
 use crate::hw::pcsc::{CardWorker, Readers, read_identity};
 use crate::hw::simtrace::{SocketTransport, UsbTransport};
 use crate::model::{
-    CardemChannel, Catalog, ConsoleFormat, FaultKind, LabBench, LabNetwork, Placement, Rig, Scenario,
+    CardemChannel, Catalog, ConsoleFormat, FaultKind, LabBench, LabNetwork, ObserverKind, Placement, Rig, Scenario,
 };
 use crate::run::evidence::{Evidence, ReportImsi};
 
@@ -392,6 +392,7 @@ impl Bench for LabBenchUp {
             apdus: self.trace.apdus(),
             card_events: self.trace.events(),
             urcs: self.observer.as_ref().map(Observer::lines).unwrap_or_default(),
+            observer_is_dut_modem: self.lab.observer.kind == ObserverKind::ModemPort,
             reports: self.backend.reports().into_iter().filter(|r| r.at >= self.since).collect(),
             report_imsi: ReportImsi::Claimed,
             network: None,

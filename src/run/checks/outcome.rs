@@ -117,10 +117,11 @@ fn network_says(i: &Input, seed: &str) -> Option<Say> {
 
 /// A registration on the observer port after the winner's last AUTHENTICATE.
 fn observer_says(i: &Input, slot: u8, until: Duration) -> Option<Say> {
-    let registrations = i.evidence.observer_registrations();
-    if i.evidence.urcs.is_empty() {
+    if i.evidence.urcs.is_empty() || !i.evidence.observer_is_dut_modem {
+        // No observer, or a reference modem: its registrations are not the DUT's.
         return None;
     }
+    let registrations = i.evidence.observer_registrations();
     let authenticated = i
         .evidence
         .apdus

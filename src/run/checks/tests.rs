@@ -66,6 +66,7 @@ impl Seen {
     }
     fn urc(mut self, at: u64, line: &str) -> Seen {
         self.0.urcs.push((ms(at), line.into()));
+        self.0.observer_is_dut_modem = true;
         self
     }
 }
@@ -265,4 +266,14 @@ fn winner_orders_the_trace_by_when_commands_arrived_not_when_they_were_recorded(
     let slow_master_recorded_late = master_reject_right(&c).authenticated(450, 0);
     let w = check(&judge(&c, "master-reject", slow_master_recorded_late), "winner").clone();
     assert_eq!(w.status, Status::Pass, "{}", w.observed);
+}
+
+#[test]
+fn a_reference_modems_registrations_are_not_the_duts() {
+    let c = catalog();
+    let mut seen = master_reject_right(&c);
+    seen.0.observer_is_dut_modem = false;
+    let w = check(&judge(&c, "master-reject", seen), "winner").clone();
+    assert_eq!(w.status, Status::Pass);
+    assert!(!w.observed.contains("observer port"), "{}", w.observed);
 }
