@@ -10,10 +10,12 @@
 //! - [`lab`]: real hardware — the DUT's console and the observer on serial ports, SIMtrace2-class
 //!   boards (or sockets with the same framing) for the SIM slots, the system's pcscd for the
 //!   readers of the card inventory, hooks for the DUT and the test network.
+//! - [`evidence`]: what a bench saw, in terms every bench can give.
 //! - [`plan`]: which scenarios a bench can run at all (the others are skipped, with the reason).
 //! - [`observer`]: the observer AT port, watched for URCs; [`serial`]: serial ports by path.
 //! - [`firmware_config`]: the firmware's provisioning for a scenario.
 
+pub mod evidence;
 pub mod firmware_config;
 pub mod lab;
 pub mod observer;
@@ -28,7 +30,7 @@ pub use virtual_bench::{BenchError, BenchPaths, VirtualBench, VirtualBenchOption
 use crate::bridge::CardFault;
 use crate::clock::{RigClock, TimeScale};
 use crate::model::ConsoleFormat;
-use crate::run::evidence::Evidence;
+use crate::bench::evidence::Evidence;
 
 /// One bench, up for one scenario. Evidence is stamped on [`Bench::clock`].
 #[allow(async_fn_in_trait)]

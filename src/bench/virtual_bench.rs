@@ -18,7 +18,7 @@ use crate::hw::pcsc::{CardWorker, PcscError, Readers, read_identity};
 use crate::hw::simtrace::{SocketTransport, TransportError};
 use crate::method::attempt::CARD_WWT_MS;
 use crate::model::{Catalog, ConsoleFormat, Rig, Scenario};
-use crate::run::evidence::{Evidence, NetworkStep, ReportImsi, StepKind};
+use crate::bench::evidence::{Evidence, NetworkStep, ReportImsi, StepKind};
 use crate::sim::modem::{Modem, ModemConfig};
 use crate::sim::network::{Network, TruthKind};
 use crate::sim::pcscd::{LabelledCard, PcscdError, PrivatePcscd};

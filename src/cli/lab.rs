@@ -38,7 +38,7 @@ pub fn lab(fixtures: &Path, args: LabArgs) -> ExitCode {
         time_scale: args.time_scale,
         text_console: args.text_console,
         without_faults: args.without_faults,
-        firmware: super::run::firmware_binary(),
+        firmware: super::firmware_binary(),
         seedrig,
         firmware_fault: args.firmware_fault,
         site: args.site,

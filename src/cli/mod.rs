@@ -11,12 +11,13 @@ mod sim;
 mod table;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use seedrig::fixture::{self, Loaded};
+use seedrig::model::Rig;
 use seedrig::sim::lab::control as lab_control;
 
 /// Exit code for a configuration error (bad fixture, rig file or flag).
@@ -315,4 +316,31 @@ fn load_clean(fixtures: &std::path::Path) -> Result<Loaded, ExitCode> {
         return Err(ExitCode::from(EXIT_CONFIG));
     }
     Ok(loaded)
+}
+
+/// The bench a rig file describes, checked together with the fixtures (a lab's card inventory
+/// names seed fixtures).
+pub fn load_rig_any(fixtures: &Path, path: &Path) -> Result<Rig, ExitCode> {
+    let loaded = seedrig::fixture::load_bench(fixtures, path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    if !loaded.diagnostics.is_empty() {
+        eprint!("{}", loaded.diagnostics.render(styled()));
+        return Err(ExitCode::from(EXIT_CONFIG));
+    }
+    let wanted = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+    let same = |r: &Rig| r.path.canonicalize().unwrap_or_else(|_| r.path.clone()) == wanted;
+    loaded.catalog.rigs.into_values().find(same).ok_or_else(|| {
+        eprintln!("error: {} holds no bench", path.display());
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+
+/// The firmware binary built beside this one.
+pub fn firmware_binary() -> PathBuf {
+    std::env::current_exe()
+        .map(|exe| exe.with_file_name("seedrig-firmware"))
+        .unwrap_or_else(|_| PathBuf::from("seedrig-firmware"))
 }

@@ -27,7 +27,7 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let rig = match super::sim::load_rig_any(fixtures, &args.rig) {
+    let rig = match super::load_rig_any(fixtures, &args.rig) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -48,7 +48,7 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         run_parallel(fixtures, &args, &selected)
     } else {
         let options =
-            RunOptions { firmware_binary: firmware_binary(), fault: args.fault.clone(), sabotage: None };
+            RunOptions { firmware_binary: super::firmware_binary(), fault: args.fault.clone(), sabotage: None };
         run_all(&loaded.catalog, &rig, &selected, &options)
     };
     if let Some(path) = &args.results_json {
@@ -200,11 +200,4 @@ fn print_summary(results: &[ScenarioResult]) {
         "\n{} scenarios: {passed} passed, {failed} failed, {errors} errors, {skipped} skipped",
         results.len()
     );
-}
-
-/// The firmware binary built beside this one.
-pub fn firmware_binary() -> PathBuf {
-    std::env::current_exe()
-        .map(|exe| exe.with_file_name("seedrig-firmware"))
-        .unwrap_or_else(|_| PathBuf::from("seedrig-firmware"))
 }

@@ -15,7 +15,7 @@ pub fn selftest(fixtures: &Path, rig_file: &Path) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let rig = match super::sim::load_rig_any(fixtures, rig_file) {
+    let rig = match super::load_rig_any(fixtures, rig_file) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -24,7 +24,7 @@ pub fn selftest(fixtures: &Path, rig_file: &Path) -> ExitCode {
     for mode in FaultMode::value_variants() {
         println!("== firmware --fault {}", mode.name());
         let options = RunOptions {
-            firmware_binary: run::firmware_binary(),
+            firmware_binary: super::firmware_binary(),
             fault: Some(mode.name().to_owned()),
             sabotage: None,
         };

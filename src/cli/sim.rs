@@ -102,7 +102,7 @@ pub fn up(fixtures: &Path, rig_file: &Path, scenario: &str, json: bool, firmware
             return ExitCode::from(EXIT_BENCH);
         }
     };
-    let launch = firmware.then(|| FirmwareLaunch { binary: super::run::firmware_binary(), fault: None });
+    let launch = firmware.then(|| FirmwareLaunch { binary: super::firmware_binary(), fault: None });
     let options = VirtualBenchOptions { firmware: launch, watch_observer: false };
     runtime.block_on(async {
         let bench = match VirtualBench::up(&loaded.catalog, scenario, &rig, options).await {
@@ -173,7 +173,7 @@ fn print_paths(paths: &BenchPaths, json: bool) {
 
 /// The rig file, which must describe a virtual bench.
 fn load_rig(fixtures: &Path, path: &Path) -> Result<Rig, ExitCode> {
-    let rig = load_rig_any(fixtures, path)?;
+    let rig = super::load_rig_any(fixtures, path)?;
     if !matches!(rig.kind, RigKind::Virtual) {
         eprintln!(
             "error: {} describes a lab bench; `sim up` brings up the virtual bench (kind = \"virtual\")",
@@ -182,25 +182,6 @@ fn load_rig(fixtures: &Path, path: &Path) -> Result<Rig, ExitCode> {
         return Err(ExitCode::from(EXIT_CONFIG));
     }
     Ok(rig)
-}
-
-/// The bench a rig file describes, checked together with the fixtures (a lab's card inventory
-/// names seed fixtures).
-pub fn load_rig_any(fixtures: &Path, path: &Path) -> Result<Rig, ExitCode> {
-    let loaded = seedrig::fixture::load_bench(fixtures, path).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(EXIT_CONFIG)
-    })?;
-    if !loaded.diagnostics.is_empty() {
-        eprint!("{}", loaded.diagnostics.render(super::styled()));
-        return Err(ExitCode::from(EXIT_CONFIG));
-    }
-    let wanted = path.canonicalize().unwrap_or_else(|_| path.to_owned());
-    let same = |r: &Rig| r.path.canonicalize().unwrap_or_else(|_| r.path.clone()) == wanted;
-    loaded.catalog.rigs.into_values().find(same).ok_or_else(|| {
-        eprintln!("error: {} holds no bench", path.display());
-        ExitCode::from(EXIT_CONFIG)
-    })
 }
 
 pub async fn wait_for_signal() {

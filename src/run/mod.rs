@@ -8,7 +8,6 @@
 //! passes or failures. The runner knows benches only through [`Bench`].
 
 pub mod checks;
-pub mod evidence;
 pub mod timeline;
 
 #[cfg(test)]
@@ -24,7 +23,7 @@ use crate::method::oracle::{Expected, Outcome};
 use crate::method::{ScenarioView, expect, expect_ranked, near_tie_rankings};
 use crate::model::{Catalog, Rig, Scenario};
 use checks::{Check, Input, Status, evaluate};
-use evidence::{Evidence, StepKind};
+use crate::bench::evidence::{Evidence, StepKind};
 
 /// How long (real) the DUT may take to answer `status`.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(2);

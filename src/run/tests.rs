@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::checks::Status;
-use super::evidence::Evidence;
+use crate::bench::evidence::Evidence;
 use super::{RunOptions, Verdict, run_on};
 use crate::bench::Bench;
 use crate::bridge::{ApduRecord, CardFault, Subject};

@@ -38,7 +38,7 @@ use crate::hw::simtrace::{SocketTransport, UsbTransport};
 use crate::model::{
     CardemChannel, Catalog, ConsoleFormat, FaultKind, LabBench, LabNetwork, ObserverKind, Placement, Rig, Scenario,
 };
-use crate::run::evidence::{Evidence, ReportImsi};
+use crate::bench::evidence::{Evidence, ReportImsi};
 
 /// The vendor id of every SIMtrace2-class board (osmocom).
 const SIMTRACE_VENDOR: u16 = 0x1d50;

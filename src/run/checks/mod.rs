@@ -12,7 +12,7 @@ mod tests;
 
 use std::time::Duration;
 
-use super::evidence::Evidence;
+use crate::bench::evidence::Evidence;
 use crate::clock::TimeScale;
 use crate::console::Event;
 use crate::method::oracle::Expected;

@@ -8,7 +8,7 @@ use crate::bridge::Subject;
 use crate::console::Event;
 use crate::method::attempt::fmt_ms;
 use crate::method::oracle::Outcome;
-use crate::run::evidence::{ReportImsi, StepKind};
+use crate::bench::evidence::{ReportImsi, StepKind};
 
 /// The DUT's claim must match the oracle, no independent source may point elsewhere, and at
 /// least one independent source must confirm it: the card's AUTHENTICATE through the bridge,

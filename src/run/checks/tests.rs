@@ -12,7 +12,7 @@ use crate::console::reader::ConsoleEvent;
 use crate::console::{Event, Role};
 use crate::method::{ScenarioView, expect};
 use crate::model::Catalog;
-use crate::run::evidence::{Evidence, NetworkStep, ReportImsi, StepKind};
+use crate::bench::evidence::{Evidence, NetworkStep, ReportImsi, StepKind};
 
 fn catalog() -> Catalog {
     let loaded = crate::fixture::load_default(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("fixtures load");
