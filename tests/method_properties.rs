@@ -250,13 +250,19 @@ proptest! {
     fn judgement_bounds_follow_the_mode(view in scenario()) {
         let expected = expect(&view);
         for a in &expected.attempts {
-            if let Judged::Failed { after_ms, explicit, .. } = a.judged {
+            if let Judged::Failed { after_ms, earliest_ms, explicit, .. } = a.judged {
                 prop_assert_eq!(a.bound_ms, Some(after_ms + view.tolerance_ms));
+                prop_assert_eq!(a.earliest_ms, Some(earliest_ms.saturating_sub(view.tolerance_ms)));
+                prop_assert!(earliest_ms <= after_ms);
                 match view.judgement {
                     Judgement::Timeout => prop_assert_eq!(after_ms, view.attempt_timeout_ms),
-                    Judgement::Both if !explicit => prop_assert_eq!(after_ms, view.attempt_timeout_ms),
+                    Judgement::Both if !explicit => {
+                        prop_assert_eq!(after_ms, view.attempt_timeout_ms);
+                        prop_assert_eq!(earliest_ms, view.attempt_timeout_ms);
+                    }
                     Judgement::Result => prop_assert!(explicit),
-                    Judgement::Both => {}
+                    // An explicit answer under `both` ends the attempt only if it comes by T.
+                    Judgement::Both => prop_assert!(after_ms <= view.attempt_timeout_ms),
                 }
             }
         }

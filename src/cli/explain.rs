@@ -139,10 +139,21 @@ fn ranking_table(scenario: &Scenario, view: &ScenarioView) -> String {
 fn connects(seed: &SeedView) -> String {
     match attempt(seed) {
         AttemptResult::Connects { after_ms } => format!("yes, in {}", fmt_ms(after_ms)),
-        AttemptResult::Explicit { after_ms, reason } => {
-            format!("no: {reason} ({})", fmt_ms(after_ms))
+        AttemptResult::Explicit { after_ms, earliest_ms, reason } if earliest_ms != after_ms => {
+            format!("no: {reason} ({}-{})", fmt_ms(earliest_ms), fmt_ms(after_ms))
         }
+        AttemptResult::Explicit { after_ms, reason, .. } => format!("no: {reason} ({})", fmt_ms(after_ms)),
         AttemptResult::Silent { reason } => format!("no: {reason} (silent)"),
+    }
+}
+
+/// When a failed attempt may be judged: `within B`, or `between A and B` where a correct
+/// firmware cannot know sooner than A.
+fn window(a: &seedrig::method::ExpectedAttempt, after_ms: u64) -> String {
+    let bound = fmt_ms(a.bound_ms.unwrap_or(after_ms));
+    match a.earliest_ms {
+        Some(earliest) if earliest > 0 => format!("between {} and {bound}", fmt_ms(earliest)),
+        _ => format!("within {bound}"),
     }
 }
 
@@ -155,15 +166,15 @@ fn outcome(view: &ScenarioView, expected: &Expected) -> String {
             Judged::Connected { after_ms } => {
                 format!("connects after {} (at {})", fmt_ms(*after_ms), fmt_ms(a.starts_at_ms + after_ms))
             }
-            Judged::Failed { after_ms, explicit: true, reason } => format!(
-                "fails on an explicit answer after {}, judged within {}: {reason}",
+            Judged::Failed { after_ms, explicit: true, reason, .. } => format!(
+                "fails on an explicit answer after {}, judged {}: {reason}",
                 fmt_ms(*after_ms),
-                fmt_ms(a.bound_ms.unwrap_or(*after_ms))
+                window(a, *after_ms)
             ),
-            Judged::Failed { after_ms, explicit: false, reason } => format!(
-                "fails at T = {}, judged within {}: {reason}",
+            Judged::Failed { after_ms, explicit: false, reason, .. } => format!(
+                "fails at T = {}, judged {}: {reason}",
                 fmt_ms(*after_ms),
-                fmt_ms(a.bound_ms.unwrap_or(*after_ms))
+                window(a, *after_ms)
             ),
             Judged::Stalled { reason } => {
                 format!("never answered ({reason}); the firmware waits for a result forever")

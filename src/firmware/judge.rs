@@ -118,6 +118,21 @@ mod tests {
         }
     }
 
+    /// The same boundary as the oracle's (`method::attempt::judge`): under `both` an answer
+    /// exactly at T still ends the attempt on the answer; one after T is judged at T.
+    #[test]
+    fn under_both_an_answer_after_t_is_judged_at_t() {
+        let j = judge(Both);
+        assert!(failed(T, true)(&j.decide(&[reject(T)], T, "registration")));
+        let late = j.decide(&[reject(T + 260)], T + 260, "registration");
+        assert!(failed(T, false)(&late), "{late:?}");
+        // The oracle agrees on both sides of the edge.
+        use crate::method::attempt::{AttemptResult, judge as oracle};
+        let answer = |after_ms| AttemptResult::Explicit { after_ms, earliest_ms: after_ms, reason: "r".into() };
+        assert!(matches!(oracle(&answer(T), Both, T), crate::method::Judged::Failed { after_ms: T, explicit: true, .. }));
+        assert!(matches!(oracle(&answer(T + 260), Both, T), crate::method::Judged::Failed { after_ms: T, explicit: false, .. }));
+    }
+
     #[test]
     fn without_t_nothing_ends_on_time() {
         let j = Judge { mode: Both, t_ms: None };

@@ -17,8 +17,11 @@ pub const CARD_WWT_MS: u64 = 1_000;
 pub enum AttemptResult {
     /// Authentication, registration, context and data all succeed.
     Connects { after_ms: u64 },
-    /// The modem or network answers with a definite failure.
-    Explicit { after_ms: u64, reason: String },
+    /// The modem or network answers with a definite failure, at `after_ms` at the latest and
+    /// not before `earliest_ms` (equal for a network's answer, whose latencies are known; a
+    /// modem gives up on a silent card somewhere between the work waiting time and its
+    /// give-up time; a card fault seen at once can be seen at any moment).
+    Explicit { after_ms: u64, earliest_ms: u64, reason: String },
     /// Nothing ever answers.
     Silent { reason: String },
 }
@@ -31,6 +34,8 @@ pub enum Judged {
     },
     Failed {
         after_ms: u64,
+        /// The earliest a correct firmware can come to this verdict.
+        earliest_ms: u64,
         explicit: bool,
         reason: String,
     },
@@ -49,25 +54,34 @@ impl Judged {
 /// Walks the attach steps in the order a modem does them; the first step that fails decides.
 pub fn attempt(seed: &SeedView) -> AttemptResult {
     let has = |pred: fn(&FaultKind) -> bool| seed.faults.iter().find(|f| pred(f));
-    let explicit = |after_ms: u64, reason: String| AttemptResult::Explicit { after_ms, reason };
+    let explicit = |after_ms: u64, reason: String| AttemptResult::Explicit { after_ms, earliest_ms: after_ms, reason };
+    let at_once = |after_ms: u64, reason: &str| AttemptResult::Explicit { after_ms, earliest_ms: 0, reason: reason.to_owned() };
+    // The modem waits at least the work waiting time for a silent card, and gives up by
+    // CARD_GIVE_UP_MS.
+    let card_gives_up = |before_ms: u64, reason: &str| AttemptResult::Explicit {
+        after_ms: before_ms + CARD_GIVE_UP_MS,
+        earliest_ms: before_ms + CARD_WWT_MS,
+        reason: reason.to_owned(),
+    };
     let silent = |reason: &str| AttemptResult::Silent { reason: reason.to_owned() };
 
     // The card, before anything reaches the network.
     if has(|f| matches!(f, FaultKind::Pulled)).is_some() {
-        return explicit(0, "no card in the slot".into());
+        return at_once(0, "no card in the slot");
     }
     if has(|f| matches!(f, FaultKind::BadAtr)).is_some() {
-        return explicit(0, "card answers reset with an unusable ATR".into());
+        return at_once(0, "card answers reset with an unusable ATR");
     }
     if has(|f| matches!(f, FaultKind::PinLocked)).is_some() {
-        return explicit(0, "card demands a PIN".into());
+        return at_once(0, "card demands a PIN");
     }
+    // The bounce may come at any moment of its rhythm, but no later than `up_ms`.
     if let Some(FaultKind::Flaky { up_ms, .. }) = has(|f| matches!(f, FaultKind::Flaky { .. })) {
-        return explicit(*up_ms, "card contact bounced out".into());
+        return at_once(*up_ms, "card contact bounced out");
     }
     // A card that does not answer is a SIM failure the modem reports (+CPIN: NOT READY).
     if has(|f| matches!(f, FaultKind::Mute)).is_some() {
-        return explicit(CARD_GIVE_UP_MS, "card does not answer: SIM failure".into());
+        return card_gives_up(0, "card does not answer: SIM failure");
     }
     // The radio.
     let Some(cell) = &seed.best else {
@@ -87,10 +101,7 @@ pub fn attempt(seed: &SeedView) -> AttemptResult {
         // Beyond the work waiting time the modem gives up on AUTHENTICATE: no RES, so the
         // network rejects the authentication.
         Some(FaultKind::Slow { beyond_wwt: true, .. }) => {
-            return explicit(
-                timing.auth_ms + CARD_GIVE_UP_MS,
-                "card too slow to AUTHENTICATE: authentication fails".into(),
-            );
+            return card_gives_up(timing.auth_ms, "card too slow to AUTHENTICATE: authentication fails");
         }
         Some(FaultKind::Slow { delay_ms, .. }) => *delay_ms,
         _ => 0,
@@ -122,31 +133,32 @@ pub fn attempt(seed: &SeedView) -> AttemptResult {
     AttemptResult::Connects { after_ms: t + timing.data_ms }
 }
 
-/// The firmware's verdict under `mode`, with attempt timeout `t_ms` (T).
+/// The firmware's verdict under `mode`, with attempt timeout `t_ms` (T). Whatever happens after
+/// T does not count under `timeout` and `both`: by then the attempt was judged at T (a connect
+/// or an explicit answer exactly at T still counts).
 pub fn judge(result: &AttemptResult, mode: Judgement, t_ms: u64) -> Judged {
+    let at_t = |reason: String| Judged::Failed { after_ms: t_ms, earliest_ms: t_ms, explicit: false, reason };
     match (result, mode) {
-        (AttemptResult::Connects { after_ms }, Judgement::Result) => {
-            Judged::Connected { after_ms: *after_ms }
+        (AttemptResult::Connects { after_ms }, Judgement::Result) => Judged::Connected { after_ms: *after_ms },
+        (AttemptResult::Connects { after_ms }, _) if *after_ms <= t_ms => Judged::Connected { after_ms: *after_ms },
+        (AttemptResult::Connects { after_ms }, _) => {
+            at_t(format!("would connect after {} but T is {}", fmt_ms(*after_ms), fmt_ms(t_ms)))
         }
-        (AttemptResult::Connects { after_ms }, _) if *after_ms <= t_ms => {
-            Judged::Connected { after_ms: *after_ms }
+        (AttemptResult::Explicit { after_ms, earliest_ms, reason }, Judgement::Result) => {
+            Judged::Failed { after_ms: *after_ms, earliest_ms: *earliest_ms, explicit: true, reason: reason.clone() }
         }
-        (AttemptResult::Connects { after_ms }, _) => Judged::Failed {
-            after_ms: t_ms,
-            explicit: false,
-            reason: format!("would connect after {} but T is {}", fmt_ms(*after_ms), fmt_ms(t_ms)),
-        },
-        (AttemptResult::Explicit { after_ms, reason }, Judgement::Result | Judgement::Both) => {
-            Judged::Failed { after_ms: *after_ms, explicit: true, reason: reason.clone() }
+        // An answer that may come by T ends the attempt early; one that comes after T only
+        // would be judged at T, like silence.
+        (AttemptResult::Explicit { after_ms, earliest_ms, reason }, Judgement::Both) if *after_ms <= t_ms => {
+            Judged::Failed { after_ms: *after_ms, earliest_ms: *earliest_ms, explicit: true, reason: reason.clone() }
+        }
+        (AttemptResult::Explicit { after_ms, reason, .. }, Judgement::Both) => {
+            at_t(format!("{reason} after {}, beyond T; judged at T", fmt_ms(*after_ms)))
         }
         // Figure 4: only the clock decides, even when a reject came earlier.
-        (AttemptResult::Explicit { reason, .. }, Judgement::Timeout) => {
-            Judged::Failed { after_ms: t_ms, explicit: false, reason: format!("{reason}; judged at T") }
-        }
+        (AttemptResult::Explicit { reason, .. }, Judgement::Timeout) => at_t(format!("{reason}; judged at T")),
         (AttemptResult::Silent { reason }, Judgement::Result) => Judged::Stalled { reason: reason.clone() },
-        (AttemptResult::Silent { reason }, _) => {
-            Judged::Failed { after_ms: t_ms, explicit: false, reason: reason.clone() }
-        }
+        (AttemptResult::Silent { reason }, _) => at_t(reason.clone()),
     }
 }
 
@@ -194,7 +206,11 @@ mod tests {
         let r = attempt(&seed(vec![FaultKind::Reject { cause: 15 }]));
         assert_eq!(
             r,
-            AttemptResult::Explicit { after_ms: 1000, reason: "registration rejected, EMM cause 15".into() }
+            AttemptResult::Explicit {
+                after_ms: 1000,
+                earliest_ms: 1000,
+                reason: "registration rejected, EMM cause 15".into()
+            }
         );
         assert!(matches!(
             judge(&r, Judgement::Both, 30_000),
@@ -219,6 +235,30 @@ mod tests {
         assert_eq!(r, AttemptResult::Connects { after_ms: 41_550 });
         assert!(judge(&r, Judgement::Result, 30_000).connected());
         assert!(!judge(&r, Judgement::Both, 30_000).connected());
+    }
+
+    #[test]
+    fn under_both_an_answer_after_t_is_judged_at_t_and_one_at_t_still_counts() {
+        // Reject after auth 300 + register 700 + slow_attach: at 2.26 s with T = 2 s.
+        let late = attempt(&seed(vec![FaultKind::SlowAttach { delay_ms: 1260 }, FaultKind::Reject { cause: 15 }]));
+        let j = judge(&late, Judgement::Both, 2000);
+        assert!(matches!(&j, Judged::Failed { after_ms: 2000, earliest_ms: 2000, explicit: false, reason }
+            if reason == "registration rejected, EMM cause 15 after 2.26 s, beyond T; judged at T"), "{j:?}");
+        // The same answer exactly at T ends the attempt on the answer.
+        let on_time = attempt(&seed(vec![FaultKind::SlowAttach { delay_ms: 1000 }, FaultKind::Reject { cause: 15 }]));
+        assert!(matches!(judge(&on_time, Judgement::Both, 2000), Judged::Failed { after_ms: 2000, explicit: true, .. }));
+        // `result` waits for the late answer.
+        assert!(matches!(judge(&late, Judgement::Result, 2000), Judged::Failed { after_ms: 2260, explicit: true, .. }));
+    }
+
+    #[test]
+    fn a_silent_card_is_given_up_on_between_the_wwt_and_the_give_up_time() {
+        let mute = attempt(&seed(vec![FaultKind::Mute]));
+        assert!(matches!(mute, AttemptResult::Explicit { after_ms: 2000, earliest_ms: 1000, .. }), "{mute:?}");
+        let slow = attempt(&seed(vec![FaultKind::Slow { delay_ms: 5000, beyond_wwt: true }]));
+        assert!(matches!(slow, AttemptResult::Explicit { after_ms: 2300, earliest_ms: 1300, .. }), "{slow:?}");
+        let pulled = attempt(&seed(vec![FaultKind::Pulled]));
+        assert!(matches!(pulled, AttemptResult::Explicit { after_ms: 0, earliest_ms: 0, .. }));
     }
 
     #[test]

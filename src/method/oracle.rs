@@ -18,6 +18,9 @@ pub struct ExpectedAttempt {
     /// The latest a failed attempt may be judged, counted from its start (duration plus
     /// tolerance); `None` for a connect or a stall.
     pub bound_ms: Option<u64>,
+    /// The earliest it may be judged (the earliest a correct firmware can know, less the
+    /// tolerance); `None` for a connect or a stall, `Some(0)` where any moment is possible.
+    pub earliest_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -162,9 +165,11 @@ pub fn expect_ranked(view: &ScenarioView, ranking: Vec<Ranked>) -> Expected {
     let mut clock = 0;
     for (seed, is_master) in order {
         let judged = judge(&attempt(seed), view.judgement, view.attempt_timeout_ms);
-        let bound_ms = match &judged {
-            Judged::Failed { after_ms, .. } => Some(after_ms + view.tolerance_ms),
-            _ => None,
+        let (bound_ms, earliest_ms) = match &judged {
+            Judged::Failed { after_ms, earliest_ms, .. } => {
+                (Some(after_ms + view.tolerance_ms), Some(earliest_ms.saturating_sub(view.tolerance_ms)))
+            }
+            _ => (None, None),
         };
         attempts.push(ExpectedAttempt {
             seed: seed.id.clone(),
@@ -173,6 +178,7 @@ pub fn expect_ranked(view: &ScenarioView, ranking: Vec<Ranked>) -> Expected {
             starts_at_ms: clock,
             judged: judged.clone(),
             bound_ms,
+            earliest_ms,
         });
         match judged {
             Judged::Connected { after_ms } => {

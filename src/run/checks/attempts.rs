@@ -34,11 +34,20 @@ pub fn master_judgement(i: &Input) -> Finding {
         (Judged::Failed { explicit, .. }, Some((at, seen_explicit, reason)), Some(start)) => {
             let took = i.nominal(at.saturating_sub(start));
             let bound = expected.bound_ms.unwrap_or(0) as f64;
+            let earliest = expected.earliest_ms.unwrap_or(0) as f64;
             let kind = |e: bool| if e { "explicit" } else { "at T" };
+            let window = if earliest > 0.0 {
+                format!("between {} and {}", fmt_ms(earliest as u64), fmt_ms(bound as u64))
+            } else {
+                format!("within {}", fmt_ms(bound as u64))
+            };
+            // Sooner than a correct firmware can know is as wrong as too late: the firmware
+            // judged on something else (a timer too short, a guess).
+            let early = if took < earliest { " (sooner than a correct firmware can know)" } else { "" };
             Finding::new(
-                format!("failed {} within {}", kind(*explicit), fmt_ms(bound as u64)),
-                format!("failed {} after {}: {reason}", kind(seen_explicit), fmt_ms(took as u64)),
-                *explicit == seen_explicit && took <= bound,
+                format!("failed {} {window}", kind(*explicit)),
+                format!("failed {} after {}{early}: {reason}", kind(seen_explicit), fmt_ms(took as u64)),
+                *explicit == seen_explicit && took <= bound && took >= earliest,
             )
             .measured(took, bound)
         }

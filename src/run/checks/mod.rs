@@ -138,8 +138,12 @@ impl Input<'_> {
             .map_or(format!("IMSI {imsi}"), |p| p.seed.clone())
     }
 
-    fn slot_of_seed(&self, seed: &str) -> Option<u8> {
-        self.scenario.placements().find(|p| p.seed == seed).map(|p| p.slot)
+    /// `seed (slot N)` for an IMSI of the scenario, else `IMSI ...`.
+    fn seed_and_slot(&self, imsi: &str) -> String {
+        match self.scenario.placements().find(|p| self.imsi(&p.seed) == imsi) {
+            Some(p) => format!("{} (slot {})", p.seed, p.slot),
+            None => format!("IMSI {imsi}"),
+        }
     }
 
     /// Nominal ms since the DUT was told to start.

@@ -87,9 +87,10 @@ fn card_says(i: &Input, slot: u8, until: Duration) -> Option<Say> {
     Some(match last {
         Some(a) if a.slot == slot => Say::Agrees(format!("card authenticated in slot {slot}: yes")),
         Some(a) => Say::Disagrees(format!(
-            "card authenticated last in slot {} ({}), not slot {slot}",
+            "card authenticated last in slot {} ({}) at {}, not slot {slot}",
             a.slot,
-            i.seed_of_slot(a.slot)
+            i.seed_of_slot(a.slot),
+            fmt_ms(i.since_start(a.at) as u64)
         )),
         None => Say::Disagrees(format!("card authenticated in slot {slot}: no")),
     })
@@ -108,7 +109,7 @@ fn network_says(i: &Input, seed: &str) -> Option<Say> {
         Some(s) if s.imsi == imsi => Say::Agrees(format!("network registered: {seed}")),
         Some(s) => Say::Disagrees(format!(
             "network registered: {} at {}",
-            i.seed_by_imsi(&s.imsi),
+            i.seed_and_slot(&s.imsi),
             fmt_ms(i.since_start(s.at) as u64)
         )),
         None => Say::Disagrees("network registered: nobody".into()),
@@ -145,7 +146,11 @@ fn backend_says(i: &Input, seed: &str) -> Option<Say> {
     Some(if i.evidence.reports.iter().any(|r| r.imsi == imsi) {
         Say::Agrees(format!("backend got a report through {seed}{how}"))
     } else {
-        Say::Disagrees(format!("backend got a report through {}{how}", i.seed_by_imsi(&first.imsi)))
+        Say::Disagrees(format!(
+            "backend got a report through {}{how} at {}",
+            i.seed_and_slot(&first.imsi),
+            fmt_ms(i.since_start(first.at) as u64)
+        ))
     })
 }
 
@@ -166,14 +171,20 @@ fn nobody_won(i: &Input) -> Finding {
     if let Some(steps) = &i.evidence.network {
         for s in steps.iter().filter(|s| s.kind == StepKind::DataDelivered) {
             contradicted = true;
-            let seed = i.seed_by_imsi(&s.imsi);
-            let slot = i.slot_of_seed(&seed).map_or(String::new(), |n| format!(" (slot {n})"));
-            observed.push(format!("network delivered data for {seed}{slot} at {}", fmt_ms(i.since_start(s.at) as u64)));
+            observed.push(format!(
+                "network delivered data for {} at {}",
+                i.seed_and_slot(&s.imsi),
+                fmt_ms(i.since_start(s.at) as u64)
+            ));
         }
     }
     for r in &i.evidence.reports {
         contradicted = true;
-        observed.push(format!("backend got a report through {} at {}", i.seed_by_imsi(&r.imsi), fmt_ms(i.since_start(r.at) as u64)));
+        observed.push(format!(
+            "backend got a report through {} at {}",
+            i.seed_and_slot(&r.imsi),
+            fmt_ms(i.since_start(r.at) as u64)
+        ));
     }
     Finding::new("exhausted", observed.join("; "), claim.is_none() && i.said_exhausted() && !contradicted)
 }

@@ -166,12 +166,12 @@ fn winner_fails_on_a_wrong_claim_and_on_any_source_pointing_elsewhere() {
     let card = master_reject_right(&c).authenticated(2600, 1);
     let w = check(&judge(&c, "master-reject", card), "winner").clone();
     assert_eq!(w.status, Status::Fail);
-    assert!(w.observed.contains("authenticated last in slot 1 (orange-fr-1)"), "{}", w.observed);
+    assert!(w.observed.contains("authenticated last in slot 1 (orange-fr-1) at 2.6 s"), "{}", w.observed);
     // The network registered somebody else last.
     let net = master_reject_right(&c).network(2600, &imsi(&c, "orange-fr-1"), StepKind::Registered);
     let w = check(&judge(&c, "master-reject", net), "winner").clone();
     assert_eq!(w.status, Status::Fail);
-    assert!(w.observed.contains("network registered: orange-fr-1 at 2.6 s"), "{}", w.observed);
+    assert!(w.observed.contains("network registered: orange-fr-1 (slot 1) at 2.6 s"), "{}", w.observed);
     // The backend got the report through another seed only.
     let mut other = master_reject_right(&c);
     other.0.reports.clear();
@@ -276,4 +276,23 @@ fn a_reference_modems_registrations_are_not_the_duts() {
     let w = check(&judge(&c, "master-reject", seen), "winner").clone();
     assert_eq!(w.status, Status::Pass);
     assert!(!w.observed.contains("observer port"), "{}", w.observed);
+}
+
+#[test]
+fn master_judgement_fails_a_judgement_sooner_than_a_correct_firmware_can_know() {
+    let c = catalog();
+    // master-reject: the network answers after 1.15 s; a correct firmware cannot judge before
+    // 1.15 s - 500 ms tolerance = 650 ms.
+    let early = Seen::default().attempt(0, 0).judged(400, 0, true);
+    let j = check(&judge(&c, "master-reject", early), "master_judgement").clone();
+    assert_eq!(j.status, Status::Fail);
+    assert_eq!(j.expected, "failed explicit between 650 ms and 1.65 s");
+    assert!(j.observed.starts_with("failed explicit after 400 ms (sooner than a correct firmware can know)"), "{}", j.observed);
+    let in_window = Seen::default().attempt(0, 0).judged(700, 0, true);
+    assert_eq!(check(&judge(&c, "master-reject", in_window), "master_judgement").status, Status::Pass);
+    // master-silent-timeout: silence is judged at T = 30 s, not before 29.5 s.
+    let too_soon = Seen::default().attempt(0, 0).judged(20_000, 0, false);
+    let j = check(&judge(&c, "master-silent-timeout", too_soon), "master_judgement").clone();
+    assert_eq!(j.status, Status::Fail, "{j:?}");
+    assert!(j.expected.starts_with("failed at T between 29.5 s and 30.5 s"), "{}", j.expected);
 }
