@@ -1,5 +1,5 @@
 //! `seedrig explain` on starter scenarios, checked against computations done by hand from the
-//! fixture files with the rules of DESIGN.md §1. Each test writes the computation out, so a
+//! fixture files with the rules of docs/method.md. Each test writes the computation out, so a
 //! reader can redo it; the assertions are the hand results, not the program's.
 
 use std::process::Command;

@@ -1,4 +1,4 @@
-//! Property tests of the method (DESIGN.md §1) on generated scenarios.
+//! Property tests of the method (docs/method.md) on generated scenarios.
 //!
 //! "Can connect" is decided here by the test's own reading of the rules, not by the oracle's
 //! attempt model, so the oracle is checked against an independent statement of them.

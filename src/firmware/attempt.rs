@@ -1,4 +1,4 @@
-//! One attempt with one seed (DESIGN.md §1.3): slot switch, card ready, registration, context,
+//! One attempt with one seed (docs/method.md §3): slot switch, card ready, registration, context,
 //! and the report through it to the backend. The steps run until they succeed or something
 //! answers with a definite failure; silence never ends them. The [`Judge`] decides, with the
 //! clock, when the attempt is over.

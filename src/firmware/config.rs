@@ -215,7 +215,7 @@ fn validate(raw: RawConfig) -> Result<Config, Invalid> {
     })
 }
 
-/// `a, b ≥ 0`, not both 0 (DESIGN.md §1.1). Shared with the console's `weights A B`.
+/// `a, b ≥ 0`, not both 0 (docs/method.md §1). Shared with the console's `weights A B`.
 pub fn validate_weights(signal: f64, tariff: f64) -> Result<Weights, String> {
     let ok = |w: f64| w.is_finite() && w >= 0.0;
     if !ok(signal) || !ok(tariff) {

@@ -1,4 +1,4 @@
-//! Judging one attempt (DESIGN.md §1.4) as a pure function of what happened when, so the
+//! Judging one attempt (docs/method.md §4) as a pure function of what happened when, so the
 //! running firmware and the tests share one rule.
 
 use crate::method::attempt::fmt_ms;

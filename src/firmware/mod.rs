@@ -1,5 +1,5 @@
 //! The reference failover firmware: the DUT of the virtual bench (docs/virtual-bench.md,
-//! "The firmware"), and a working example of the method of DESIGN.md §1 for firmware teams.
+//! "The firmware"), and a working example of the method of docs/method.md for firmware teams.
 //!
 //! It talks to a modem over AT exactly as it would on a hotspot: measure the site with
 //! `AT+QOPS`, rank the standby seeds by the comprehensive evaluation index, try the master and

@@ -1,4 +1,4 @@
-//! Ranking the standbys from the firmware's own measurement (DESIGN.md §1.2).
+//! Ranking the standbys from the firmware's own measurement (docs/method.md §2).
 //!
 //! The arithmetic is the firmware's own, written from the method's description (docs/fixtures.md,
 //! "How the method reads these files"), not borrowed from the rig's oracle (`crate::method`):

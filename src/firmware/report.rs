@@ -1,4 +1,4 @@
-//! The exchange with the backend through the winning seed (DESIGN.md §1.5.6): the report of
+//! The exchange with the backend through the winning seed (docs/method.md §5): the report of
 //! location and radio conditions out, the VSIM assignment back.
 
 use serde::{Deserialize, Serialize};

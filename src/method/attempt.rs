@@ -1,5 +1,5 @@
 //! One connection attempt: what the network and card do (`attempt`), and how the firmware
-//! judges it under each judgement mode (`judge`, DESIGN.md §1.3–1.4).
+//! judges it under each judgement mode (`judge`, docs/method.md §3–4).
 
 use super::view::SeedView;
 use crate::model::{FaultKind, Judgement};

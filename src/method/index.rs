@@ -3,7 +3,7 @@
 
 use crate::model::Weights;
 
-/// Signal given to a standby that hears no usable cell (DESIGN.md §1.2).
+/// Signal given to a standby that hears no usable cell (docs/method.md §2).
 pub const NO_SIGNAL_DBM: f64 = -140.0;
 
 /// One standby as the index sees it.

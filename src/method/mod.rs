@@ -1,4 +1,4 @@
-//! The patented method (DESIGN.md §1) as small pure functions: the test oracle.
+//! The patented method (docs/method.md) as small pure functions: the test oracle.
 //!
 //! `index` ranks standbys by the comprehensive evaluation index; `attempt` says what one
 //! connection attempt does and how the firmware judges it; `oracle` puts them together into

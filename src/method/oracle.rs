@@ -1,5 +1,5 @@
 //! The oracle: from a scenario, the attempts a correct firmware makes, how each is judged and
-//! by when, and who wins (DESIGN.md §1.5).
+//! by when, and who wins (docs/method.md §5).
 
 use super::attempt::{Judged, attempt, judge};
 use super::index::{Candidate, NO_SIGNAL_DBM, Score, rank, score};

@@ -1,4 +1,4 @@
-//! Faults a scenario applies to a seed before the DUT starts (DESIGN.md §2.1).
+//! Faults a scenario applies to a seed before the DUT starts (docs/fixtures.md, Faults).
 //!
 //! Each kind is classified once, in [`FaultKind::target`]: a card fault (the APDU bridge
 //! injects it on the SIM line) or a network fault (the simulated or RF-controlled network

@@ -89,7 +89,7 @@ pub struct Site {
     pub cells: Vec<Cell>,
 }
 
-/// How the firmware decides that an attempt failed (DESIGN.md §1.4).
+/// How the firmware decides that an attempt failed (docs/method.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Judgement {
     /// Waits for the network's explicit answer (patent figure 3).

@@ -1,4 +1,4 @@
-//! A seed's network faults (DESIGN.md §2.1), as flags the network consults at each step.
+//! A seed's network faults (docs/fixtures.md, Faults), as flags the network consults at each step.
 //! Card faults belong to the APDU bridge and are ignored here.
 
 use crate::model::{Fault, FaultKind, NetworkFaultKind};
