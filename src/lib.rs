@@ -18,6 +18,7 @@ pub mod apdu;
 pub mod backend;
 pub mod bench;
 pub mod bridge;
+pub mod children;
 pub mod clock;
 pub mod console;
 pub mod firmware;

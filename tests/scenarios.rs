@@ -51,6 +51,7 @@ fn run_one(catalog: &Catalog, rig: &Rig, id: &str) -> Result<(), Failed> {
         firmware_binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(),
         fault: None,
         sabotage: None,
+        stop: Default::default(),
     };
     let runtime = tokio::runtime::Runtime::new()?;
     let result = runtime.block_on(run_scenario(catalog, &catalog.scenarios[id], rig, &options));

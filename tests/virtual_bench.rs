@@ -332,6 +332,8 @@ fn a_scenario_whose_pcscd_is_killed_is_an_error_and_the_next_one_passes() {
         firmware_binary: binary.into(),
         fault: None,
         sabotage: Some(Sabotage::KillPcscdAfter(Duration::ZERO)),
+        stop: Default::default(),
+        stop: Default::default(),
     };
     let broken =
         runtime.block_on(run_scenario(&catalog, &catalog.scenarios["master-reject"], &rig, &sabotaged));
@@ -340,7 +342,7 @@ fn a_scenario_whose_pcscd_is_killed_is_an_error_and_the_next_one_passes() {
         "{:?}",
         broken.verdict
     );
-    let healthy = RunOptions { firmware_binary: binary.into(), fault: None, sabotage: None };
+    let healthy = RunOptions { firmware_binary: binary.into(), fault: None, sabotage: None, stop: Default::default() };
     let next =
         runtime.block_on(run_scenario(&catalog, &catalog.scenarios["master-connects"], &rig, &healthy));
     assert_eq!(next.verdict, Verdict::Pass, "{:?}", next.failures());
@@ -356,6 +358,7 @@ fn a_faulty_firmware_fails_with_the_check_and_expected_vs_observed() {
         firmware_binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(),
         fault: Some("wrong-order".into()),
         sabotage: None,
+        stop: Default::default(),
     };
     let result =
         runtime.block_on(run_scenario(&catalog, &catalog.scenarios["m5-third-ranked-wins"], &rig, &options));

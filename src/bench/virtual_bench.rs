@@ -122,7 +122,7 @@ impl VirtualBench {
     ) -> Result<VirtualBench, BenchError> {
         let clock = RigClock::start();
         let scale = TimeScale::new(rig.time_scale);
-        let dir = tempfile::Builder::new().prefix("seedrig-bench-").tempdir()?;
+        let dir = tempfile::Builder::new().prefix(&crate::children::temp_prefix("bench")).tempdir()?;
         let pcscd = start_cards(catalog, scenario).await?;
         let backend = Backend::new(clock);
         let network = Network::new(catalog, scenario, scale, clock, backend.clone())
@@ -310,6 +310,8 @@ fn spawn_firmware(launch: &FirmwareLaunch, config: &Path) -> Result<Child, Bench
     if let Some(fault) = &launch.fault {
         command.arg("--fault").arg(fault);
     }
+    // Spawned from a runtime worker, which lives as long as the rig's runtime.
+    crate::children::die_with_parent(command.as_std_mut(), rustix::process::Signal::KILL);
     command
         .spawn()
         .map_err(|e| BenchError::Firmware(format!("cannot start {}: {e}", launch.binary.display())))

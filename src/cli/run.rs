@@ -3,8 +3,10 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use seedrig::model::{Catalog, Rig};
+use seedrig::run::stop::{Stop, signal_name};
 use seedrig::run::{RunOptions, Runner, ScenarioResult, Verdict};
 
 use super::{EXIT_CONFIG, load_clean};
@@ -44,11 +46,21 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         eprintln!("error: no scenario matches {:?}; `seedrig list` shows them all", args.filters);
         return ExitCode::from(EXIT_CONFIG);
     }
+    for leftover in seedrig::children::sweep_leftovers() {
+        eprintln!("note: removed {}, left by a seedrig run that was killed", leftover.display());
+    }
+    let stop = Stop::default();
+    let jobs = JobChildren::default();
+    watch_signals(stop.clone(), jobs.clone());
     let results = if args.jobs > 1 {
-        run_parallel(fixtures, &args, &selected)
+        run_parallel(fixtures, &args, &selected, &stop, &jobs)
     } else {
-        let options =
-            RunOptions { firmware_binary: super::firmware_binary(), fault: args.fault.clone(), sabotage: None };
+        let options = RunOptions {
+            firmware_binary: super::firmware_binary(),
+            fault: args.fault.clone(),
+            sabotage: None,
+            stop: stop.clone(),
+        };
         run_all(&loaded.catalog, &rig, &selected, &options)
     };
     if let Some(path) = &args.results_json {
@@ -74,8 +86,47 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
     {
         eprintln!("error: cannot write timelines to {}: {e}", dir.display());
     }
+    if let Some(signal) = stop.requested() {
+        eprintln!("stopped by {}: {} of {} scenarios run", signal_name(signal), results.len(), selected.len());
+        return ExitCode::from(128 + signal as u8);
+    }
     let bad = results.iter().any(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error(_)));
     if bad { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// The pids of `--jobs` worker processes, to pass a stop on to.
+type JobChildren = Arc<Mutex<Vec<u32>>>;
+
+/// Listens for SIGINT and SIGTERM for the whole run, on a thread of its own: the first asks the
+/// runner to stop (and passes SIGTERM on to job workers, which stop the same way); a second
+/// SIGINT ends the process at once — its children die with it (parent-death signals).
+fn watch_signals(stop: Stop, jobs: JobChildren) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+    // Registered here, before the thread starts: from now on a signal is ours to handle.
+    let handlers = runtime.block_on(async { Some((signal(SignalKind::interrupt()).ok()?, signal(SignalKind::terminate()).ok()?)) });
+    let Some((mut int, mut term)) = handlers else { return };
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            loop {
+                let signal = tokio::select! {
+                    _ = int.recv() => 2,
+                    _ = term.recv() => 15,
+                };
+                if signal == 2 && stop.requested().is_some() {
+                    eprintln!("\nsecond SIGINT: stopping at once");
+                    std::process::exit(130);
+                }
+                stop.request(signal);
+                eprintln!("\n{}: ending the scenario under way and taking the bench down", signal_name(signal));
+                for pid in jobs.lock().map(|v| v.clone()).unwrap_or_default() {
+                    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+                    }
+                }
+            }
+        });
+    });
 }
 
 /// Scenario ids matching any filter (substring, or whole name with `exact`); all without filters.
@@ -93,8 +144,8 @@ pub fn select(catalog: &Catalog, filters: &[String], exact: bool) -> Vec<String>
 
 /// Runs the scenarios on `jobs` virtual benches side by side: one child process each (a process
 /// talks to one pcscd), scenarios dealt round-robin, results merged in scenario order.
-fn run_parallel(fixtures: &Path, args: &RunArgs, ids: &[String]) -> Vec<ScenarioResult> {
-    let dir = match tempfile::tempdir() {
+fn run_parallel(fixtures: &Path, args: &RunArgs, ids: &[String], stop: &Stop, jobs: &JobChildren) -> Vec<ScenarioResult> {
+    let dir = match tempfile::Builder::new().prefix(&seedrig::children::temp_prefix("jobs")).tempdir() {
         Ok(d) => d,
         Err(e) => {
             return ids
@@ -115,7 +166,13 @@ fn run_parallel(fixtures: &Path, args: &RunArgs, ids: &[String]) -> Vec<Scenario
             cmd.arg("--firmware-fault").arg(f);
         }
         cmd.stdout(std::process::Stdio::null());
-        children.push((cmd.spawn(), out, share));
+        // A worker dies with this process, however it ends; a stop reaches it as SIGTERM.
+        seedrig::children::die_with_parent(&mut cmd, rustix::process::Signal::TERM);
+        let child = cmd.spawn();
+        if let (Ok(c), Ok(mut pids)) = (&child, jobs.lock()) {
+            pids.push(c.id());
+        }
+        children.push((child, out, share));
     }
     let mut results = Vec::new();
     for (child, out, share) in children {
@@ -124,6 +181,8 @@ fn run_parallel(fixtures: &Path, args: &RunArgs, ids: &[String]) -> Vec<Scenario
             std::fs::read_to_string(&out).ok().and_then(|text| serde_json::from_str(&text).ok());
         match (outcome, parsed) {
             (_, Some(mut rs)) => results.append(&mut rs),
+            // Stopped before it could say: its scenarios were not run.
+            (_, None) if stop.requested().is_some() => {}
             (status, None) => {
                 let why = format!("the parallel job running it ended without results ({status:?})");
                 results.extend(share.iter().map(|id| errored(id, why.clone())));
@@ -158,6 +217,9 @@ pub fn run_all(catalog: &Catalog, rig: &Rig, ids: &[String], options: &RunOption
     let mut results = Vec::new();
     let mut runner = Runner::new(catalog, rig, options);
     for (i, id) in ids.iter().enumerate() {
+        if options.stop.requested().is_some() {
+            break;
+        }
         if progress {
             eprint!("\r[{}/{}] {id} ...\x1b[K", i + 1, ids.len());
         }

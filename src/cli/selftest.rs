@@ -27,6 +27,7 @@ pub fn selftest(fixtures: &Path, rig_file: &Path) -> ExitCode {
             firmware_binary: super::firmware_binary(),
             fault: Some(mode.name().to_owned()),
             sabotage: None,
+            stop: Default::default(),
         };
         let results = run::run_all(&loaded.catalog, &rig, &ids, &options);
         let caught: Vec<String> =

@@ -173,8 +173,9 @@ impl<'a> Firmware<'a> {
                     Some(Ok(Command::Reset)) => return Ok(()),
                     Some(cmd) => self.shared.serve(cmd, true, &self.cfg, self.console),
                 },
-                // Settled (or exhausted for good) and nobody can send reset: stay as we are.
-                else => std::future::pending::<()>().await,
+                // Settled (or exhausted for good) and the console is gone: whoever ran this
+                // device is gone with it (the rig died, or its bench was taken down).
+                else => return Err(FirmwareError::ConsoleClosed),
             }
         }
     }

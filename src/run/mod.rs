@@ -8,6 +8,7 @@
 //! passes or failures. The runner knows benches only through [`Bench`].
 
 pub mod checks;
+pub mod stop;
 pub mod timeline;
 
 #[cfg(test)]
@@ -95,6 +96,8 @@ pub struct RunOptions {
     pub fault: Option<String>,
     /// Breaks the bench on purpose, for the rig's own tests of error handling.
     pub sabotage: Option<Sabotage>,
+    /// Set by a signal handler: the scenario under way ends as an error, the bench comes down.
+    pub stop: stop::Stop,
 }
 
 /// A way to break the bench mid-run.
@@ -181,6 +184,7 @@ impl Run<'_> {
                     let mut d = Driver {
                         bench: &mut bench,
                         console,
+                        stop: self.options.stop.clone(),
                         sabotage: self.options.sabotage,
                         started: None,
                         outcome_in: false,
@@ -311,6 +315,7 @@ struct Times {
 struct Driver<'b, B: Bench> {
     bench: &'b mut B,
     console: ConsoleReader,
+    stop: stop::Stop,
     sabotage: Option<Sabotage>,
     /// When the firmware was told to start (sabotage times count from here).
     started: Option<tokio::time::Instant>,
@@ -372,6 +377,9 @@ impl<B: Bench> Driver<'_, B> {
         loop {
             if done(&self.console) {
                 return Ok(true);
+            }
+            if let Some(signal) = self.stop.requested() {
+                return Err(stop::Stop::reason(signal));
             }
             self.sabotage_if_due();
             if let Some(broken) = self.bench.broken() {

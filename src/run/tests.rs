@@ -93,7 +93,7 @@ fn catalog() -> Catalog {
 }
 
 fn options() -> RunOptions {
-    RunOptions { firmware_binary: "/nonexistent".into(), fault: None, sabotage: None }
+    RunOptions { firmware_binary: "/nonexistent".into(), fault: None, sabotage: None, stop: Default::default() }
 }
 
 const BOOT: &str = r#"{"t_ms":0,"event":"boot"}"#;

@@ -149,7 +149,7 @@ impl PrivatePcscd {
         let programs = find_programs()?;
         let socket = socket_path().to_owned();
         let dir = tempfile::Builder::new()
-            .prefix("seedrig-pcscd-")
+            .prefix(&crate::children::temp_prefix("pcscd"))
             .tempdir()
             .map_err(|source| PcscdError::Setup { dir: std::env::temp_dir(), source })?;
         let setup = |source| PcscdError::Setup { dir: dir.path().to_owned(), source };

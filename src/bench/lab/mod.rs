@@ -68,7 +68,7 @@ impl LabStation {
         let since = self.clock.now();
         let backend = self.backend().await?;
         verify_inventory(catalog, &self.lab, scenario).await?;
-        let dir = tempfile::Builder::new().prefix("seedrig-lab-").tempdir().map_err(|e| format!("bench folder: {e}"))?;
+        let dir = tempfile::Builder::new().prefix(&crate::children::temp_prefix("labrun")).tempdir().map_err(|e| format!("bench folder: {e}"))?;
         let mut up = LabBenchUp {
             lab: self.lab.clone(),
             clock: self.clock,

@@ -70,7 +70,7 @@ pub struct EmulatedLab {
 
 impl EmulatedLab {
     pub async fn up(catalog: Arc<Catalog>, options: LabOptions) -> Result<EmulatedLab, String> {
-        let dir = tempfile::Builder::new().prefix("seedrig-lab-").tempdir().map_err(|e| format!("lab folder: {e}"))?;
+        let dir = tempfile::Builder::new().prefix(&crate::children::temp_prefix("lab")).tempdir().map_err(|e| format!("lab folder: {e}"))?;
         let clock = RigClock::start();
         let scale = TimeScale::new(options.time_scale);
         let pcscd = start_cards(&catalog).await?;
@@ -289,7 +289,7 @@ impl Dut {
         if self.text_console {
             command.arg("--console-format").arg("text");
         }
-        die_with_parent(&mut command);
+        crate::children::die_with_parent(command.as_std_mut(), rustix::process::Signal::KILL);
         let child = command.spawn().map_err(|e| format!("cannot start {}: {e}", self.firmware.display()))?;
         self.child = Some(child);
         Ok(())
@@ -317,18 +317,6 @@ impl Dut {
         self.relay = Some(relay(self.console.clone(), console.clone()));
         self.rig_console = Some(console);
         Ok(())
-    }
-}
-
-/// The child gets SIGKILL when the thread that spawned it (a runtime worker, living as long
-/// as the lab) ends, so a killed lab leaves no DUT behind.
-fn die_with_parent(command: &mut ProcessCommand) {
-    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
     }
 }
 

@@ -1,0 +1,127 @@
+//! Child processes die with the rig, and a rig that was killed leaves nothing behind for long.
+//!
+//! Every program the rig starts (the reference firmware, pcscd, `--jobs` workers, the emulated
+//! lab's DUT) gets a parent-death signal, so a SIGKILL of the rig takes them along. Every
+//! temporary file or folder of a run carries the run's pid in its name (`seedrig-<kind>-<pid>-…`,
+//! `seedrig-pcscd-<pid>.comm`), so the next run can tell a dead run's leftovers from a live
+//! run's and remove them.
+
+use std::path::{Path, PathBuf};
+
+use rustix::process::Signal;
+
+/// `command`'s process gets `signal` when the thread that spawned it ends — with the rig's
+/// process, whatever killed it. Spawn from a thread that lives as long as the child should (the
+/// main thread, or a runtime worker).
+pub fn die_with_parent(command: &mut std::process::Command, signal: Signal) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure only makes one async-signal-safe system call
+    // (prctl) and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(signal))?;
+            Ok(())
+        });
+    }
+}
+
+/// The prefix of this run's temporary names of `kind` (`seedrig-bench-4711-`).
+pub fn temp_prefix(kind: &str) -> String {
+    format!("seedrig-{kind}-{}-", std::process::id())
+}
+
+/// Removes the temporary files and folders of seedrig runs that are no longer alive; returns
+/// what was removed. A live run's (another bench side by side) are left alone.
+pub fn sweep_leftovers() -> Vec<PathBuf> {
+    sweep_in(&std::env::temp_dir(), |pid| Path::new(&format!("/proc/{pid}")).exists())
+}
+
+fn sweep_in(dir: &Path, alive: impl Fn(u32) -> bool) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = owner_pid(&name) else { continue };
+        if pid == std::process::id() || alive(pid) {
+            continue;
+        }
+        let path = entry.path();
+        let gone = match entry.file_type() {
+            Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+            _ => std::fs::remove_file(&path),
+        };
+        if gone.is_ok() {
+            tracing::info!(path = %path.display(), pid, "removed a leftover of a run that is gone");
+            removed.push(path);
+        }
+    }
+    removed
+}
+
+/// The pid in `seedrig-<kind>-<pid>-…` or `seedrig-<kind>-<pid>.<ext>`.
+fn owner_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix("seedrig-")?;
+    let (_, after_kind) = rest.split_once('-')?;
+    let digits: String = after_kind.chars().take_while(char::is_ascii_digit).collect();
+    let next = after_kind[digits.len()..].chars().next();
+    (!digits.is_empty() && matches!(next, Some('-' | '.'))).then(|| digits.parse().ok()).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_carry_their_runs_pid() {
+        assert_eq!(owner_pid("seedrig-bench-4711-aB3xQz"), Some(4711));
+        assert_eq!(owner_pid("seedrig-pcscd-4711.comm"), Some(4711));
+        assert_eq!(owner_pid("seedrig-lab-12-x"), Some(12));
+        assert_eq!(owner_pid("seedrig-bench-aB3xQz"), None, "an old unnamed folder is not guessed at");
+        assert_eq!(owner_pid("seedrig-bench-47x"), None);
+        assert_eq!(owner_pid("other-1-2"), None);
+    }
+
+    #[test]
+    fn only_dead_runs_leftovers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = dir.path().join("seedrig-bench-999999-abc");
+        let live = dir.path().join("seedrig-bench-1-abc");
+        let socket = dir.path().join("seedrig-pcscd-999999.comm");
+        let stranger = dir.path().join("unrelated-999999-x");
+        std::fs::create_dir(&dead).unwrap();
+        std::fs::write(dead.join("firmware.toml"), "x").unwrap();
+        std::fs::create_dir(&live).unwrap();
+        std::fs::write(&socket, "").unwrap();
+        std::fs::write(&stranger, "").unwrap();
+        let mut removed = sweep_in(dir.path(), |pid| pid == 1);
+        removed.sort();
+        assert_eq!(removed, vec![dead.clone(), socket.clone()]);
+        assert!(!dead.exists() && !socket.exists());
+        assert!(live.exists() && stranger.exists());
+    }
+
+    #[test]
+    fn a_child_dies_with_the_thread_that_spawned_it() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut cmd = std::process::Command::new("sleep");
+            cmd.arg("30");
+            die_with_parent(&mut cmd, Signal::KILL);
+            let child = cmd.spawn().unwrap();
+            tx.send(child.id()).unwrap();
+            // The thread ends here, without waiting: the kernel sends the child SIGKILL.
+        });
+        let pid = rx.recv().unwrap();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        // A killed child stays a zombie until reaped; its state in /proc says so.
+        let dead = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| s.split_whitespace().nth(2) == Some("Z"))
+                .unwrap_or(true)
+        };
+        while !dead() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(dead(), "sleep {pid} outlived the thread that started it");
+    }
+}

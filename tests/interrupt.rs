@@ -1,0 +1,184 @@
+//! Stopping `seedrig run` the ways CI does: SIGINT or SIGTERM end the scenario under way as an
+//! error, take the bench down, write the reports of what ran and exit 130 / 143 within 2 s; a
+//! second SIGINT exits at once; `--jobs` workers stop with their parent; after a SIGKILL nothing
+//! of the run is left running and the next run removes its temporary files.
+//!
+//! The runs take turns: each looks for its own processes among all of the machine's.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn turn() -> MutexGuard<'static, ()> {
+    ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn start(args: &[&str], out: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_seedrig"))
+        .arg("--fixtures")
+        .arg(root().join("fixtures"))
+        .arg("run")
+        .arg("--rig")
+        .arg(root().join("rig/virtual.toml"))
+        .arg("--junit")
+        .arg(out.join("junit.xml"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn signal(child: &Child, name: &str) {
+    assert!(Command::new("kill").args(["-s", name, &child.id().to_string()]).status().unwrap().success());
+}
+
+/// Waits until the run has finished at least one scenario and is in the next (its stdout has a
+/// verdict line); returns what it printed so far.
+fn wait_for_first_verdict(child: &mut Child) -> String {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(30)).expect("a first verdict");
+    // The rest of stdout is read after the exit.
+    std::thread::spawn(move || while rx.recv().is_ok() {});
+    first
+}
+
+/// Processes whose command line mentions one of this run's temporary names.
+fn processes_of(pid: u32) -> Vec<String> {
+    let marks = [format!("seedrig-bench-{pid}-"), format!("seedrig-pcscd-{pid}-"), format!("seedrig-jobs-{pid}-")];
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let zombie = std::fs::read_to_string(entry.path().join("stat"))
+            .map(|s| s.split_whitespace().nth(2) == Some("Z"))
+            .unwrap_or(true);
+        if !zombie && marks.iter().any(|m| cmdline.contains(m.as_str())) {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+fn temp_files_of(pid: u32) -> Vec<PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("seedrig-") && (name.contains(&format!("-{pid}-")) || name.contains(&format!("-{pid}.")))
+        })
+        .collect()
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let until = Instant::now() + within;
+    while Instant::now() < until {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+fn sigint_ends_the_scenario_as_an_error_writes_the_reports_and_exits_130_within_2_s() {
+    let _turn = turn();
+    let out = tempfile::tempdir().unwrap();
+    let mut run = start(&[], out.path());
+    let pid = run.id();
+    let first = wait_for_first_verdict(&mut run);
+    assert!(first.starts_with("PASS"), "{first}");
+    signal(&run, "INT");
+    let sent = Instant::now();
+    let status = wait_exit(&mut run, Duration::from_secs(5)).expect("the run exits");
+    let took = sent.elapsed();
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(status.code(), Some(130));
+    let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
+    assert!(junit.matches("<testcase").count() >= 2, "{junit}");
+    assert!(junit.contains("interrupted by SIGINT"), "{junit}");
+    assert!(processes_of(pid).is_empty(), "{:?}", processes_of(pid));
+    assert!(temp_files_of(pid).is_empty(), "{:?}", temp_files_of(pid));
+}
+
+#[test]
+fn sigterm_exits_143_and_a_second_sigint_exits_at_once() {
+    let _turn = turn();
+    let out = tempfile::tempdir().unwrap();
+    let mut run = start(&["all-exhausted", "master-reject", "--exact"], out.path());
+    wait_for_first_verdict(&mut run);
+    signal(&run, "TERM");
+    assert_eq!(wait_exit(&mut run, Duration::from_secs(5)).and_then(|s| s.code()), Some(143));
+
+    let mut run = start(&[], out.path());
+    let pid = run.id();
+    wait_for_first_verdict(&mut run);
+    signal(&run, "INT");
+    signal(&run, "INT");
+    assert_eq!(wait_exit(&mut run, Duration::from_secs(2)).and_then(|s| s.code()), Some(130));
+    // Its children die with it (parent-death signals), within 2 s.
+    let until = Instant::now() + Duration::from_secs(2);
+    while !processes_of(pid).is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(processes_of(pid).is_empty(), "{:?}", processes_of(pid));
+}
+
+#[test]
+fn job_workers_stop_with_their_parent() {
+    let _turn = turn();
+    let out = tempfile::tempdir().unwrap();
+    let mut run = start(&["--jobs", "2"], out.path());
+    let pid = run.id();
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(&run, "TERM");
+    let status = wait_exit(&mut run, Duration::from_secs(5)).expect("the run exits");
+    assert_eq!(status.code(), Some(143));
+    let until = Instant::now() + Duration::from_secs(2);
+    while !processes_of(pid).is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(processes_of(pid).is_empty(), "{:?}", processes_of(pid));
+}
+
+#[test]
+fn after_a_sigkill_nothing_runs_on_and_the_next_run_removes_the_leftovers() {
+    let _turn = turn();
+    let out = tempfile::tempdir().unwrap();
+    let mut run = start(&[], out.path());
+    let pid = run.id();
+    wait_for_first_verdict(&mut run);
+    std::thread::sleep(Duration::from_millis(200));
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let until = Instant::now() + Duration::from_secs(2);
+    while !processes_of(pid).is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(processes_of(pid).is_empty(), "still running: {:?}", processes_of(pid));
+    // A killed run cannot clean up after itself; the next one does.
+    assert!(!temp_files_of(pid).is_empty(), "the killed run's bench left nothing to clean up: kill it later");
+    let mut next = start(&["master-connects", "--exact"], out.path());
+    let status = wait_exit(&mut next, Duration::from_secs(60)).expect("the next run ends");
+    assert!(status.success());
+    assert!(temp_files_of(pid).is_empty(), "{:?}", temp_files_of(pid));
+}
