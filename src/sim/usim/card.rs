@@ -107,11 +107,25 @@ impl VirtualUsim {
         Self::from_seed_with_mnc_len(seed, default_mnc_len(seed.imsi.as_str()))
     }
 
-    /// A card for `seed` whose EF_AD states `mnc_len` (2 or 3).
+    /// A card for `seed` whose EF_AD states `mnc_len` (2 or 3). EF_SPN and EF_PNN show the
+    /// seed's home carrier *id*; [`from_seed_with_carrier`](Self::from_seed_with_carrier)
+    /// shows its display name.
     ///
     /// Reads K and OPc (and the PIN, if any) through [`Secret::expose`]; the SQN is the seed's
     /// or 0x20, and is the highest SQN the card has accepted, so the network must use a larger one.
     pub fn from_seed_with_mnc_len(seed: &Seed, mnc_len: u8) -> Result<VirtualUsim, UsimError> {
+        Self::from_seed_with_carrier(seed, mnc_len, &seed.home)
+    }
+
+    /// A card for `seed` whose EF_AD states `mnc_len` (2 or 3) and whose EF_SPN and EF_PNN show
+    /// `carrier_name`, the home carrier fixture's `name` (EF_SPN holds 16 characters: a longer
+    /// name is cut after its last whole word that fits). Otherwise as
+    /// [`from_seed_with_mnc_len`](Self::from_seed_with_mnc_len).
+    pub fn from_seed_with_carrier(
+        seed: &Seed,
+        mnc_len: u8,
+        carrier_name: &str,
+    ) -> Result<VirtualUsim, UsimError> {
         if !(2..=3).contains(&mnc_len) {
             return Err(UsimError::MncLength { seed: seed.id.clone(), mnc_len });
         }
@@ -130,7 +144,7 @@ impl VirtualUsim {
             imsi: seed.imsi.as_str(),
             mnc_len,
             rats: &seed.rats,
-            spn: &seed.home,
+            carrier_name,
         });
         Ok(VirtualUsim {
             iccid: seed.iccid.as_str().to_owned(),

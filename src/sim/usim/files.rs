@@ -3,8 +3,16 @@
 //!
 //! Contents live apart from the tree so that two EFs can share one content, as the 2G view in
 //! DF_GSM shares EF_IMSI, EF_LOCI and others with ADF.USIM on a real dual-mode card: a modem that
-//! updates LOCI through one path reads the update back through the other.
+//! updates LOCI through one path reads the update back through the other. DF_TELECOM's
+//! EF_MSISDN and EF_SMSP are likewise the ADF's.
+//!
+//! The card carries every EF that TS 31.102 §4.2 makes mandatory and the optional ones a
+//! commercial USIM commonly has, so that general-purpose SIM readers walk it without a 6A82;
+//! EF_UST and EF_SST announce exactly the services whose files exist (see [`UST_SERVICES`],
+//! [`SST_SERVICES`]). docs/virtual-bench.md lists the files.
 
+use super::names::{PNN_RECORD, pnn_record, spn_bytes};
+use super::numbers::{DIALLING_RECORD, SMSP_RECORD, dialling_record, msisdn, service_centre, smsp_record};
 use crate::model::Rat;
 
 pub(crate) type NodeId = usize;
@@ -115,8 +123,9 @@ pub(crate) struct Profile<'a> {
     /// 2 or 3: how many IMSI digits after the MCC are the MNC.
     pub mnc_len: u8,
     pub rats: &'a [Rat],
-    /// Shown as the service provider name (EF_SPN); the seed's home carrier id.
-    pub spn: &'a str,
+    /// The home carrier's display name, for EF_SPN and EF_PNN: the carrier fixture's `name`
+    /// (or, from the constructors that are not given it, the seed's home carrier id).
+    pub carrier_name: &'a str,
 }
 
 #[derive(Debug, Clone)]
@@ -180,14 +189,15 @@ impl FileSystem {
         let adf = b.dir(MF, ADF_ALIAS, Some(USIM_AID.to_vec()), false);
         b.fs.adf = adf;
         let shared = b.adf_files(adf, profile);
-        b.dir(MF, 0x7F10, None, true);
+        let telecom = b.dir(MF, 0x7F10, None, true);
+        b.telecom_files(telecom, &shared);
         let gsm = b.dir(MF, 0x7F20, None, true);
         b.gsm_files(gsm, &shared);
         b.fs
     }
 }
 
-/// Contents that ADF.USIM and DF_GSM share.
+/// Contents that ADF.USIM shares with DF_GSM and DF_TELECOM.
 struct Shared {
     imsi: DataId,
     ad: DataId,
@@ -196,6 +206,9 @@ struct Shared {
     acc: DataId,
     fplmn: DataId,
     hpplmn: DataId,
+    plmn_act: DataId,
+    msisdn: DataId,
+    smsp: DataId,
 }
 
 struct Builder {
@@ -230,7 +243,8 @@ impl Builder {
         data
     }
 
-    /// A linear fixed EF from its records, each padded with FF to `rec_len`.
+    /// A linear fixed EF from its records, each padded with FF to `rec_len`; returns the
+    /// content for sharing.
     fn records(
         &mut self,
         dir: NodeId,
@@ -239,13 +253,14 @@ impl Builder {
         rule: Rule,
         rec_len: usize,
         recs: &[&[u8]],
-    ) {
+    ) -> DataId {
         let mut bytes = Vec::with_capacity(rec_len * recs.len());
         for rec in recs {
             bytes.extend(pad(rec, rec_len));
         }
         let data = self.data(bytes);
         self.link(dir, fid, sfi, rule, Structure::LinearFixed { rec_len }, data);
+        data
     }
 
     /// An EF over an existing content.
@@ -261,25 +276,30 @@ impl Builder {
         self.push(dir, fid, Body::Ef(Ef { structure, rule, sfi, data }), true);
     }
 
-    /// TS 102 221 §13: EF_DIR, EF_ICCID, EF_PL, EF_ARR.
+    /// TS 102 221 §13: EF_DIR, EF_ICCID, EF_PL, EF_ARR, EF_UMPC.
     fn mf_files(&mut self, p: &Profile<'_>) {
         self.records(MF, 0x2F00, Some(0x1E), ALW_ADM, 32, &[&dir_record()]);
         self.transparent(MF, 0x2FE2, Some(0x02), ALW_ADM, iccid_bytes(p.iccid));
         self.transparent(MF, 0x2F05, Some(0x05), RULES[3], pad(b"en", 10));
         self.arr(MF, ARR_MF, Some(0x06));
+        self.transparent(MF, 0x2F08, Some(0x08), ALW_ADM, UMPC.to_vec());
     }
 
-    /// TS 31.102 §4.2: the files a modem reads while attaching, and the mandatory ones.
+    /// TS 31.102 §4.2: the mandatory files, the ones a modem reads while attaching, and the
+    /// optional ones of [`UST_SERVICES`].
     fn adf_files(&mut self, adf: NodeId, p: &Profile<'_>) -> Shared {
         let home = home_plmn(p.imsi, p.mnc_len);
         self.transparent(adf, 0x6F05, Some(0x02), ALW_ADM, pad(b"en", 4));
         let imsi = self.transparent(adf, 0x6F07, Some(0x07), PIN_ADM, imsi_bytes(p.imsi));
         self.transparent(adf, 0x6F08, Some(0x08), PIN_PIN, no_keys());
         self.transparent(adf, 0x6F09, Some(0x09), PIN_PIN, no_keys());
-        self.transparent(adf, 0x6F60, Some(0x0A), PIN_PIN, plmn_act_list(&[], 8));
+        let plmn_act = self.transparent(adf, 0x6F60, Some(0x0A), PIN_PIN, plmn_act_list(&[], 8));
         let hpplmn = self.transparent(adf, 0x6F31, Some(0x12), PIN_ADM, vec![0x00]);
         self.transparent(adf, 0x6F38, Some(0x04), PIN_ADM, service_table(UST_SERVICES));
-        let spn = self.transparent(adf, 0x6F46, None, ALW_ADM, spn_bytes(p.spn));
+        // Group identifiers: none (all FF), as on a card of no particular group or MVNO.
+        self.transparent(adf, 0x6F3E, None, PIN_ADM, vec![0xFF; 8]);
+        self.transparent(adf, 0x6F3F, None, PIN_ADM, vec![0xFF; 8]);
+        let spn = self.transparent(adf, 0x6F46, None, ALW_ADM, spn_bytes(p.carrier_name));
         let acc = self.transparent(adf, 0x6F78, Some(0x06), PIN_ADM, access_class(p.imsi));
         let fplmn = self.transparent(adf, 0x6F7B, Some(0x0D), PIN_PIN, vec![0xFF; 12]);
         let loci = self.transparent(adf, 0x6F7E, Some(0x0B), PIN_PIN, empty_loci());
@@ -293,19 +313,40 @@ impl Builder {
             &[&[0x11, 0xF2, 0xFF, 0x00], &[0x19, 0xF1, 0xFF, 0x00]],
         );
         self.transparent(adf, 0x6F73, Some(0x0C), PIN_PIN, empty_psloci());
-        self.records(adf, 0x6F40, None, PIN_PIN, 26, &[&[]]);
+        let own = msisdn(p.imsi, p.mnc_len);
+        let msisdn = self.records(adf, 0x6F40, None, PIN_PIN, DIALLING_RECORD, &[&dialling_record("", &own)]);
+        let centre = service_centre(p.imsi, p.mnc_len);
+        let smsp = self.records(adf, 0x6F42, None, PIN_PIN, SMSP_RECORD, &[&smsp_record(&centre)]);
+        // EF_EST: none of FDN, BDN, ACL is available, so none is enabled.
+        self.transparent(adf, 0x6F56, Some(0x05), PIN_ADM, vec![0x00]);
         self.transparent(adf, 0x6F5B, Some(0x0F), PIN_PIN, vec![0xF0, 0x00, 0x00, 0xF0, 0x00, 0x00]);
         self.transparent(adf, 0x6F5C, Some(0x10), PIN_ADM, vec![0xFF; 3]);
         self.transparent(adf, 0x6F61, Some(0x11), PIN_ADM, plmn_act_list(&[], 8));
         self.transparent(adf, 0x6F62, Some(0x13), PIN_ADM, plmn_act_list(&[(home, act_bits(p.rats))], 1));
         self.arr(adf, ARR_ADF, Some(0x17));
+        // EF_NETPAR: no cell information stored yet (the ME writes it at power-off).
+        self.transparent(adf, 0x6FC4, None, PIN_PIN, vec![0xFF; 32]);
+        let pnn = pnn_record(p.carrier_name);
+        self.records(adf, 0x6FC5, Some(0x19), PIN_ADM, PNN_RECORD, &[&pnn, &[], &[], &[]]);
+        self.records(adf, 0x6FC6, None, PIN_ADM, 8, &[&opl_record(home, 1), &[], &[], &[]]);
+        self.transparent(adf, 0x6FCD, None, PIN_ADM, spdi_bytes(&[home]));
         self.transparent(adf, 0x6FD9, Some(0x1D), PIN_ADM, plmn_list(&[home], 4));
         self.transparent(adf, 0x6FE3, Some(0x1E), PIN_PIN, empty_epsloci());
         self.records(adf, 0x6FE4, Some(0x18), PIN_PIN, 54, &[&[]]);
         let gsm_access = self.dir(adf, 0x5F3B, None, true);
         self.transparent(gsm_access, 0x4F20, Some(0x01), PIN_PIN, no_kc());
         self.transparent(gsm_access, 0x4F52, Some(0x02), PIN_PIN, no_kc());
-        Shared { imsi, ad, loci, spn, acc, fplmn, hpplmn }
+        Shared { imsi, ad, loci, spn, acc, fplmn, hpplmn, plmn_act, msisdn, smsp }
+    }
+
+    /// TS 51.011 §10.5: DF_TELECOM. EF_ADN is an empty phone book; EF_MSISDN and EF_SMSP are
+    /// the ADF's (a 2G terminal finds the same number and service centre as a 3G one).
+    fn telecom_files(&mut self, telecom: NodeId, s: &Shared) {
+        let empty: Vec<&[u8]> = vec![&[]; ADN_RECORDS];
+        self.records(telecom, 0x6F3A, None, PIN_PIN, DIALLING_RECORD, &empty);
+        let records = |rec_len| Structure::LinearFixed { rec_len };
+        self.link(telecom, 0x6F40, None, PIN_PIN, records(DIALLING_RECORD), s.msisdn);
+        self.link(telecom, 0x6F42, None, PIN_PIN, records(SMSP_RECORD), s.smsp);
     }
 
     /// TS 51.011 §10.3: the 2G view; the identity and location files are the ADF's own.
@@ -317,11 +358,14 @@ impl Builder {
         self.link(gsm, 0x6F31, None, PIN_ADM, t, s.hpplmn);
         self.transparent(gsm, 0x6F38, None, PIN_ADM, sim_service_table());
         self.link(gsm, 0x6F46, None, ALW_ADM, t, s.spn);
+        self.link(gsm, 0x6F60, None, PIN_PIN, t, s.plmn_act);
         self.link(gsm, 0x6F78, None, PIN_ADM, t, s.acc);
         self.link(gsm, 0x6F7B, None, PIN_PIN, t, s.fplmn);
         self.link(gsm, 0x6F7E, None, PIN_PIN, t, s.loci);
         self.link(gsm, 0x6FAD, None, ALW_ADM, t, s.ad);
         self.transparent(gsm, 0x6FAE, None, ALW_ADM, vec![0x03]);
+        // The 2G EF_ECC is transparent, 3 bytes per code (TS 51.011 §10.3.27): 112, 911.
+        self.transparent(gsm, 0x6FB7, None, ALW_ADM, pad(&[0x11, 0xF2, 0xFF, 0x19, 0xF1, 0xFF], 15));
     }
 
     /// EF_ARR: one record per entry of [`RULES`].
@@ -332,10 +376,21 @@ impl Builder {
     }
 }
 
-/// USIM services offered (TS 31.102 §4.2.8): 19 SPN, 20 user PLMN selector, 21 MSISDN, 27 GSM
-/// access (so GSM-context AUTHENTICATE is allowed and Kc is returned), 33 PS domain, 42 operator
-/// PLMN selector, 43 HPLMN selector, 71 equivalent HPLMN, 85 EPS mobility management.
-const UST_SERVICES: &[u16] = &[19, 20, 21, 27, 33, 42, 43, 71, 85];
+/// USIM services offered (TS 31.102 §4.2.8; numbers checked against pySim's EF_UST_map,
+/// ts_31_102.py), each exactly because its files exist: 12 SMSP (6F42), 17 GID1 (6F3E),
+/// 18 GID2 (6F3F), 19 SPN (6F46), 20 user PLMN selector (6F60), 21 MSISDN (6F40), 27 GSM access
+/// (DF 5F3B with Kc and KcGPRS; GSM-context AUTHENTICATE is allowed and Kc is returned), 33
+/// "shall be set to 1" (formerly the PS domain; no file), 34 enabled services table (6F56), 42
+/// operator PLMN selector (6F61), 43 HPLMN selector (6F62), 45 PLMN network name (6FC5), 46
+/// operator PLMN list (6FC6), 51 service provider display information (6FCD), 71 equivalent
+/// HPLMN (6FD9), 85 EPS mobility management (6FE3, 6FE4).
+///
+/// Not offered, though a reader may expect them: 1 local phone book (no DF_PHONEBOOK; the 2G
+/// EF_ADN in DF_TELECOM is under the SST), 2 FDN, 6 BDN, 35 ACL (so EF_EST enables nothing),
+/// 10 SMS storage, 13 advice of charge (no EF_ACM/ACMmax/PUCT). Unsure: whether 38 (GSM
+/// security context) should accompany 27 for GSM-context AUTHENTICATE; it has no file, so the
+/// rule "bit set exactly when the files exist" leaves it clear.
+pub(crate) const UST_SERVICES: &[u16] = &[12, 17, 18, 19, 20, 21, 27, 33, 34, 42, 43, 45, 46, 51, 71, 85];
 
 /// A service table with one bit per service, service 1 in bit 1 of byte 1.
 fn service_table(services: &[u16]) -> Vec<u8> {
@@ -348,15 +403,49 @@ fn service_table(services: &[u16]) -> Vec<u8> {
     table
 }
 
-/// EF_SST (TS 51.011 §10.3), two bits (allocated, activated) per service: 1 CHV1 disable,
-/// 7 PLMN selector, 17 service provider name.
+/// SIM services offered in the 2G view (TS 51.011 §10.3.7, checked against pySim's
+/// EF_SST_map): 1 CHV1 disable function (no file), 2 ADN (DF_TELECOM 6F3A), 7 PLMN selector
+/// (DF_GSM 6F30), 9 MSISDN (DF_TELECOM 6F40), 12 SMS parameters (DF_TELECOM 6F42), 17 service
+/// provider name (DF_GSM 6F46), 43 user controlled PLMN selector with access technology
+/// (DF_GSM 6F60).
+pub(crate) const SST_SERVICES: &[usize] = &[1, 2, 7, 9, 12, 17, 43];
+
+/// EF_SST, two bits (allocated, activated) per service of [`SST_SERVICES`].
 fn sim_service_table() -> Vec<u8> {
-    let mut table = vec![0u8; 5];
-    for n in [1usize, 7, 17] {
+    let max = SST_SERVICES.iter().copied().max().unwrap_or(1);
+    let mut table = vec![0u8; max.div_ceil(4)];
+    for &n in SST_SERVICES {
         let pos = n - 1;
         table[pos / 4] |= 0b11 << (2 * (pos % 4));
     }
     table
+}
+
+/// EF_UMPC (TS 102 221 §13.6): at most 60 mA (3C), operator-defined time out T_OP 10 s (0A),
+/// no additional information (00), then two bytes we fill with 00. Unsure: the exact meaning of
+/// bytes 4–5 (pySim decodes only the first three of the five); 00 treats them as RFU.
+const UMPC: [u8; 5] = [0x3C, 0x0A, 0x00, 0x00, 0x00];
+
+/// Records in DF_TELECOM's EF_ADN, all empty.
+const ADN_RECORDS: usize = 10;
+
+/// One EF_OPL record (TS 31.102 §4.2.59): the PLMN, LAC range 0000–FFFE (all LACs), and the
+/// EF_PNN record that names it.
+fn opl_record(plmn: [u8; 3], pnn_record: u8) -> Vec<u8> {
+    let mut rec = plmn.to_vec();
+    rec.extend([0x00, 0x00, 0xFF, 0xFE, pnn_record]);
+    rec
+}
+
+/// EF_SPDI (TS 31.102 §4.2.66): tag A3 (service provider display information) holding tag 80
+/// (service provider PLMN list), FF-padded to 16 bytes, room for four PLMNs.
+fn spdi_bytes(plmns: &[[u8; 3]]) -> Vec<u8> {
+    let list: Vec<u8> = plmns.iter().take(4).flatten().copied().collect();
+    let mut inner = vec![0x80, list.len() as u8];
+    inner.extend(list);
+    let mut out = vec![0xA3, inner.len() as u8];
+    out.extend(inner);
+    pad(&out, 16)
 }
 
 /// One EF_ARR record (TS 102 221 §9.2, expanded format): an access mode DO for read, one for
@@ -471,16 +560,6 @@ fn access_class(imsi: &str) -> Vec<u8> {
     (1u16 << class).to_be_bytes().to_vec()
 }
 
-/// EF_SPN: display condition, then the name in the GSM default alphabet, FF-padded to 16.
-/// Characters outside the common ASCII/GSM subset become '?'.
-fn spn_bytes(name: &str) -> Vec<u8> {
-    let gsm_safe = |c: char| c.is_ascii_alphanumeric() || " -.+&/()".contains(c);
-    let text: Vec<u8> = name.chars().map(|c| if gsm_safe(c) { c as u8 } else { b'?' }).collect();
-    let mut out = vec![0x01];
-    out.extend(pad(&text, 16));
-    out
-}
-
 /// EF_LOCI after a fresh card: TMSI and LAI deleted (LAC FFFE), status "not updated".
 fn empty_loci() -> Vec<u8> {
     let mut v = vec![0xFF; 4];
@@ -529,7 +608,9 @@ mod tests {
         assert_eq!(hex(&home_plmn("262011106487504", 2)), "62f210");
         assert_eq!(hex(&access_class("262011106487504")), "0010");
         assert_eq!(hex(&service_table(&[1, 9, 10])), "0103");
-        assert_eq!(hex(&sim_service_table()), "0330000003");
+        assert_eq!(hex(&sim_service_table()), "0f30c30003000000000030");
+        assert_eq!(hex(&spdi_bytes(&[home_plmn("262011106487504", 2)])), "a305800362f210ffffffffffffffffff");
+        assert_eq!(hex(&opl_record(home_plmn("262011106487504", 2), 1)), "62f2100000fffe01");
     }
 
     #[test]
@@ -539,7 +620,7 @@ mod tests {
             imsi: "262011106487504",
             mnc_len: 2,
             rats: &[Rat::Lte],
-            spn: "test",
+            carrier_name: "test",
         });
         assert_eq!(fs.child(MF, ADF_ALIAS), None);
         let gsm = fs.child(MF, 0x7F20).unwrap();

@@ -11,7 +11,12 @@
 //!   0x20). An AUTN is fresh if SQN_MS < SQN ≤ SQN_MS + 2^28; otherwise the card answers with
 //!   AUTS. There is no IND array (TS 33.102 Annex C): the network is expected to count up.
 //! - **MNC length** in EF_AD: 3 for MCC 310–316, else 2, unless given to
-//!   [`VirtualUsim::from_seed_with_mnc_len`].
+//!   [`VirtualUsim::from_seed_with_mnc_len`] or [`VirtualUsim::from_seed_with_carrier`].
+//! - **Files.** Every mandatory EF of TS 31.102 §4.2 and the optional ones a commercial USIM
+//!   commonly carries (listed in docs/virtual-bench.md); EF_UST/EF_SST announce exactly the
+//!   services whose files exist. EF_SPN/EF_PNN show the home carrier's name (its id unless
+//!   given to [`VirtualUsim::from_seed_with_carrier`]); EF_MSISDN and EF_SMSP hold made-up
+//!   numbers in ranges no subscriber has (`numbers.rs`).
 //! - **Access conditions** follow TS 31.102 §4.2: EF_IMSI and most ADF files need PIN1 to be
 //!   read (6982 before VERIFY), while EF_AD, EF_SPN, EF_LI, EF_ECC and the MF's files are always
 //!   readable. Files the network provisions (IMSI, AD, UST, ACC, ...) need ADM to be updated,
@@ -46,6 +51,8 @@ mod card;
 mod fcp;
 mod files;
 pub mod milenage;
+mod names;
+mod numbers;
 mod pin;
 mod select;
 mod vpcd_card;

@@ -553,3 +553,492 @@ fn random_commands_never_panic() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The files of a commercial USIM, walked as a general-purpose SIM reader walks them.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Transparent,
+    Records,
+}
+
+/// One EF: its path from the MF (7FFF = ADF.USIM), structure, and the size the specifications
+/// fix (file size for transparent EFs, record length for linear fixed ones), if they do.
+struct Spec {
+    name: &'static str,
+    path: &'static [u16],
+    kind: Kind,
+    size: Option<usize>,
+}
+
+const fn ef(name: &'static str, path: &'static [u16], kind: Kind, size: Option<usize>) -> Spec {
+    Spec { name, path, kind, size }
+}
+
+use Kind::{Records as R, Transparent as T};
+
+/// Every file the reader expects: the mandatory EFs of TS 31.102 §4.2 and the common
+/// optional ones, the MF's (TS 102 221 §13) and the 2G ones (TS 51.011 §10).
+const COMMERCIAL_FILES: &[Spec] = &[
+    ef("MF/EF.DIR", &[0x2F00], R, None),
+    ef("MF/EF.ICCID", &[0x2FE2], T, Some(10)),
+    ef("MF/EF.PL", &[0x2F05], T, None),
+    ef("MF/EF.ARR", &[0x2F06], R, None),
+    ef("MF/EF.UMPC", &[0x2F08], T, Some(5)),
+    ef("USIM/EF.LI", &[0x7FFF, 0x6F05], T, None),
+    ef("USIM/EF.IMSI", &[0x7FFF, 0x6F07], T, Some(9)),
+    ef("USIM/EF.Keys", &[0x7FFF, 0x6F08], T, Some(33)),
+    ef("USIM/EF.KeysPS", &[0x7FFF, 0x6F09], T, Some(33)),
+    ef("USIM/EF.HPPLMN", &[0x7FFF, 0x6F31], T, Some(1)),
+    ef("USIM/EF.UST", &[0x7FFF, 0x6F38], T, None),
+    ef("USIM/EF.EST", &[0x7FFF, 0x6F56], T, None),
+    ef("USIM/EF.FPLMN", &[0x7FFF, 0x6F7B], T, None),
+    ef("USIM/EF.START-HFN", &[0x7FFF, 0x6F5B], T, Some(6)),
+    ef("USIM/EF.THRESHOLD", &[0x7FFF, 0x6F5C], T, Some(3)),
+    ef("USIM/EF.LOCI", &[0x7FFF, 0x6F7E], T, Some(11)),
+    ef("USIM/EF.PSLOCI", &[0x7FFF, 0x6F73], T, Some(14)),
+    ef("USIM/EF.ACC", &[0x7FFF, 0x6F78], T, Some(2)),
+    ef("USIM/EF.AD", &[0x7FFF, 0x6FAD], T, Some(4)),
+    ef("USIM/EF.ECC", &[0x7FFF, 0x6FB7], R, None),
+    ef("USIM/EF.NETPAR", &[0x7FFF, 0x6FC4], T, None),
+    ef("USIM/EF.EPSLOCI", &[0x7FFF, 0x6FE3], T, Some(18)),
+    ef("USIM/EF.EPSNSC", &[0x7FFF, 0x6FE4], R, None),
+    ef("USIM/EF.ARR", &[0x7FFF, 0x6F06], R, None),
+    ef("USIM/EF.GID1", &[0x7FFF, 0x6F3E], T, None),
+    ef("USIM/EF.GID2", &[0x7FFF, 0x6F3F], T, None),
+    ef("USIM/EF.SPN", &[0x7FFF, 0x6F46], T, Some(17)),
+    ef("USIM/EF.MSISDN", &[0x7FFF, 0x6F40], R, Some(26)),
+    ef("USIM/EF.SMSP", &[0x7FFF, 0x6F42], R, Some(40)),
+    ef("USIM/EF.PNN", &[0x7FFF, 0x6FC5], R, None),
+    ef("USIM/EF.OPL", &[0x7FFF, 0x6FC6], R, Some(8)),
+    ef("USIM/EF.SPDI", &[0x7FFF, 0x6FCD], T, None),
+    ef("USIM/EF.PLMNwAcT", &[0x7FFF, 0x6F60], T, Some(40)),
+    ef("USIM/EF.OPLMNwAcT", &[0x7FFF, 0x6F61], T, Some(40)),
+    ef("USIM/EF.HPLMNwAcT", &[0x7FFF, 0x6F62], T, None),
+    ef("USIM/EF.EHPLMN", &[0x7FFF, 0x6FD9], T, None),
+    ef("USIM/DF.GSM-ACCESS/EF.Kc", &[0x7FFF, 0x5F3B, 0x4F20], T, Some(9)),
+    ef("USIM/DF.GSM-ACCESS/EF.KcGPRS", &[0x7FFF, 0x5F3B, 0x4F52], T, Some(9)),
+    ef("TELECOM/EF.ADN", &[0x7F10, 0x6F3A], R, Some(26)),
+    ef("TELECOM/EF.MSISDN", &[0x7F10, 0x6F40], R, Some(26)),
+    ef("TELECOM/EF.SMSP", &[0x7F10, 0x6F42], R, Some(40)),
+    ef("GSM/EF.IMSI", &[0x7F20, 0x6F07], T, Some(9)),
+    ef("GSM/EF.Kc", &[0x7F20, 0x6F20], T, Some(9)),
+    ef("GSM/EF.PLMNsel", &[0x7F20, 0x6F30], T, None),
+    ef("GSM/EF.HPPLMN", &[0x7F20, 0x6F31], T, Some(1)),
+    ef("GSM/EF.SST", &[0x7F20, 0x6F38], T, None),
+    ef("GSM/EF.SPN", &[0x7F20, 0x6F46], T, Some(17)),
+    ef("GSM/EF.PLMNwAcT", &[0x7F20, 0x6F60], T, Some(40)),
+    ef("GSM/EF.ACC", &[0x7F20, 0x6F78], T, Some(2)),
+    ef("GSM/EF.FPLMN", &[0x7F20, 0x6F7B], T, None),
+    ef("GSM/EF.LOCI", &[0x7F20, 0x6F7E], T, Some(11)),
+    ef("GSM/EF.AD", &[0x7F20, 0x6FAD], T, Some(4)),
+    ef("GSM/EF.Phase", &[0x7F20, 0x6FAE], T, Some(1)),
+    ef("GSM/EF.ECC", &[0x7F20, 0x6FB7], T, Some(15)),
+];
+
+/// What an EF's FCP states: its size (tag 80) and, for a record file, record length and count
+/// (tag 82).
+#[derive(Debug, PartialEq, Eq)]
+struct Fcp {
+    size: usize,
+    records: Option<(usize, usize)>,
+}
+
+fn parse_fcp(fcp_hex: &str) -> Fcp {
+    let b = hex(fcp_hex);
+    assert_eq!(b[0], 0x62, "FCP template: {fcp_hex}");
+    assert_eq!(usize::from(b[1]) + 2, b.len(), "FCP length: {fcp_hex}");
+    let (mut size, mut descriptor) = (None, None);
+    let mut at = 2;
+    while at + 2 <= b.len() {
+        let (tag, len) = (b[at], usize::from(b[at + 1]));
+        let value = &b[at + 2..at + 2 + len];
+        match tag {
+            0x80 => size = Some(usize::from(u16::from_be_bytes([value[0], value[1]]))),
+            0x82 => descriptor = Some(value.to_vec()),
+            _ => {}
+        }
+        at += 2 + len;
+    }
+    let descriptor = descriptor.expect("tag 82");
+    let records = match descriptor[0] & 0x07 {
+        1 => None,
+        2 => Some((
+            usize::from(u16::from_be_bytes([descriptor[2], descriptor[3]])),
+            usize::from(descriptor[4]),
+        )),
+        other => panic!("structure {other} in {fcp_hex}"),
+    };
+    Fcp { size: size.expect("tag 80"), records }
+}
+
+/// Reads the whole current EF as the FCP describes it, in the UICC dialect: READ BINARY in
+/// chunks, or READ RECORD for every record; each answer must be 9000 and exactly as long as asked.
+fn read_whole(c: &mut VirtualUsim, fcp: &Fcp, what: &str) -> Vec<u8> {
+    let mut content = Vec::new();
+    match fcp.records {
+        Some((rec_len, count)) => {
+            assert!(count > 0 && rec_len * count == fcp.size, "{what}: {fcp:?}");
+            for n in 1..=count {
+                let (rec, status) = send(c, &format!("00b2{n:02x}04{rec_len:02x}"));
+                assert_eq!(status, "9000", "{what}: record {n}");
+                assert_eq!(rec.len(), rec_len * 2, "{what}: record {n}");
+                content.extend(hex(&rec));
+            }
+        }
+        None => {
+            while content.len() < fcp.size {
+                let chunk = (fcp.size - content.len()).min(0x80);
+                let (data, status) = send(c, &format!("00b0{:04x}{chunk:02x}", content.len()));
+                assert_eq!(status, "9000", "{what}: offset {}", content.len());
+                assert_eq!(data.len(), chunk * 2, "{what}");
+                content.extend(hex(&data));
+            }
+        }
+    }
+    assert_eq!(content.len(), fcp.size, "{what}");
+    content
+}
+
+fn path_hex(path: &[u16]) -> String {
+    path.iter().map(|f| format!("{f:04x}")).collect()
+}
+
+/// SELECT by FID: the MF, then each DF on the way (ADF.USIM by AID), then the EF with its FCP.
+fn select_by_fids(c: &mut VirtualUsim, path: &[u16]) -> (String, String) {
+    assert_eq!(select(c, "3f00"), "9000");
+    let (ef, dirs) = path.split_last().unwrap();
+    for &dir in dirs {
+        if dir == 0x7FFF {
+            select_adf(c);
+        } else {
+            assert_eq!(select(c, &format!("{dir:04x}")), "9000", "DF {dir:04x}");
+        }
+    }
+    send_fetch(c, &format!("00a4000402{ef:04x}"), "00")
+}
+
+#[test]
+fn a_sim_reader_walks_every_file_of_a_commercial_usim() {
+    for pin in [None, Some(PIN)] {
+        let mut c = card(pin);
+        if pin.is_some() {
+            let verify = format!("0020000108{}ffffffff", to_hex(PIN.as_bytes()));
+            assert_eq!(sw(&mut c, &verify), "9000");
+        }
+        for spec in COMMERCIAL_FILES {
+            let what = spec.name;
+            // By FID under its DF.
+            let (fcp_hex, status) = select_by_fids(&mut c, spec.path);
+            assert_eq!(status, "9000", "{what}: SELECT by FID");
+            let fcp = parse_fcp(&fcp_hex);
+            assert_eq!(fcp.records.is_some(), spec.kind == Kind::Records, "{what}: structure {fcp:?}");
+            match (spec.size, fcp.records) {
+                (Some(want), Some((rec_len, _))) => assert_eq!(rec_len, want, "{what}: record length"),
+                (Some(want), None) => assert_eq!(fcp.size, want, "{what}: size"),
+                (None, _) => assert!(fcp.size > 0, "{what}: empty"),
+            }
+            let content = read_whole(&mut c, &fcp, what);
+
+            // By path from the MF (7FFF stands for the active ADF.USIM).
+            assert_eq!(select(&mut c, "3f00"), "9000");
+            let path = path_hex(spec.path);
+            let (by_path, status) =
+                send_fetch(&mut c, &format!("00a40804{:02x}{path}", path.len() / 2), "00");
+            assert_eq!(status, "9000", "{what}: SELECT by path {path}");
+            assert_eq!(by_path, fcp_hex, "{what}: the same file by path");
+            assert_eq!(read_whole(&mut c, &fcp, what), content, "{what}: the same content by path");
+        }
+    }
+}
+
+#[test]
+fn a_2g_reader_walks_the_2g_files() {
+    let mut c = card(None);
+    for spec in COMMERCIAL_FILES.iter().filter(|s| s.path[0] != 0x7FFF) {
+        let what = spec.name;
+        assert_eq!(sw(&mut c, "a0a40000023f00"), "9f16");
+        let mut status = String::new();
+        for fid in spec.path {
+            status = sw(&mut c, &format!("a0a4000002{fid:04x}"));
+            assert!(status.starts_with("9f"), "{what}: SELECT {fid:04x} gave {status}");
+        }
+        assert_eq!(status, "9f0f", "{what}: an EF's 2G response is 15 bytes");
+        let (resp, status) = send(&mut c, "a0c000000f");
+        assert_eq!(status, "9000", "{what}");
+        let resp = hex(&resp);
+        let size = usize::from(u16::from_be_bytes([resp[2], resp[3]]));
+        let mut read = 0;
+        match resp[13] {
+            0x00 => {
+                assert_eq!(spec.kind, Kind::Transparent, "{what}");
+                while read < size {
+                    let chunk = (size - read).min(0x80);
+                    let (data, status) = send(&mut c, &format!("a0b0{read:04x}{chunk:02x}"));
+                    assert_eq!((status.as_str(), data.len()), ("9000", chunk * 2), "{what}");
+                    read += chunk;
+                }
+            }
+            0x01 => {
+                assert_eq!(spec.kind, Kind::Records, "{what}");
+                let rec_len = usize::from(resp[14]);
+                for n in 1..=size / rec_len {
+                    let (rec, status) = send(&mut c, &format!("a0b2{n:02x}04{rec_len:02x}"));
+                    assert_eq!((status.as_str(), rec.len()), ("9000", rec_len * 2), "{what}: record {n}");
+                    read += rec_len;
+                }
+            }
+            other => panic!("{what}: structure {other:02x}"),
+        }
+        assert_eq!(read, size, "{what}");
+    }
+}
+
+/// Reads a transparent EF (by path from the MF) or one record of a linear fixed one.
+fn read_ef(c: &mut VirtualUsim, path: &[u16], record: Option<u8>) -> Vec<u8> {
+    let (fcp_hex, status) = select_by_fids(c, path);
+    assert_eq!(status, "9000", "{path:04x?}");
+    let fcp = parse_fcp(&fcp_hex);
+    match (record, fcp.records) {
+        (Some(n), Some((rec_len, _))) => {
+            let (rec, status) = send(c, &format!("00b2{n:02x}04{rec_len:02x}"));
+            assert_eq!(status, "9000");
+            hex(&rec)
+        }
+        (None, None) => read_whole(c, &fcp, "EF"),
+        _ => panic!("{path:04x?}: {fcp:?}"),
+    }
+}
+
+/// Unpacks GSM 7-bit text (TS 23.038 §6.1.2.1.1).
+fn unpack7(octets: &[u8], spare: u8) -> String {
+    let count = (octets.len() * 8 - usize::from(spare)) / 7;
+    (0..count)
+        .map(|i| {
+            let bit = i * 7;
+            let word = u16::from(octets[bit / 8]) | (u16::from(*octets.get(bit / 8 + 1).unwrap_or(&0)) << 8);
+            char::from(((word >> (bit % 8)) & 0x7F) as u8)
+        })
+        .collect()
+}
+
+/// A BCD number (nibble-swapped, F-padded) as digits.
+fn bcd_digits(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .flat_map(|b| [b & 0x0F, b >> 4])
+        .take_while(|&n| n != 0x0F)
+        .map(|n| char::from(b'0' + n))
+        .collect()
+}
+
+#[test]
+fn spn_and_pnn_show_the_carriers_name() {
+    let seed = seed_with(IMSI, None, None);
+    let mut c = VirtualUsim::from_seed_with_carrier(&seed, 2, "Telekom Deutschland").unwrap();
+    let spn = read_ef(&mut c, &[0x7FFF, 0x6F46], None);
+    assert_eq!(spn[0], 0x01, "display condition");
+    assert_eq!(&spn[1..8], b"Telekom", "cut after the last whole word of 16 characters");
+    assert!(spn[8..].iter().all(|&b| b == 0xFF), "{spn:02x?}");
+    assert_eq!(read_ef(&mut c, &[0x7F20, 0x6F46], None), spn, "the 2G view shows the same");
+
+    // EF_PNN record 1: full name (43) and short name (45), packed GSM 7-bit.
+    let pnn = read_ef(&mut c, &[0x7FFF, 0x6FC5], Some(1));
+    assert_eq!(pnn[0], 0x43);
+    let full_len = usize::from(pnn[1]);
+    assert_eq!(pnn[2] & 0xF8, 0x80, "GSM default alphabet, no country initials");
+    assert_eq!(unpack7(&pnn[3..2 + full_len], pnn[2] & 0x07), "Telekom Deutschland");
+    let short = &pnn[2 + full_len..];
+    assert_eq!(short[0], 0x45);
+    assert_eq!(unpack7(&short[3..2 + usize::from(short[1])], short[2] & 0x07), "Telekom");
+    // EF_OPL record 1 points the home PLMN, all LACs, at it; EF_SPDI lists the home PLMN.
+    assert_eq!(to_hex(&read_ef(&mut c, &[0x7FFF, 0x6FC6], Some(1))), "62f2100000fffe01");
+    assert_eq!(to_hex(&read_ef(&mut c, &[0x7FFF, 0x6FCD], None)[..7]), "a305800362f210");
+
+    let mut c = VirtualUsim::from_seed_with_carrier(&seed, 2, "AT&T Mobility").unwrap();
+    assert_eq!(&read_ef(&mut c, &[0x7FFF, 0x6F46], None)[1..14], b"AT&T Mobility");
+    // The older constructors have no display name: the home carrier's id stands in.
+    let mut c = VirtualUsim::from_seed_with_mnc_len(&seed, 2).unwrap();
+    assert_eq!(&read_ef(&mut c, &[0x7FFF, 0x6F46], None)[1..11], b"telekom-de");
+    let err = VirtualUsim::from_seed_with_carrier(&seed, 1, "x").unwrap_err();
+    assert!(matches!(err, UsimError::MncLength { .. }));
+}
+
+#[test]
+fn msisdn_and_smsp_records_have_the_dialling_number_layout() {
+    let mut c = card(None);
+    // EF_MSISDN: 12 bytes alpha (none), BCD length, TON/NPI 91, 10 bytes number, CCP, EXT1.
+    let rec = read_ef(&mut c, &[0x7FFF, 0x6F40], Some(1));
+    assert_eq!(rec.len(), 26);
+    assert!(rec[..12].iter().all(|&b| b == 0xFF));
+    let len = usize::from(rec[12]);
+    assert_eq!(rec[13], 0x91, "international, ISDN/E.164");
+    // +49, then the trunk prefix 0 (no German number starts with it), then the MSIN.
+    assert_eq!(bcd_digits(&rec[14..13 + len]), "4901106487504");
+    assert!(rec[13 + len..].iter().all(|&b| b == 0xFF), "{rec:02x?}");
+    assert_eq!(read_ef(&mut c, &[0x7F10, 0x6F40], Some(1)), rec, "DF_TELECOM's is the same");
+
+    // EF_SMSP: alpha, indicators (only TP-DA absent), TP-DA unused, TS-SCA, PID, DCS, VP.
+    let rec = read_ef(&mut c, &[0x7FFF, 0x6F42], Some(1));
+    assert_eq!(rec.len(), 40);
+    assert!(rec[..12].iter().all(|&b| b == 0xFF));
+    assert_eq!(rec[12], 0xE1);
+    assert!(rec[13..25].iter().all(|&b| b == 0xFF), "TP-Destination Address unused");
+    let sca = &rec[25..37];
+    let len = usize::from(sca[0]);
+    assert_eq!(sca[1], 0x91);
+    assert_eq!(bcd_digits(&sca[2..1 + len]), "4900100000", "+49 0 <MNC 01> 00000");
+    assert!(sca[1 + len..].iter().all(|&b| b == 0xFF));
+    assert_eq!(&rec[37..], &[0x00, 0x00, 0xA7], "PID, DCS, validity 24 h");
+    assert_eq!(read_ef(&mut c, &[0x7F10, 0x6F42], Some(1)), rec, "DF_TELECOM's is the same");
+
+    // NANP and UK cards get numbers from the regulators' fictional ranges.
+    let mut us = VirtualUsim::from_seed(&seed_with("310260123456789", None, None)).unwrap();
+    let rec = read_ef(&mut us, &[0x7FFF, 0x6F40], Some(1));
+    assert_eq!(bcd_digits(&rec[14..13 + usize::from(rec[12])]), "12015550189");
+    let rec = read_ef(&mut us, &[0x7FFF, 0x6F42], Some(1));
+    assert_eq!(bcd_digits(&rec[27..26 + usize::from(rec[25])]), "12015550199");
+    let mut uk = VirtualUsim::from_seed(&seed_with("234309900000041", None, None)).unwrap();
+    let rec = read_ef(&mut uk, &[0x7FFF, 0x6F40], Some(1));
+    assert_eq!(bcd_digits(&rec[14..13 + usize::from(rec[12])]), "447700900041");
+}
+
+/// USIM services (TS 31.102 §4.2.8) and the EFs that exist exactly when they are available,
+/// as paths below ADF.USIM (after pySim's ts_31_102.py). Services not listed have no EF.
+const UST_FILES: &[(u16, &[&[u16]])] = &[
+    (1, &[&[0x5F3A]]),
+    (2, &[&[0x6F3B]]),
+    (3, &[&[0x6F4B]]),
+    (4, &[&[0x6F49]]),
+    (5, &[&[0x6F4C]]),
+    (6, &[&[0x6F4D]]),
+    (7, &[&[0x6F55]]),
+    (8, &[&[0x6F81], &[0x6F83]]),
+    (9, &[&[0x6F80], &[0x6F82]]),
+    (10, &[&[0x6F3C], &[0x6F43]]),
+    (11, &[&[0x6F47]]),
+    (12, &[&[0x6F42]]),
+    (13, &[&[0x6F39], &[0x6F37], &[0x6F41]]),
+    (14, &[&[0x6F4F]]),
+    (15, &[&[0x6F45]]),
+    (16, &[&[0x6F50]]),
+    (17, &[&[0x6F3E]]),
+    (18, &[&[0x6F3F]]),
+    (19, &[&[0x6F46]]),
+    (20, &[&[0x6F60]]),
+    (21, &[&[0x6F40]]),
+    (24, &[&[0x6FB5]]),
+    (25, &[&[0x6FB6]]),
+    (27, &[&[0x5F3B, 0x4F20], &[0x5F3B, 0x4F52]]),
+    (29, &[&[0x6F48]]),
+    (34, &[&[0x6F56]]),
+    (35, &[&[0x6F57]]),
+    (36, &[&[0x6F2C]]),
+    (37, &[&[0x6F32]]),
+    (42, &[&[0x6F61]]),
+    (43, &[&[0x6F62]]),
+    (44, &[&[0x6F4E]]),
+    (45, &[&[0x6FC5]]),
+    (46, &[&[0x6FC6]]),
+    (47, &[&[0x6FC7], &[0x6FC9]]),
+    (48, &[&[0x6FCA]]),
+    (49, &[&[0x6FCB]]),
+    (51, &[&[0x6FCD]]),
+    (52, &[&[0x6FCE], &[0x6FD0], &[0x6FD1]]),
+    (53, &[&[0x6FCF]]),
+    (56, &[&[0x6FD3]]),
+    (57, &[&[0x6FB1], &[0x6FB2]]),
+    (58, &[&[0x6FB3], &[0x6FB4]]),
+    (71, &[&[0x6FD9]]),
+    (73, &[&[0x6FDB]]),
+    (78, &[&[0x6FDE]]),
+    (79, &[&[0x6FDF]]),
+    (85, &[&[0x6FE3], &[0x6FE4]]),
+];
+
+/// SIM services (TS 51.011 §10.3.7) and their EFs, as paths from the MF.
+const SST_FILES: &[(u16, &[&[u16]])] = &[
+    (2, &[&[0x7F10, 0x6F3A]]),
+    (3, &[&[0x7F10, 0x6F3B]]),
+    (4, &[&[0x7F10, 0x6F3C]]),
+    (5, &[&[0x7F20, 0x6F39]]),
+    (6, &[&[0x7F10, 0x6F3D]]),
+    (7, &[&[0x7F20, 0x6F30]]),
+    (9, &[&[0x7F10, 0x6F40]]),
+    (10, &[&[0x7F10, 0x6F4A]]),
+    (11, &[&[0x7F10, 0x6F4B]]),
+    (12, &[&[0x7F10, 0x6F42]]),
+    (13, &[&[0x7F10, 0x6F44]]),
+    (14, &[&[0x7F20, 0x6F45]]),
+    (15, &[&[0x7F20, 0x6F3E]]),
+    (16, &[&[0x7F20, 0x6F3F]]),
+    (17, &[&[0x7F20, 0x6F46]]),
+    (18, &[&[0x7F10, 0x6F49]]),
+    (19, &[&[0x7F10, 0x6F4C]]),
+    (31, &[&[0x7F10, 0x6F4D]]),
+    (35, &[&[0x7F10, 0x6F47]]),
+    (38, &[&[0x7F20, 0x6F52], &[0x7F20, 0x6F53]]),
+    (43, &[&[0x7F20, 0x6F60]]),
+    (44, &[&[0x7F20, 0x6F61]]),
+    (45, &[&[0x7F20, 0x6F62]]),
+    (51, &[&[0x7F20, 0x6FC5]]),
+    (52, &[&[0x7F20, 0x6FC6]]),
+    (53, &[&[0x7F20, 0x6FC7]]),
+    (54, &[&[0x7F20, 0x6FCA]]),
+    (55, &[&[0x7F20, 0x6FCB]]),
+    (56, &[&[0x7F20, 0x6FCD]]),
+];
+
+fn exists(c: &mut VirtualUsim, path_from_mf: &[u16]) -> bool {
+    assert_eq!(select(c, "3f00"), "9000");
+    let path = path_hex(path_from_mf);
+    match sw(c, &format!("00a4080c{:02x}{path}", path.len() / 2)).as_str() {
+        "9000" => true,
+        "6a82" => false,
+        other => panic!("{path}: {other}"),
+    }
+}
+
+#[test]
+fn ust_and_sst_announce_exactly_the_services_whose_files_exist() {
+    let mut c = card(None);
+    select_adf(&mut c);
+    let ust = read_ef(&mut c, &[0x7FFF, 0x6F38], None);
+    let est = read_ef(&mut c, &[0x7FFF, 0x6F56], None);
+    let ust_has = |n: u16| {
+        let bit = usize::from(n - 1);
+        ust.get(bit / 8).is_some_and(|b| b & (1 << (bit % 8)) != 0)
+    };
+    for n in 1..=(ust.len() * 8) as u16 {
+        let files = UST_FILES.iter().find(|(s, _)| *s == n).map(|(_, f)| *f);
+        let present = match files {
+            Some(files) => {
+                let found: Vec<bool> =
+                    files.iter().map(|p| exists(&mut c, &[&[0x7FFF], *p].concat())).collect();
+                assert!(found.iter().all(|&f| f == found[0]), "service {n}: some of its files only");
+                found[0]
+            }
+            // Service 33 has no file and shall be set to 1 (TS 31.102 §4.2.8).
+            None => n == 33,
+        };
+        assert_eq!(ust_has(n), present, "UST service {n}");
+    }
+    // EF_EST enables FDN (1), BDN (2), ACL (3) only where the UST offers them (2, 6, 35).
+    for (bit, service) in [(0, 2), (1, 6), (2, 35)] {
+        assert!(est[0] & (1 << bit) == 0 || ust_has(service), "EST bit {} without UST {service}", bit + 1);
+    }
+    assert_eq!(est, vec![0x00]);
+
+    let sst = read_ef(&mut c, &[0x7F20, 0x6F38], None);
+    for n in 1..=(sst.len() * 4) as u16 {
+        let pos = usize::from(n - 1);
+        let bits = (sst[pos / 4] >> (2 * (pos % 4))) & 0b11;
+        let present = match SST_FILES.iter().find(|(s, _)| *s == n) {
+            Some((_, files)) => files.iter().all(|p| exists(&mut c, p)),
+            // CHV1 disable function: no file; the card allows disabling PIN1.
+            None => n == 1,
+        };
+        assert_eq!(bits, if present { 0b11 } else { 0b00 }, "SST service {n}");
+    }
+}
