@@ -36,8 +36,7 @@ fn start(seeds: &[&str]) -> (PrivatePcscd, Catalog) {
         .iter()
         .map(|id| {
             let seed = &catalog.seeds[*id];
-            let mnc_len = catalog.carriers[&seed.home].plmn.mnc().len() as u8;
-            let card = VirtualUsim::from_seed_with_mnc_len(seed, mnc_len).unwrap();
+            let card = VirtualUsim::from_catalog(&catalog, seed).unwrap();
             (id.to_string(), Box::new(card) as Box<dyn VirtualCard>)
         })
         .collect();

@@ -333,18 +333,43 @@ fn a_scenario_whose_pcscd_is_killed_is_an_error_and_the_next_one_passes() {
         fault: None,
         sabotage: Some(Sabotage::KillPcscdAfter(Duration::ZERO)),
         stop: Default::default(),
-        stop: Default::default(),
     };
     let broken =
         runtime.block_on(run_scenario(&catalog, &catalog.scenarios["master-reject"], &rig, &sabotaged));
     assert!(
-        matches!(&broken.verdict, Verdict::Error(reason) if reason.contains("bridge") || reason.contains("card")),
+        matches!(&broken.verdict, Verdict::Error(reason) if reason.starts_with("pcscd (pid ") && reason.contains(" died")),
         "{:?}",
         broken.verdict
     );
     let healthy = RunOptions { firmware_binary: binary.into(), fault: None, sabotage: None, stop: Default::default() };
     let next =
         runtime.block_on(run_scenario(&catalog, &catalog.scenarios["master-connects"], &rig, &healthy));
+    assert_eq!(next.verdict, Verdict::Pass, "{:?}", next.failures());
+}
+
+/// A hung pcscd (SIGSTOP) makes the card look mute to the modem, and the firmware would carry
+/// on as with a broken card; the rig sees its own PC/SC call not return and makes it an error
+/// naming pcscd, never a firmware failure.
+#[test]
+fn a_hung_pcscd_is_an_error_naming_pcscd_not_a_firmware_failure() {
+    use seedrig::run::{RunOptions, Sabotage, Verdict, run_scenario};
+    let _turn = turn();
+    let (catalog, rig) = fixtures();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let binary = env!("CARGO_BIN_EXE_seedrig-firmware");
+    let options = RunOptions {
+        firmware_binary: binary.into(),
+        fault: None,
+        sabotage: Some(Sabotage::FreezePcscdAfter(Duration::ZERO)),
+        stop: Default::default(),
+    };
+    let started = std::time::Instant::now();
+    let result = runtime.block_on(run_scenario(&catalog, &catalog.scenarios["m5-third-ranked-wins"], &rig, &options));
+    let Verdict::Error(reason) = &result.verdict else { panic!("{:?} {:?}", result.verdict, result.failures()) };
+    assert!(reason.contains("pcscd (pid ") && reason.contains("has not answered a PC/SC call"), "{reason}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    let healthy = RunOptions { firmware_binary: binary.into(), fault: None, sabotage: None, stop: Default::default() };
+    let next = runtime.block_on(run_scenario(&catalog, &catalog.scenarios["master-connects"], &rig, &healthy));
     assert_eq!(next.verdict, Verdict::Pass, "{:?}", next.failures());
 }
 

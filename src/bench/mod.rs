@@ -72,6 +72,8 @@ pub trait Bench {
 pub enum Sabotage {
     /// Kill the bench's pcscd.
     KillPcscd,
+    /// Stop the bench's pcscd (SIGSTOP): it hangs, every PC/SC call waits.
+    FreezePcscd,
 }
 
 /// What a rig file turns into for a run: per scenario, a bench comes up from it.

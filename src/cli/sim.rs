@@ -74,8 +74,7 @@ fn virtual_cards(catalog: &Catalog, ids: &[String]) -> Result<Vec<LabelledCard>,
                 let known: Vec<&str> = catalog.seeds.keys().map(String::as_str).collect();
                 format!("no seed \"{id}\"; seeds: {}", known.join(", "))
             })?;
-            let mnc_len = catalog.carriers.get(&seed.home).map_or(2, |c| c.plmn.mnc().len() as u8);
-            let card = VirtualUsim::from_seed_with_mnc_len(seed, mnc_len).map_err(|e| e.to_string())?;
+            let card = VirtualUsim::from_catalog(catalog, seed).map_err(|e| e.to_string())?;
             Ok((id.clone(), Box::new(card) as Box<dyn VirtualCard>))
         })
         .collect()

@@ -339,6 +339,43 @@ fn swapped_digits(bytes: &[u8]) -> impl Iterator<Item = char> + '_ {
 pub struct CardWorker {
     reader: String,
     requests: std::sync::mpsc::Sender<Request>,
+    pending: CallWatch,
+}
+
+/// Since when this card's worker has been inside a PC/SC call, if it is: a call that does not
+/// return (pcscd stopped or hung, a reader driver stuck) shows here long before any timeout.
+#[derive(Debug, Clone, Default)]
+pub struct CallWatch(std::sync::Arc<std::sync::Mutex<Calls>>);
+
+#[derive(Debug, Default)]
+struct Calls {
+    since: Option<std::time::Instant>,
+    longest: Duration,
+}
+
+impl CallWatch {
+    /// How long the call under way has been waiting; `None` between calls.
+    pub fn pending_for(&self) -> Option<Duration> {
+        self.0.lock().ok().and_then(|c| c.since.map(|t| t.elapsed()))
+    }
+
+    /// The longest call that returned so far.
+    pub fn longest(&self) -> Duration {
+        self.0.lock().map(|c| c.longest).unwrap_or_default()
+    }
+
+    fn begin(&self) {
+        if let Ok(mut c) = self.0.lock() {
+            c.since = Some(std::time::Instant::now());
+        }
+    }
+
+    fn end(&self) {
+        if let Ok(mut c) = self.0.lock() {
+            let took = c.since.take().map(|t| t.elapsed()).unwrap_or_default();
+            c.longest = c.longest.max(took);
+        }
+    }
 }
 
 type Request = (Job, tokio::sync::oneshot::Sender<Result<Vec<u8>, PcscError>>);
@@ -355,6 +392,8 @@ impl CardWorker {
         let (requests, inbox) = std::sync::mpsc::channel::<Request>();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let name = reader.to_owned();
+        let pending = CallWatch::default();
+        let watch = pending.clone();
         std::thread::Builder::new()
             .name(format!("pcsc:{reader}"))
             .spawn(move || {
@@ -370,21 +409,28 @@ impl CardWorker {
                     }
                 };
                 for (job, reply) in inbox {
+                    watch.begin();
                     let result = match job {
                         Job::Transmit(apdu) => card.transmit(&apdu),
                         Job::Reset => card.reset().map(|()| Vec::new()),
                         Job::Atr => card.atr(),
                     };
+                    watch.end();
                     let _ = reply.send(result);
                 }
             })
             .map_err(|_| PcscError::WorkerGone { reader: reader.to_owned() })?;
         ready_rx.await.map_err(|_| PcscError::WorkerGone { reader: reader.to_owned() })??;
-        Ok(CardWorker { reader: reader.to_owned(), requests })
+        Ok(CardWorker { reader: reader.to_owned(), requests, pending })
     }
 
     pub fn reader(&self) -> &str {
         &self.reader
+    }
+
+    /// A handle that tells, from anywhere, how long the call under way has been waiting.
+    pub fn call_watch(&self) -> CallWatch {
+        self.pending.clone()
     }
 
     async fn ask(&self, job: Job, what: &'static str, timeout: Duration) -> Result<Vec<u8>, PcscError> {

@@ -105,6 +105,8 @@ pub struct RunOptions {
 pub enum Sabotage {
     /// Kill pcscd this long (real time) after the firmware was started.
     KillPcscdAfter(Duration),
+    /// Stop pcscd (SIGSTOP: it hangs, answering nothing) this long after the firmware started.
+    FreezePcscdAfter(Duration),
 }
 
 /// Runs scenarios one after the other on one bench (a lab bench's ports and boards stay open
@@ -363,6 +365,14 @@ impl<B: Bench> Driver<'_, B> {
         if !finished && !self.answers_status().await? {
             return Err(format!("firmware hung: no outcome within {deadline:?} and no answer to `status`"));
         }
+        // A part that broke since the last look (a card call that never returned while the
+        // firmware carried on without the card, say) decides before any check does.
+        if let Some(broken) = self.bench.broken() {
+            if !self.outcome_in {
+                return Err(broken);
+            }
+            self.broke.push((self.bench.clock().now(), broken));
+        }
         let ended_at = self.bench.clock().now();
         Ok(Times { started_at, finished_at, ended_at })
     }
@@ -402,13 +412,17 @@ impl<B: Bench> Driver<'_, B> {
 
     /// Carries out a due sabotage (once).
     fn sabotage_if_due(&mut self) {
-        let (Some(Sabotage::KillPcscdAfter(after)), Some(started)) = (self.sabotage, self.started) else {
+        let (Some(sabotage), Some(started)) = (self.sabotage, self.started) else {
             return;
+        };
+        let (after, what) = match sabotage {
+            Sabotage::KillPcscdAfter(after) => (after, crate::bench::Sabotage::KillPcscd),
+            Sabotage::FreezePcscdAfter(after) => (after, crate::bench::Sabotage::FreezePcscd),
         };
         if started.elapsed() >= after {
             self.sabotage = None;
-            tracing::warn!("sabotage: killing pcscd");
-            self.bench.sabotage(crate::bench::Sabotage::KillPcscd);
+            tracing::warn!(?what, "sabotage");
+            self.bench.sabotage(what);
         }
     }
 

@@ -196,6 +196,11 @@ impl PrivatePcscd {
         self.pid
     }
 
+    /// Whether pcscd is still running (its reaper thread has not seen it exit).
+    pub fn alive(&self) -> bool {
+        self.reaper.as_ref().is_some_and(|r| !r.is_finished())
+    }
+
     /// Whether pcscd runs in its own mount namespace (see the module docs).
     pub fn isolated(&self) -> bool {
         self.isolated
@@ -203,6 +208,12 @@ impl PrivatePcscd {
 
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("pcscd.log")
+    }
+
+    /// Stops pcscd (SIGSTOP), as a hung daemon: clients' calls wait. Dropping continues it
+    /// before stopping it.
+    pub fn freeze(&mut self) {
+        signal(self.pid, libc::SIGSTOP);
     }
 
     /// Kills pcscd at once, as a crash would; clients see their calls fail.
@@ -250,6 +261,8 @@ impl Drop for PrivatePcscd {
         // A pcscd that already exited (Ctrl-C reaches its process group too) is not signalled:
         // its pid may be reused by now.
         if self.reaper.as_ref().is_some_and(|r| !r.is_finished()) {
+            // A frozen pcscd (SIGSTOP) handles SIGTERM only once continued.
+            signal(self.pid, libc::SIGCONT);
             signal(self.pid, libc::SIGTERM);
             let deadline = Instant::now() + Duration::from_secs(3);
             while self.reaper.as_ref().is_some_and(|r| !r.is_finished()) && Instant::now() < deadline {

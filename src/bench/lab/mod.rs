@@ -33,12 +33,16 @@ use crate::backend::Backend;
 use crate::backend::tcp::TcpBackend;
 use crate::bridge::{BridgeError, CardFault, FaultControl, SlotBridge, Trace};
 use crate::clock::{RigClock, TimeScale};
-use crate::hw::pcsc::{CardWorker, Readers, read_identity};
+use crate::hw::pcsc::{CallWatch, CardWorker, Readers, read_identity};
 use crate::hw::simtrace::{SocketTransport, UsbTransport};
 use crate::model::{
     CardemChannel, Catalog, ConsoleFormat, FaultKind, LabBench, LabNetwork, ObserverKind, Placement, Rig, Scenario,
 };
 use crate::bench::evidence::{Evidence, ReportImsi};
+
+/// A real card answers a command within its work waiting time (about a second, a few for a
+/// slow AUTHENTICATE); a PC/SC call that has not returned after this is the bench's fault.
+const CARD_CALL_BOUND: Duration = Duration::from_secs(3);
 
 /// The vendor id of every SIMtrace2-class board (osmocom).
 const SIMTRACE_VENDOR: u16 = 0x1d50;
@@ -147,6 +151,8 @@ async fn verify_inventory(catalog: &Catalog, lab: &LabBench, scenario: &Scenario
 
 struct LabSlot {
     slot: u8,
+    reader: String,
+    card_calls: CallWatch,
     faults: FaultControl,
     task: JoinHandle<Result<(), BridgeError>>,
 }
@@ -212,6 +218,7 @@ impl LabBenchUp {
     async fn start_bridge(&mut self, p: &Placement) -> Result<(), String> {
         let reader = self.lab.reader_of(&p.seed).map(|r| r.name.clone()).ok_or_else(|| format!("seed {} has no reader", p.seed))?;
         let card = CardWorker::connect(&reader).await.map_err(|e| format!("reader \"{reader}\" (slot {}): {e}", p.slot))?;
+        let card_calls = card.call_watch();
         let channel = self.lab.channel(p.slot).cloned().ok_or_else(|| format!("slot {} has no channel wired", p.slot))?;
         let (faults, task) = match channel {
             CardemChannel::Socket { path } => {
@@ -237,7 +244,7 @@ impl LabBenchUp {
         for fault in p.faults.iter().filter_map(|f| CardFault::from_kind(&f.kind, self.scale.factor())) {
             faults.apply(fault);
         }
-        self.slots.push(LabSlot { slot: p.slot, faults, task });
+        self.slots.push(LabSlot { slot: p.slot, reader, card_calls, faults, task });
         Ok(())
     }
 
@@ -359,8 +366,20 @@ impl Bench for LabBenchUp {
     }
 
     fn broken(&mut self) -> Option<String> {
+        if let Some(s) = self.slots.iter().find(|s| s.card_calls.pending_for().is_some_and(|w| w > CARD_CALL_BOUND)) {
+            return Some(format!(
+                "pcscd has not answered a PC/SC call for slot {} (reader \"{}\") within {} ms: the bench's card \
+                 stack (pcscd or the reader's driver) hung, not the card",
+                s.slot,
+                s.reader,
+                CARD_CALL_BOUND.as_millis()
+            ));
+        }
         if let Some(s) = self.slots.iter().find(|s| s.task.is_finished()) {
-            return Some(format!("the bridge of slot {} stopped (its card-emulation channel or reader failed)", s.slot));
+            return Some(format!(
+                "the bridge of slot {} stopped: its card-emulation channel or its reader \"{}\" failed",
+                s.slot, s.reader
+            ));
         }
         if self.observer.as_ref().is_some_and(Observer::ended) {
             return Some(format!("observer port {}: the port closed", self.lab.observer.port.path.display()));

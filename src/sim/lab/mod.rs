@@ -343,8 +343,7 @@ fn free_loopback_port() -> Result<SocketAddr, String> {
 async fn start_cards(catalog: &Catalog) -> Result<PrivatePcscd, String> {
     let mut cards: Vec<LabelledCard> = Vec::new();
     for seed in catalog.seeds.values() {
-        let mnc_len = catalog.carriers.get(&seed.home).map_or(2, |c| c.plmn.mnc().len() as u8);
-        let card = VirtualUsim::from_seed_with_mnc_len(seed, mnc_len).map_err(|e| format!("virtual card {}: {e}", seed.id))?;
+        let card = VirtualUsim::from_catalog(catalog, seed).map_err(|e| format!("virtual card {}: {e}", seed.id))?;
         cards.push((seed.id.clone(), Box::new(card)));
     }
     tokio::task::spawn_blocking(move || PrivatePcscd::start(cards))

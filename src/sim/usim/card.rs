@@ -121,6 +121,14 @@ impl VirtualUsim {
     /// `carrier_name`, the home carrier fixture's `name` (EF_SPN holds 16 characters: a longer
     /// name is cut after its last whole word that fits). Otherwise as
     /// [`from_seed_with_mnc_len`](Self::from_seed_with_mnc_len).
+    /// A seed fixture's card as the catalog describes it: its home carrier's MNC length (how
+    /// the IMSI splits) and display name (EF.SPN, EF.PNN).
+    pub fn from_catalog(catalog: &crate::model::Catalog, seed: &Seed) -> Result<VirtualUsim, UsimError> {
+        let home = catalog.carriers.get(&seed.home);
+        let mnc_len = home.map_or(default_mnc_len(seed.imsi.as_str()), |c| c.plmn.mnc().len() as u8);
+        Self::from_seed_with_carrier(seed, mnc_len, home.map_or(seed.home.as_str(), |c| c.name.as_str()))
+    }
+
     pub fn from_seed_with_carrier(
         seed: &Seed,
         mnc_len: u8,
