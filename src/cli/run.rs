@@ -195,16 +195,7 @@ fn run_parallel(fixtures: &Path, args: &RunArgs, ids: &[String], stop: &Stop, jo
 }
 
 fn errored(id: &str, reason: String) -> ScenarioResult {
-    ScenarioResult {
-        scenario: id.to_owned(),
-        verdict: Verdict::Error(reason),
-        checks: Vec::new(),
-        nominal_ms: 0.0,
-        wall: std::time::Duration::ZERO,
-        overhead: None,
-        timing_error_ms: None,
-        timeline: serde_json::Value::Null,
-    }
+    ScenarioResult::ended(id, Verdict::Error(reason), std::time::Duration::ZERO)
 }
 
 /// Runs the scenarios one after the other on one bench; progress on a terminal only.

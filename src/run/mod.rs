@@ -8,6 +8,7 @@
 //! passes or failures. The runner knows benches only through [`Bench`].
 
 pub mod checks;
+pub mod lag;
 pub mod stop;
 pub mod timeline;
 
@@ -58,6 +59,9 @@ pub struct ScenarioResult {
     pub overhead: Option<Duration>,
     /// The rig's measured time to winner minus the network's ground truth (ms, real).
     pub timing_error_ms: Option<f64>,
+    /// How late the rig itself ran at worst during the firmware's run (ms, real).
+    #[serde(default)]
+    pub rig_lag_ms: Option<f64>,
     pub timeline: serde_json::Value,
 }
 
@@ -71,6 +75,7 @@ impl ScenarioResult {
             wall,
             overhead: None,
             timing_error_ms: None,
+            rig_lag_ms: None,
             timeline: serde_json::Value::Null,
         }
     }
@@ -192,10 +197,11 @@ impl Run<'_> {
                         outcome_in: false,
                         broke: Vec::new(),
                     };
+                    let lag = lag::LagMeter::start();
                     match d.drive(self.scenario, &oracle.expected[0]).await {
                         Ok(times) => {
                             let (console, broke) = (d.console, d.broke);
-                            self.judge(&bench, &oracle, console, broke, times)
+                            self.judge(&bench, &oracle, console, broke, times, lag.worst())
                         }
                         Err(reason) => self.error(reason),
                     }
@@ -230,6 +236,7 @@ impl Run<'_> {
         console: ConsoleReader,
         broke: Vec<(Duration, String)>,
         times: Times,
+        lag: Duration,
     ) -> ScenarioResult {
         let mut evidence = bench.evidence();
         evidence.broke.extend(broke);
@@ -259,7 +266,20 @@ impl Run<'_> {
         }
         let input =
             Input { catalog, scenario: self.scenario, expected: &oracle.expected[chosen], scale, evidence: &evidence };
-        let verdict = verdict(&checks, &evidence);
+        let mut verdict = verdict(&checks, &evidence);
+        // The checks' bounds allow the tolerance, scaled to real time; a rig later than that
+        // may have failed a check on its own lateness.
+        let tolerance = scale.ms(self.scenario.tolerance_ms);
+        if verdict == Verdict::Fail && lag > tolerance {
+            let failing: Vec<&str> = checks.iter().filter(|c| c.failed()).map(|c| c.name.as_str()).collect();
+            verdict = Verdict::Error(format!(
+                "bench overloaded: the rig ran up to {:.0} ms late, more than the {:.0} ms real tolerance its timing \
+                 checks allow; the failing checks ({}) cannot be trusted",
+                lag.as_secs_f64() * 1000.0,
+                tolerance.as_secs_f64() * 1000.0,
+                failing.join(", ")
+            ));
+        }
         let failover = times.finished_at.saturating_sub(times.started_at);
         let firmware_part = times.ended_at.saturating_sub(times.started_at);
         let elapsed = self.wall.elapsed();
@@ -268,6 +288,7 @@ impl Run<'_> {
             verdict,
             nominal_ms: scale.nominal_ms(failover),
             timing_error_ms: timing_error(&evidence),
+            rig_lag_ms: Some(lag.as_secs_f64() * 1000.0),
             // Bring-up, boot, checks and tear-down: everything but the firmware's own run (its
             // failover and the settle period the scenario asks to watch).
             overhead: Some(elapsed.saturating_sub(firmware_part)),
