@@ -19,7 +19,7 @@ fn a_rig_that_runs_late_reports_errors_not_failures() {
     let out = tempfile::tempdir().unwrap();
     let results = out.path().join("results.json");
     let scenarios = ["master-reject", "master-expired", "master-corrupt-auth", "master-dial-fail", "seed-tariff-override"];
-    let mut run = Command::new(env!("CARGO_BIN_EXE_seedrig"))
+    let run = Command::new(env!("CARGO_BIN_EXE_seedrig"))
         .arg("--fixtures")
         .arg(root.join("fixtures"))
         .args(["run", "--exact", "--results-json"])
