@@ -1,6 +1,7 @@
 //! What a run leaves behind for people and CI: JUnit XML (one testcase per scenario, checks and
-//! measurements as properties, failures and errors told apart, durations in nominal time) and a
-//! JSON timeline per scenario.
+//! measurements as properties, failures and errors told apart) and a JSON timeline per scenario.
+//! A testcase's `time` is wall time, what the scenario cost the CI job; its length in nominal
+//! time (the firmware's own clock, scaled up on a virtual bench) is the property `nominal_s`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -17,7 +18,10 @@ pub fn junit(bench: &str, results: &[ScenarioResult]) -> Result<String, String> 
     for r in results {
         suite.add_test_case(test_case(r));
     }
+    let wall: Duration = results.iter().map(|r| r.wall).sum();
+    suite.set_time(wall);
     let mut report = Report::new("seedrig");
+    report.set_time(wall);
     report.add_test_suite(suite);
     report.to_string().map_err(|e| e.to_string())
 }
@@ -45,7 +49,9 @@ fn test_case(r: &ScenarioResult) -> TestCase {
     };
     let mut case = TestCase::new(r.scenario.clone(), status);
     case.set_classname("seedrig.scenario");
-    case.set_time(Duration::from_secs_f64(r.nominal_ms.max(0.0) / 1000.0));
+    case.set_time(r.wall);
+    // Whole nominal milliseconds, in seconds as short as they print: 31980 ms → "31.98".
+    case.add_property(("nominal_s".to_owned(), (r.nominal_ms.max(0.0).round() / 1000.0).to_string()));
     for c in &r.checks {
         let status = match c.status {
             Status::Pass => "pass",
@@ -72,4 +78,71 @@ pub fn write_timelines(dir: &Path, results: &[ScenarioResult]) -> std::io::Resul
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::run::checks::Check;
+
+    fn result(scenario: &str, verdict: Verdict, wall: Duration, nominal_ms: f64) -> ScenarioResult {
+        let mut r = ScenarioResult::ended(scenario, verdict, wall);
+        r.nominal_ms = nominal_ms;
+        r
+    }
+
+    /// The `<testcase ...>` element of `scenario`, up to its end.
+    fn case<'a>(xml: &'a str, scenario: &str) -> &'a str {
+        let start = xml
+            .find(&format!("<testcase name=\"{scenario}\""))
+            .unwrap_or_else(|| panic!("no testcase {scenario} in {xml}"));
+        let rest = &xml[start..];
+        let end = rest.find("</testcase>").map_or(rest.len(), |n| n + "</testcase>".len());
+        &rest[..end]
+    }
+
+    #[test]
+    fn a_testcase_lasts_its_wall_time_and_keeps_its_nominal_length_as_a_property() {
+        let mut r = result("m5-third-ranked-wins", Verdict::Pass, Duration::from_millis(1600), 31_980.0);
+        r.checks.push(Check {
+            name: "time_to_winner".into(),
+            expected: "within 40 s".into(),
+            observed: "31.9 s".into(),
+            status: Status::Pass,
+            measured_ms: Some(31_900.0),
+            limit_ms: Some(40_000.0),
+        });
+        let other = result("master-connects", Verdict::Pass, Duration::from_millis(700), 2_500.0);
+        let xml = junit("virtual", &[r, other]).unwrap();
+        let case = case(&xml, "m5-third-ranked-wins");
+        assert!(case.contains("time=\"1.600\""), "{case}");
+        assert!(case.contains("<property name=\"nominal_s\" value=\"31.98\"/>"), "{case}");
+        assert!(
+            case.contains(
+                "<property name=\"check.time_to_winner\" value=\"pass (measured 31900 ms, limit 40000 ms)\"/>"
+            ),
+            "{case}"
+        );
+        assert!(!xml.contains("31.980"), "nominal time is no testcase's time: {xml}");
+        // The suite (and the report) last the sum of the scenarios' wall times.
+        let suite = xml.lines().find(|l| l.trim_start().starts_with("<testsuite ")).unwrap();
+        assert!(suite.contains("time=\"2.300\""), "{suite}");
+    }
+
+    #[test]
+    fn a_skipped_scenario_is_a_skipped_testcase_with_the_reason() {
+        let r = result(
+            "m5-third-ranked-wins",
+            Verdict::Skipped("needs 5 SIM slots, the bench has 3".into()),
+            Duration::ZERO,
+            0.0,
+        );
+        let xml = junit("lab", &[r]).unwrap();
+        let case = case(&xml, "m5-third-ranked-wins");
+        assert!(case.contains("<skipped message=\"needs 5 SIM slots, the bench has 3\"/>"), "{case}");
+        assert!(xml.contains("skipped=\"1\""), "{xml}");
+        assert!(!case.contains("<failure") && !case.contains("<error"), "{case}");
+    }
 }

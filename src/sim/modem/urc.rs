@@ -54,10 +54,19 @@ impl PortLink {
         self.settings.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues one complete chunk for the port.
+    /// Queues one complete chunk for the port. A full queue (its reader stopped reading) drops
+    /// the chunk with a warning; a closed one only means the modem is stopping (its writer
+    /// task ends only then), and what the stop itself causes (`+CPIN: NOT READY` as the bridges
+    /// go) has nowhere to go and needs no warning.
     pub fn send(&self, chunk: Vec<u8>) {
-        if let Err(e) = self.out.try_send(chunk) {
-            tracing::warn!(port = self.id, "AT port output dropped: {e}");
+        match self.out.try_send(chunk) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(port = self.id, "AT port output dropped: the port's queue is full");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::debug!(port = self.id, "AT port output dropped: the modem is stopping");
+            }
         }
     }
 
