@@ -3,6 +3,11 @@
 //! check` must exit 2, must not panic, must never print a secret, and must print exactly
 //! what tests/broken/<case>/expected.txt holds.
 //!
+//! Every case runs twice more, with a UTF-8 byte order mark put before every .toml file and with
+//! CRLF line ends (as editors on Windows write them): neither may panic or change the exit code,
+//! and the same errors must be reported at the same line and column (a BOM is not a column;
+//! a CR is not part of the line).
+//!
 //! After changing a message on purpose: `SEEDRIG_BLESS=1 cargo test --test broken_fixtures`,
 //! then read the diff of the expected.txt files before committing.
 
@@ -52,10 +57,56 @@ fn secrets_in(dir: &Path) -> Vec<String> {
     found
 }
 
-fn run_case(case: &Path) -> Result<(), Failed> {
+/// How the case's .toml files are written to disk.
+#[derive(Clone, Copy, PartialEq)]
+enum Encoding {
+    /// As they are in the corpus.
+    AsIs,
+    /// A UTF-8 byte order mark before each file.
+    Bom,
+    /// Every line ended by CR LF.
+    Crlf,
+}
+
+impl Encoding {
+    fn name(self) -> &'static str {
+        match self {
+            Encoding::AsIs => "as is",
+            Encoding::Bom => "bom",
+            Encoding::Crlf => "crlf",
+        }
+    }
+
+    fn apply(self, text: &str) -> String {
+        match self {
+            Encoding::AsIs => text.to_owned(),
+            Encoding::Bom if text.starts_with('\u{feff}') => text.to_owned(),
+            Encoding::Bom => format!("\u{feff}{text}"),
+            Encoding::Crlf => text.replace("\r\n", "\n").replace('\n', "\r\n"),
+        }
+    }
+}
+
+fn encode_tree(dir: &Path, encoding: Encoding) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            encode_tree(&path, encoding)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path)?;
+            std::fs::write(&path, encoding.apply(&text))?;
+        }
+    }
+    Ok(())
+}
+
+/// `seedrig check` on the case laid over the base, its files written in `encoding`: what it
+/// printed, after the checks every run must pass (no panic, exit 2, no secret shown).
+fn check_case(case: &Path, encoding: Encoding) -> Result<String, Failed> {
     let work = tempfile::tempdir()?;
     copy_tree(&corpus().join("_base"), work.path())?;
     copy_tree(case, work.path())?;
+    encode_tree(work.path(), encoding)?;
     let output = Command::new(env!("CARGO_BIN_EXE_seedrig"))
         .arg("check")
         .current_dir(work.path())
@@ -64,17 +115,55 @@ fn run_case(case: &Path) -> Result<(), Failed> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let shown = format!("--- stderr\n{stderr}--- stdout\n{stdout}");
+    let encoded = if encoding == Encoding::AsIs { String::new() } else { format!(" ({})", encoding.name()) };
     if stderr.contains("panicked") {
-        return Err(format!("seedrig panicked:\n{shown}").into());
+        return Err(format!("seedrig panicked{encoded}:\n{shown}").into());
     }
     if output.status.code() != Some(2) {
-        return Err(format!("expected exit code 2, got {:?}:\n{shown}", output.status.code()).into());
+        return Err(format!("expected exit code 2{encoded}, got {:?}:\n{shown}", output.status.code()).into());
     }
     for secret in secrets_in(work.path()) {
         if shown.contains(&secret) || shown.contains(&secret[..secret.len().min(8)]) {
-            return Err(format!("a secret value was printed:\n{shown}").into());
+            return Err(format!("a secret value was printed{encoded}:\n{shown}").into());
         }
     }
+    Ok(shown)
+}
+
+/// The error lines (`error: file:line:col: key: message`) and the places they point at
+/// (`--> file:line:col`), sorted, then the summary.
+fn errors_and_summary(shown: &str) -> Vec<String> {
+    let mut errors: Vec<String> = shown
+        .lines()
+        .filter(|l| l.starts_with("error: ") || l.trim_start().starts_with("--> "))
+        .map(|l| l.trim_start().to_owned())
+        .collect();
+    errors.sort();
+    let summary = shown.split("--- stdout\n").nth(1).unwrap_or("");
+    errors.extend(summary.lines().map(str::to_owned));
+    errors
+}
+
+/// The case written with a BOM or CRLF line ends reports what it reports as written.
+fn run_encoded(case: &Path, encoding: Encoding) -> Result<(), Failed> {
+    let plain = errors_and_summary(&check_case(case, Encoding::AsIs)?);
+    let shown = check_case(case, encoding)?;
+    let encoded = errors_and_summary(&shown);
+    if plain != encoded {
+        return Err(format!(
+            "written with {}, the case reports other errors\n--- as is\n{}\n--- {}\n{}\n--- full output\n{shown}",
+            encoding.name(),
+            plain.join("\n"),
+            encoding.name(),
+            encoded.join("\n"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn run_case(case: &Path) -> Result<(), Failed> {
+    let shown = check_case(case, Encoding::AsIs)?;
     let expected_file = case.join("expected.txt");
     if std::env::var_os("SEEDRIG_BLESS").is_some() {
         std::fs::write(&expected_file, &shown)?;
@@ -116,9 +205,15 @@ fn main() {
         .collect();
     cases.sort();
     let mut trials = vec![Trial::test("base_is_clean", base_is_clean)];
-    trials.extend(cases.into_iter().map(|case| {
+    for case in cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        Trial::test(name, move || run_case(&case))
-    }));
+        for encoding in [Encoding::Bom, Encoding::Crlf] {
+            let case = case.clone();
+            trials.push(Trial::test(format!("{}/{name}", encoding.name()), move || {
+                run_encoded(&case, encoding)
+            }));
+        }
+        trials.push(Trial::test(name, move || run_case(&case)));
+    }
     libtest_mimic::run(&args, trials).exit();
 }

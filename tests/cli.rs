@@ -177,3 +177,36 @@ fn no_secret_of_a_starter_seed_is_ever_printed() {
     assert!(!shown.contains("465b5ce8"));
     assert!(!shown.contains("cd63cb71"));
 }
+
+#[test]
+fn check_knows_a_bench_file_outside_rig_by_its_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (name, from) in [("bench.toml", "rig/virtual.toml"), ("bench-3.toml", "rig/lab-example.toml")] {
+        let path = dir.path().join(name);
+        std::fs::copy(root.join(from), &path).unwrap();
+        let o = seedrig(&["check", path.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        assert!(stdout(&o).starts_with("rig          1 file   ok"), "{name}: {}", stdout(&o));
+    }
+    std::fs::write(dir.path().join("notes.toml"), "title = \"not a bench\"\n").unwrap();
+    let o = seedrig(&["check", dir.path().join("notes.toml").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot tell what kind of file this is"), "{}", stderr(&o));
+}
+
+#[test]
+fn list_and_explain_refuse_fixtures_with_a_bom_without_panicking() {
+    for args in [&["list"][..], &["explain", "basic"], &["check"]] {
+        let mut all = vec!["--fixtures", "tests/broken/bom-plus-error/fixtures"];
+        all.extend(args);
+        let o = seedrig(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("vf-1.toml:1:9: `iccid`: ICCID has 18 digits"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}

@@ -43,6 +43,9 @@ impl fmt::Display for Rat {
     }
 }
 
+/// The MCC of test networks (3GPP TS 23.003, ITU-T E.212), as lab network simulators use.
+pub const TEST_MCC: &str = "001";
+
 /// A public land mobile network code: 3-digit MCC and 2- or 3-digit MNC.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Plmn {
@@ -64,8 +67,12 @@ impl Plmn {
         if !(mnc.len() == 2 || mnc.len() == 3) || !digits(mnc) {
             return Err(format!("MNC \"{mnc}\" must be 2 or 3 digits; {hint}"));
         }
-        if mcc.starts_with('0') || mcc.starts_with('1') {
-            return Err(format!("MCC \"{mcc}\" is reserved (MCCs start with 2-7); {hint}"));
+        // 001 is the 3GPP test network (TS 23.003), e.g. 001-01 on a lab's network simulator;
+        // the rest of 0xx and 1xx is reserved.
+        if (mcc.starts_with('0') || mcc.starts_with('1')) && mcc != TEST_MCC {
+            return Err(format!(
+                "MCC \"{mcc}\" is reserved (MCCs start with 2-7, or are 001 for a test network); {hint}"
+            ));
         }
         Ok(Plmn { mcc: mcc.to_owned(), mnc: mnc.to_owned() })
     }
@@ -208,6 +215,19 @@ mod tests {
         assert!(Plmn::parse("26202").unwrap_err().contains("no dash"));
         assert!(Plmn::parse("2620-2").unwrap_err().contains("MCC"));
         assert!(Plmn::parse("262-2").unwrap_err().contains("MNC"));
+    }
+
+    #[test]
+    fn the_test_network_mcc_is_accepted_and_the_rest_of_0xx_and_1xx_is_not() {
+        assert_eq!(Plmn::parse("001-01").unwrap().numeric(), "00101");
+        assert_eq!(Plmn::parse("001-001").unwrap().mnc(), "001");
+        for reserved in ["000-01", "002-01", "010-01", "099-01", "100-01", "199-01"] {
+            let err = Plmn::parse(reserved).unwrap_err();
+            assert!(err.contains("is reserved"), "{reserved}: {err}");
+        }
+        let test = Plmn::parse("001-01").unwrap();
+        assert!(Imsi::parse("001010123456789", Some(&test)).is_ok());
+        assert!(Imsi::parse("001020123456789", Some(&test)).unwrap_err().contains("MCC 001 MNC 02"));
     }
 
     #[test]
