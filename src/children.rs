@@ -3,8 +3,8 @@
 //! Every program the rig starts (the reference firmware, pcscd, `--jobs` workers, the emulated
 //! lab's DUT) gets a parent-death signal, so a SIGKILL of the rig takes them along. Every
 //! temporary file or folder of a run carries the run's pid in its name (`seedrig-<kind>-<pid>-…`,
-//! `seedrig-pcscd-<pid>.comm`), so the next run can tell a dead run's leftovers from a live
-//! run's and remove them.
+//! `seedrig-sockets-<pid>`), so the next run can tell a dead run's leftovers from a live run's
+//! and remove them. Every folder is private to its owner (0700).
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +22,41 @@ pub fn die_with_parent(command: &mut std::process::Command, signal: Signal) {
             rustix::process::set_parent_process_death_signal(Some(signal))?;
             Ok(())
         });
+    }
+}
+
+/// A temporary folder of this run for `kind`, readable by its owner only (0700): sockets and
+/// configuration of a bench are nobody else's business. Removed when dropped.
+pub fn private_temp_dir(kind: &str) -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new().prefix(&temp_prefix(kind)).permissions(std::fs::Permissions::from_mode(0o700)).tempdir()
+}
+
+/// A folder of this run at a name known in advance (`seedrig-<kind>-<pid>`), made private
+/// (0700). One that is already there must be this user's and private, else it is refused: a
+/// predictable name in a shared folder must not be somebody else's.
+pub fn private_fixed_dir(kind: &str) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let path = std::env::temp_dir().join(format!("seedrig-{kind}-{}", std::process::id()));
+    match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+        Ok(()) => {
+            // The umask may have narrowed, never widened, the mode; say it outright.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))?;
+            Ok(path)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let meta = std::fs::symlink_metadata(&path)?;
+            let mine = meta.is_dir() && meta.uid() == rustix::process::getuid().as_raw() && meta.mode() & 0o077 == 0;
+            if mine {
+                Ok(path)
+            } else {
+                Err(std::io::Error::other(format!(
+                    "{} exists and is not a private folder of this user; remove it",
+                    path.display()
+                )))
+            }
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -64,7 +99,7 @@ fn owner_pid(name: &str) -> Option<u32> {
     let (_, after_kind) = rest.split_once('-')?;
     let digits: String = after_kind.chars().take_while(char::is_ascii_digit).collect();
     let next = after_kind[digits.len()..].chars().next();
-    (!digits.is_empty() && matches!(next, Some('-' | '.'))).then(|| digits.parse().ok()).flatten()
+    (!digits.is_empty() && matches!(next, None | Some('-' | '.'))).then(|| digits.parse().ok()).flatten()
 }
 
 #[cfg(test)]
@@ -76,6 +111,7 @@ mod tests {
         assert_eq!(owner_pid("seedrig-bench-4711-aB3xQz"), Some(4711));
         assert_eq!(owner_pid("seedrig-pcscd-4711.comm"), Some(4711));
         assert_eq!(owner_pid("seedrig-lab-12-x"), Some(12));
+        assert_eq!(owner_pid("seedrig-sockets-4711"), Some(4711));
         assert_eq!(owner_pid("seedrig-bench-aB3xQz"), None, "an old unnamed folder is not guessed at");
         assert_eq!(owner_pid("seedrig-bench-47x"), None);
         assert_eq!(owner_pid("other-1-2"), None);
@@ -123,5 +159,24 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert!(dead(), "sleep {pid} outlived the thread that started it");
+    }
+}
+
+#[cfg(test)]
+mod private_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn bench_folders_are_private() {
+        let dir = super::private_temp_dir("test").unwrap();
+        let mode = std::fs::metadata(dir.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        let fixed = super::private_fixed_dir("testfixed").unwrap();
+        assert_eq!(std::fs::metadata(&fixed).unwrap().permissions().mode() & 0o777, 0o700);
+        // Already there and private: fine; made public behind our back: refused.
+        assert_eq!(super::private_fixed_dir("testfixed").unwrap(), fixed);
+        std::fs::set_permissions(&fixed, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(super::private_fixed_dir("testfixed").is_err());
+        std::fs::remove_dir(&fixed).unwrap();
     }
 }

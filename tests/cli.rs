@@ -210,3 +210,22 @@ fn list_and_explain_refuse_fixtures_with_a_bom_without_panicking() {
         );
     }
 }
+
+#[test]
+fn run_skips_a_scenario_with_more_slots_than_its_virtual_bench_and_check_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let rig = dir.path().join("small.toml");
+    std::fs::write(&rig, "kind = \"virtual\"\nname = \"small\"\nslots = 4\ntime_scale = 0.05\n").unwrap();
+    // m5-third-ranked-wins puts standbys in slots 1-5.
+    let o = seedrig(&["run", "--rig", rig.to_str().unwrap(), "--exact", "m5-third-ranked-wins"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("SKIP   m5-third-ranked-wins: it uses SIM slot(s) 4, 5 but bench small has 4 slot(s)"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("0 passed, 0 failed, 0 errors, 1 skipped"), "{}", stdout(&o));
+    let o = seedrig(&["check", "fixtures", rig.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("slot 5 is beyond bench small"), "{}", stderr(&o));
+}

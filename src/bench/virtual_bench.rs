@@ -125,7 +125,7 @@ impl VirtualBench {
     ) -> Result<VirtualBench, BenchError> {
         let clock = RigClock::start();
         let scale = TimeScale::new(rig.time_scale);
-        let dir = tempfile::Builder::new().prefix(&crate::children::temp_prefix("bench")).tempdir()?;
+        let dir = crate::children::private_temp_dir("bench")?;
         let pcscd = start_cards(catalog, scenario).await?;
         let backend = Backend::new(clock);
         let network = Network::new(catalog, scenario, scale, clock, backend.clone())

@@ -145,7 +145,7 @@ pub fn select(catalog: &Catalog, filters: &[String], exact: bool) -> Vec<String>
 /// Runs the scenarios on `jobs` virtual benches side by side: one child process each (a process
 /// talks to one pcscd), scenarios dealt round-robin, results merged in scenario order.
 fn run_parallel(fixtures: &Path, args: &RunArgs, ids: &[String], stop: &Stop, jobs: &JobChildren) -> Vec<ScenarioResult> {
-    let dir = match tempfile::Builder::new().prefix(&seedrig::children::temp_prefix("jobs")).tempdir() {
+    let dir = match seedrig::children::private_temp_dir("jobs") {
         Ok(d) => d,
         Err(e) => {
             return ids

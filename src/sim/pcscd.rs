@@ -46,18 +46,23 @@ const VPCD_LIBS: &[&str] = &[
 const HOTPLUG_DRIVERS: &str = "/usr/lib/pcsc/drivers";
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The client socket path of this process's private pcscd; exported as `PCSCLITE_CSOCK_NAME`
-/// on first use, before this process makes any PC/SC call.
+/// The client socket path of this process's private pcscd, in a folder only this user can
+/// enter (`seedrig-sockets-<pid>/pcscd.comm`); exported as `PCSCLITE_CSOCK_NAME` on first use,
+/// before this process makes any PC/SC call.
 pub fn socket_path() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let path = std::env::temp_dir().join(format!("seedrig-pcscd-{}.comm", std::process::id()));
+        let path = socket_folder().join("pcscd.comm");
         // SAFETY: set exactly once, guarded by the OnceLock, and before any PC/SC call of this
         // process (libpcsclite caches the variable on its first connection); no other code of
         // the rig reads or writes the environment concurrently.
         unsafe { std::env::set_var("PCSCLITE_CSOCK_NAME", &path) };
         path
     })
+}
+
+fn socket_folder() -> PathBuf {
+    std::env::temp_dir().join(format!("seedrig-sockets-{}", std::process::id()))
 }
 
 /// A card to serve, with what the caller calls it (a seed id).
@@ -148,9 +153,9 @@ impl PrivatePcscd {
     pub fn start(cards: Vec<LabelledCard>) -> Result<PrivatePcscd, PcscdError> {
         let programs = find_programs()?;
         let socket = socket_path().to_owned();
-        let dir = tempfile::Builder::new()
-            .prefix(&crate::children::temp_prefix("pcscd"))
-            .tempdir()
+        crate::children::private_fixed_dir("sockets")
+            .map_err(|source| PcscdError::Setup { dir: socket_folder(), source })?;
+        let dir = crate::children::private_temp_dir("pcscd")
             .map_err(|source| PcscdError::Setup { dir: std::env::temp_dir(), source })?;
         let setup = |source| PcscdError::Setup { dir: dir.path().to_owned(), source };
         let isolated = namespace_args().is_some() && Path::new(HOTPLUG_DRIVERS).is_dir();
@@ -276,6 +281,8 @@ impl Drop for PrivatePcscd {
             }
         }
         let _ = std::fs::remove_file(socket_path());
+        // The folder goes with its last socket (a later pcscd of this run makes it again).
+        let _ = std::fs::remove_dir(socket_folder());
     }
 }
 

@@ -72,7 +72,7 @@ impl LabStation {
         let since = self.clock.now();
         let backend = self.backend().await?;
         verify_inventory(catalog, &self.lab, scenario).await?;
-        let dir = tempfile::Builder::new().prefix(&crate::children::temp_prefix("labrun")).tempdir().map_err(|e| format!("bench folder: {e}"))?;
+        let dir = crate::children::private_temp_dir("labrun").map_err(|e| format!("bench folder: {e}"))?;
         let mut up = LabBenchUp {
             lab: self.lab.clone(),
             clock: self.clock,

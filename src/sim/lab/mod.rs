@@ -70,7 +70,7 @@ pub struct EmulatedLab {
 
 impl EmulatedLab {
     pub async fn up(catalog: Arc<Catalog>, options: LabOptions) -> Result<EmulatedLab, String> {
-        let dir = tempfile::Builder::new().prefix(&crate::children::temp_prefix("lab")).tempdir().map_err(|e| format!("lab folder: {e}"))?;
+        let dir = crate::children::private_temp_dir("lab").map_err(|e| format!("lab folder: {e}"))?;
         let clock = RigClock::start();
         let scale = TimeScale::new(options.time_scale);
         let pcscd = start_cards(&catalog).await?;
