@@ -48,9 +48,12 @@ impl Lab {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        // The lab prints the rig file's path once the file is complete.
+        // The lab prints the rig file's path once the file is complete; the rest of what it
+        // prints is read (and dropped) on the side, as a terminal would.
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut first).unwrap();
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         assert!(first.starts_with("rig file"), "the lab did not come up: {first:?}");
         assert!(rig.is_file());
         Lab { child, rig, _dir: dir }

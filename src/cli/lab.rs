@@ -67,7 +67,18 @@ pub fn lab(fixtures: &Path, args: LabArgs) -> ExitCode {
             }
         };
         match written {
-            Ok(path) => println!("rig file   {}\nrun it     seedrig run --rig {}\nCtrl-C stops the lab", path.display(), path.display()),
+            Ok(path) => {
+                // Whoever started the lab may stop reading once it has the path: a closed
+                // stdout must not take the lab down.
+                use std::io::Write;
+                let text = format!(
+                    "rig file   {}\nrun it     seedrig run --rig {}\nCtrl-C stops the lab\n",
+                    path.display(),
+                    path.display()
+                );
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+            }
             Err(e) => {
                 eprintln!("error: cannot write the rig file: {e}");
                 lab.down().await;
