@@ -8,8 +8,9 @@ set -eu
 # building the pcsc crate; pcsc-tools: scriptor, the independent PC/SC client the tests use;
 # libusb-1.0-0-dev: building rusb (SIMtrace2 boards); util-linux: unshare, for pcscd's
 # private mount namespace; umockdev: umockdev-run, which replays a SIMtrace2 board to the USB
-# transport in tests/usb_umockdev.rs.
-PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools libusb-1.0-0-dev pkg-config util-linux umockdev"
+# transport in tests/usb_umockdev.rs; chromium: the headless browser tests/timeline_html.rs
+# opens the `--timelines` pages in (from disk, no network) to check and screenshot them.
+PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools libusb-1.0-0-dev pkg-config util-linux umockdev chromium"
 
 if [ -z "$PACKAGES" ]; then
     exit 0

@@ -1,7 +1,10 @@
 //! What a run leaves behind for people and CI: JUnit XML (one testcase per scenario, checks and
-//! measurements as properties, failures and errors told apart) and a JSON timeline per scenario.
+//! measurements as properties, failures and errors told apart) and a JSON timeline per scenario,
+//! with a page per scenario to look at and an index of the pages ([`html`]).
 //! A testcase's `time` is wall time, what the scenario cost the CI job; its length in nominal
 //! time (the firmware's own clock, scaled up on a virtual bench) is the property `nominal_s`.
+
+pub mod html;
 
 use std::path::Path;
 use std::time::Duration;
@@ -67,17 +70,20 @@ fn test_case(r: &ScenarioResult) -> TestCase {
     case
 }
 
-/// Writes each scenario's timeline as `<dir>/<scenario>.json`.
+/// Writes each scenario's timeline as `<dir>/<scenario>.json` (with the oracle's expected
+/// attempts) and as a page, `<dir>/<scenario>.html`, and `<dir>/index.html` linking the pages.
 pub fn write_timelines(dir: &Path, results: &[ScenarioResult]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for r in results {
-        let doc = serde_json::json!({ "scenario": r.scenario, "verdict": r.verdict, "checks": r.checks, "timeline": r.timeline });
+        let doc = serde_json::json!({ "scenario": r.scenario, "verdict": r.verdict, "checks": r.checks,
+            "expected": r.expected, "timeline": r.timeline });
         std::fs::write(
             dir.join(format!("{}.json", r.scenario)),
             serde_json::to_string_pretty(&doc).unwrap_or_default(),
         )?;
+        std::fs::write(dir.join(html::page_file(&r.scenario)), html::scenario_page(r))?;
     }
-    Ok(())
+    std::fs::write(dir.join("index.html"), html::index_page(results))
 }
 
 #[cfg(test)]

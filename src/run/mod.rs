@@ -63,6 +63,57 @@ pub struct ScenarioResult {
     #[serde(default)]
     pub rig_lag_ms: Option<f64>,
     pub timeline: serde_json::Value,
+    /// The oracle's expected attempts (the expectation the checks were judged against), for
+    /// the timeline pages; empty where the scenario never ran, and in older results.
+    #[serde(default)]
+    pub expected: Vec<ExpectedBar>,
+}
+
+/// One attempt the oracle expects, as the timeline pages draw it. Nominal ms from the DUT's
+/// start; `earliest_ms` and `bound_ms` count from `starts_at_ms`, as the oracle's do.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExpectedBar {
+    pub seed: String,
+    pub slot: u8,
+    pub master: bool,
+    pub starts_at_ms: u64,
+    /// When it is judged (connected or failed); `None` for a stall, which never ends.
+    pub ends_at_ms: Option<u64>,
+    pub earliest_ms: Option<u64>,
+    pub bound_ms: Option<u64>,
+    /// `connected`, `failed explicit`, `failed at T` or `stalled`.
+    pub judged: String,
+    pub reason: String,
+}
+
+impl ExpectedBar {
+    pub fn all(expected: &Expected) -> Vec<ExpectedBar> {
+        use crate::method::{ExpectedAttempt, Judged};
+        let bar = |a: &ExpectedAttempt| {
+            let (ends, judged, reason) = match &a.judged {
+                Judged::Connected { after_ms } => {
+                    (Some(a.starts_at_ms + after_ms), "connected", String::new())
+                }
+                Judged::Failed { after_ms, explicit, reason, .. } => {
+                    let how = if *explicit { "failed explicit" } else { "failed at T" };
+                    (Some(a.starts_at_ms + after_ms), how, reason.clone())
+                }
+                Judged::Stalled { reason } => (None, "stalled", reason.clone()),
+            };
+            ExpectedBar {
+                seed: a.seed.clone(),
+                slot: a.slot,
+                master: a.is_master,
+                starts_at_ms: a.starts_at_ms,
+                ends_at_ms: ends,
+                earliest_ms: a.earliest_ms,
+                bound_ms: a.bound_ms,
+                judged: judged.to_owned(),
+                reason,
+            }
+        };
+        expected.attempts.iter().map(bar).collect()
+    }
 }
 
 impl ScenarioResult {
@@ -77,6 +128,7 @@ impl ScenarioResult {
             timing_error_ms: None,
             rig_lag_ms: None,
             timeline: serde_json::Value::Null,
+            expected: Vec::new(),
         }
     }
 
@@ -294,6 +346,7 @@ impl Run<'_> {
             overhead: Some(elapsed.saturating_sub(firmware_part)),
             wall: elapsed,
             timeline: timeline::build(&input, &console.noise),
+            expected: ExpectedBar::all(&oracle.expected[chosen]),
             checks,
         }
     }

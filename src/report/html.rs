@@ -1,0 +1,1384 @@
+//! The timelines as pages to look at: `<scenario>.html` for each scenario and `index.html`
+//! listing them, written next to the JSON timelines by `--timelines DIR`.
+//!
+//! A page draws one lane per source on the run's one clock (nominal ms from the DUT's start):
+//! the oracle's expected attempts (each from its start to its judgement, with the window its
+//! judgement must fall in) against the attempts the DUT's console reported, the console's
+//! events, each SIM slot (APDUs, card events, faults applied), the observer's URCs, the
+//! network (where the bench has a network record), the backend and the bench. A failing check
+//! is marked where it failed, or in the checks panel when it has no moment; everything has its
+//! details on hover.
+//!
+//! Pages are self-contained (inline CSS and script, nothing fetched). Every text taken from a
+//! result is escaped here ([`escape`]); the script reads only data attributes and writes only
+//! text, never markup. Without the script the page still shows every lane on a linear axis.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::run::checks::{Check, Status};
+use crate::run::{ExpectedBar, ScenarioResult, Verdict};
+
+/// Text made safe for HTML text and attribute values (double- or single-quoted): markup
+/// characters as entities, control characters (but tab and newline) as their visible Unicode
+/// control pictures, C1 controls as U+FFFD.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' | '\t' => out.push(c),
+            c if (c as u32) < 0x20 => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}')),
+            '\u{7F}' => out.push('\u{2421}'),
+            '\u{80}'..='\u{9F}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The file a scenario's page is written to, in `--timelines DIR`.
+pub fn page_file(scenario: &str) -> String {
+    format!("{scenario}.html")
+}
+
+/// A link to a scenario's page from the index: the file name, percent-encoded.
+fn page_href(scenario: &str) -> String {
+    let mut out = String::new();
+    for b in page_file(scenario).bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Nominal milliseconds as people read them: `45.9 ms`, `1.133 s`, `30 s`.
+pub fn fmt_ms(ms: f64) -> String {
+    if ms.abs() < 1000.0 {
+        let s = format!("{ms:.1}");
+        format!("{} ms", s.strip_suffix(".0").unwrap_or(&s))
+    } else {
+        let s = format!("{:.3}", ms / 1000.0);
+        format!("{} s", s.trim_end_matches('0').trim_end_matches('.'))
+    }
+}
+
+/// A number for a data attribute or a style: at most `places` decimals, no trailing zeros.
+fn num(x: f64, places: usize) -> String {
+    let s = format!("{x:.places$}");
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s }
+}
+
+fn verdict_word(v: &Verdict) -> (&'static str, &'static str, Option<&str>) {
+    match v {
+        Verdict::Pass => ("PASS", "pass", None),
+        Verdict::Fail => ("FAIL", "fail", None),
+        Verdict::Error(why) => ("ERROR", "error", Some(why)),
+        Verdict::Skipped(why) => ("SKIP", "skip", Some(why)),
+    }
+}
+
+/// One timeline item: when, from which source, the whole JSON object.
+struct Item<'a> {
+    t: f64,
+    source: &'a str,
+    v: &'a Value,
+}
+
+fn items(timeline: &Value) -> Vec<Item<'_>> {
+    let Some(all) = timeline.as_array() else { return Vec::new() };
+    all.iter()
+        .filter_map(|v| {
+            Some(Item { t: v["t_ms"].as_f64()?, source: v["source"].as_str().unwrap_or("other"), v })
+        })
+        .collect()
+}
+
+/// How an observed attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ended {
+    Failed,
+    JudgedOk,
+    Connected,
+    /// The next attempt began without a judgement of this one.
+    Superseded,
+    Exhausted,
+    /// Nothing ended it before the timeline did.
+    Open,
+}
+
+/// An attempt as the DUT's console reported it: `attempt` → `judged` (or `connected`).
+#[derive(Debug, Clone)]
+struct Attempt {
+    t: f64,
+    end: Option<f64>,
+    ended: Ended,
+    slot: u8,
+    role: String,
+    pass: u64,
+    iccid: String,
+    index: Option<f64>,
+    reason: String,
+    explicit: bool,
+    /// Its place among the first pass's attempts (what the oracle's attempts compare with).
+    first_pass: Option<usize>,
+}
+
+fn observed_attempts(items: &[Item]) -> Vec<Attempt> {
+    let mut out: Vec<Attempt> = Vec::new();
+    let mut open: Option<usize> = None;
+    let mut first_pass = 0;
+    for it in items.iter().filter(|i| i.source == "console") {
+        let e = &it.v["event"];
+        let slot = e["slot"].as_u64().map(|s| s as u8);
+        let open_here = open.filter(|&i| Some(out[i].slot) == slot);
+        match e["event"].as_str().unwrap_or("") {
+            "attempt" => {
+                if let Some(i) = open.take() {
+                    out[i].end = Some(it.t);
+                    out[i].ended = Ended::Superseded;
+                }
+                let pass = e["pass"].as_u64().unwrap_or(1);
+                let n = (pass == 1).then(|| {
+                    first_pass += 1;
+                    first_pass - 1
+                });
+                out.push(Attempt {
+                    t: it.t,
+                    end: None,
+                    ended: Ended::Open,
+                    slot: slot.unwrap_or(0),
+                    role: e["role"].as_str().unwrap_or("").to_owned(),
+                    pass,
+                    iccid: e["iccid"].as_str().unwrap_or("").to_owned(),
+                    index: e["index"].as_f64(),
+                    reason: String::new(),
+                    explicit: false,
+                    first_pass: n,
+                });
+                open = Some(out.len() - 1);
+            }
+            "judged" => {
+                if let Some(i) = open_here {
+                    let a = &mut out[i];
+                    a.end = Some(it.t);
+                    a.ended = if e["ok"].as_bool() == Some(true) { Ended::JudgedOk } else { Ended::Failed };
+                    a.reason = e["reason"].as_str().unwrap_or("").to_owned();
+                    a.explicit = e["explicit"].as_bool().unwrap_or(false);
+                    open = None;
+                }
+            }
+            "connected" => {
+                if let Some(i) = open_here {
+                    out[i].end = Some(it.t);
+                    out[i].ended = Ended::Connected;
+                    open = None;
+                } else if let Some(a) = out.iter_mut().rev().find(|a| Some(a.slot) == slot)
+                    && a.ended == Ended::JudgedOk
+                {
+                    a.ended = Ended::Connected;
+                }
+            }
+            "exhausted" => {
+                if let Some(i) = open.take() {
+                    out[i].end = Some(it.t);
+                    out[i].ended = Ended::Exhausted;
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Seeds by slot: the oracle's attempts name theirs; the `attempt_order` check names every
+/// first-pass attempt in order, which names the rest where it lists as many as were seen.
+fn seed_names(r: &ScenarioResult, observed: &[Attempt]) -> BTreeMap<u8, String> {
+    let mut names: BTreeMap<u8, String> = BTreeMap::new();
+    let first: Vec<&Attempt> = observed.iter().filter(|a| a.first_pass.is_some()).collect();
+    if let Some(order) = r.checks.iter().find(|c| c.name == "attempt_order") {
+        let listed: Vec<&str> = order.observed.split(", ").filter(|s| !s.is_empty()).collect();
+        if listed.len() == first.len() {
+            for (a, name) in first.iter().zip(listed) {
+                if !name.contains(' ') {
+                    names.insert(a.slot, name.to_owned());
+                }
+            }
+        }
+    }
+    for e in &r.expected {
+        names.insert(e.slot, e.seed.clone());
+    }
+    names
+}
+
+/// Where a failing check is drawn: its lane and moment, or `None` for the checks panel only.
+fn fail_at(
+    c: &Check,
+    observed: &[Attempt],
+    items: &[Item],
+    expected: &[ExpectedBar],
+) -> Option<(&'static str, f64)> {
+    let console = |kind: &str| {
+        items.iter().filter(|i| i.source == "console").find(|i| i.v["event"]["event"] == kind).map(|i| i.t)
+    };
+    let first = observed.iter().find(|a| a.first_pass == Some(0));
+    match c.name.as_str() {
+        "master_first" => first.map(|a| ("observed", a.t)),
+        "master_judgement" => match (first, c.measured_ms) {
+            (Some(a), Some(took)) => Some(("observed", a.t + took)),
+            (Some(a), None) => Some(("observed", a.end.unwrap_or(a.t))),
+            _ => None,
+        },
+        "attempt_order" => {
+            let first_pass: Vec<&Attempt> = observed.iter().filter(|a| a.first_pass.is_some()).collect();
+            let wrong = first_pass
+                .iter()
+                .enumerate()
+                .find(|(n, a)| expected.get(*n).is_none_or(|e| e.slot != a.slot));
+            match wrong {
+                Some((_, a)) => Some(("observed", a.t)),
+                // Fewer attempts than expected: where the last one ended.
+                None => first_pass.last().map(|a| ("observed", a.end.unwrap_or(a.t))),
+            }
+        }
+        "winner" => console("connected").map(|t| ("console", t)),
+        "time_to_winner" => c.measured_ms.or_else(|| console("connected")).map(|t| ("console", t)),
+        "report" => items.iter().find(|i| i.source == "backend").map(|i| ("backend", i.t)),
+        "settled" => {
+            let won = console("connected")?;
+            observed.iter().find(|a| a.t > won).map(|a| ("observed", a.t))
+        }
+        _ => None,
+    }
+}
+
+/// The instruction an INS byte is (ISO 7816-4, TS 102 221, TS 31.102), for tooltips.
+fn ins_name(ins: &str) -> &'static str {
+    match ins {
+        "A4" => "SELECT",
+        "B0" => "READ BINARY",
+        "B2" => "READ RECORD",
+        "D6" => "UPDATE BINARY",
+        "DC" => "UPDATE RECORD",
+        "88" | "89" => "AUTHENTICATE",
+        "20" => "VERIFY PIN",
+        "24" => "CHANGE PIN",
+        "26" => "DISABLE PIN",
+        "28" => "ENABLE PIN",
+        "2C" => "UNBLOCK PIN",
+        "F2" => "STATUS",
+        "C0" => "GET RESPONSE",
+        "10" => "TERMINAL PROFILE",
+        "12" => "FETCH",
+        "14" => "TERMINAL RESPONSE",
+        "C2" => "ENVELOPE",
+        "70" => "MANAGE CHANNEL",
+        "CB" => "RETRIEVE DATA",
+        _ => "",
+    }
+}
+
+/// A JSON object's fields as `key: value` lines (nested values as compact JSON).
+fn fields(v: &Value, skip: &[&str]) -> String {
+    let Some(map) = v.as_object() else { return v.to_string() };
+    let mut out = String::new();
+    for (k, v) in map.iter().filter(|(k, _)| !skip.contains(&k.as_str())) {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Null => "none".to_owned(),
+            other => other.to_string(),
+        };
+        let _ = write!(out, "\n{k}: {text}");
+    }
+    out
+}
+
+/// Cuts a label to `max` characters.
+fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut s: String = text.chars().take(max - 1).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// The markup of one page's timeline, lane by lane.
+struct Chart {
+    span: f64,
+    lanes: Vec<Lane>,
+}
+
+struct Lane {
+    key: String,
+    name: String,
+    hint: String,
+    /// `bars` (attempts) or `points` (events).
+    kind: &'static str,
+    /// Height of the top band (bars or ticks), px; labels go in rows below it.
+    band: u32,
+    /// At most this many rows of labels.
+    rows: u32,
+    html: String,
+}
+
+impl Lane {
+    fn new(key: &str, name: &str, hint: &str, kind: &'static str, rows: u32) -> Lane {
+        let band = if kind == "bars" { 24 } else { 12 };
+        Lane { key: key.into(), name: name.into(), hint: hint.into(), kind, band, rows, html: String::new() }
+    }
+}
+
+impl Chart {
+    fn pct(&self, t: f64) -> String {
+        num((t / self.span * 100.0).clamp(0.0, 100.0), 3)
+    }
+
+    /// An event at `t`: a tick with a label hanging from it. `prio`: whose label gets room first.
+    fn point(&self, lane: &mut Lane, t: f64, class: &str, prio: u8, label: &str, tip: &str) {
+        let _ = write!(
+            lane.html,
+            "<div class=\"pt {class}\" data-t=\"{t}\" data-prio=\"{prio}\" style=\"left:{left}%\" title=\"{tip}\">\
+             <span class=\"lbl\">{label}</span></div>",
+            t = num(t, 1),
+            left = self.pct(t),
+            tip = escape(&format!("{}: {tip}", fmt_ms(t))),
+            label = escape(label),
+        );
+    }
+
+    /// A stretch from `t` to `t1`.
+    fn bar(&self, lane: &mut Lane, t: f64, t1: f64, class: &str, label: &str, tip: &str) {
+        let _ = write!(
+            lane.html,
+            "<div class=\"{class}\" data-t=\"{t}\" data-t1=\"{t1}\" style=\"left:{left}%;width:{width}%\" \
+             title=\"{tip}\"><span class=\"lbl\">{label}</span></div>",
+            t = num(t, 1),
+            t1 = num(t1.max(t), 1),
+            left = self.pct(t),
+            width = num(((t1 - t).max(0.0) / self.span * 100.0).clamp(0.0, 100.0), 3),
+            tip = escape(tip),
+            label = escape(label),
+        );
+    }
+}
+
+fn slot_lane_key(slot: u64) -> String {
+    format!("slot-{slot}")
+}
+
+fn build_chart(
+    r: &ScenarioResult,
+    items: &[Item],
+    observed: &[Attempt],
+    names: &BTreeMap<u8, String>,
+) -> Chart {
+    let mut span = r.nominal_ms.max(1.0);
+    for i in items {
+        span = span.max(i.t);
+    }
+    for e in &r.expected {
+        span = span.max(e.ends_at_ms.unwrap_or(e.starts_at_ms) as f64);
+        if let Some(b) = e.bound_ms {
+            span = span.max((e.starts_at_ms + b) as f64);
+        }
+    }
+    for c in r.checks.iter().filter(|c| c.failed()) {
+        if let Some((_, t)) = fail_at(c, observed, items, &r.expected) {
+            span = span.max(t);
+        }
+    }
+    let chart = Chart { span, lanes: Vec::new() };
+    let seed_of =
+        |slot: u8| names.get(&slot).map_or(format!("slot {slot}"), |n| format!("{n} (slot {slot})"));
+
+    // The oracle's attempts.
+    let mut expected = Lane::new(
+        "expected",
+        "oracle: expected",
+        "The attempts a correct firmware makes: each bar from the attempt's start to its judgement; the \
+         bracket under a failed attempt is the window its judgement must fall in (earliest to bound).",
+        "bars",
+        1,
+    );
+    expected.band = 38;
+    for (n, e) in r.expected.iter().enumerate() {
+        let start = e.starts_at_ms as f64;
+        let end = e.ends_at_ms.map_or(span, |t| t as f64);
+        let role = if e.master { "master" } else { "standby" };
+        let mut tip = format!(
+            "expected attempt {} · {} · {role}\nstarts at {}\n{}",
+            n + 1,
+            seed_of(e.slot),
+            fmt_ms(start),
+            e.judged
+        );
+        match e.ends_at_ms {
+            Some(t) => {
+                let _ = write!(tip, " after {} (at {})", fmt_ms(t as f64 - start), fmt_ms(t as f64));
+            }
+            None => tip.push_str(": waits for ever"),
+        }
+        if !e.reason.is_empty() {
+            let _ = write!(tip, ": {}", e.reason);
+        }
+        if let (Some(lo), Some(hi)) = (e.earliest_ms, e.bound_ms) {
+            let _ = write!(
+                tip,
+                "\njudgement due between {} and {} after the start",
+                fmt_ms(lo as f64),
+                fmt_ms(hi as f64)
+            );
+        }
+        let kind = match e.judged.as_str() {
+            "connected" => "ok",
+            "stalled" => "open",
+            _ => "failed",
+        };
+        let mark = match kind {
+            "ok" => "✔",
+            "failed" => "✘",
+            _ => "…",
+        };
+        let label = format!("{mark} s{} {}", e.slot, e.seed);
+        chart.bar(&mut expected, start, end, &format!("bar {kind}"), &label, &tip);
+        if let (Some(lo), Some(hi)) = (e.earliest_ms, e.bound_ms) {
+            let wtip = format!(
+                "window for the judgement of {}: {} to {} after its start (at {} to {})",
+                e.seed,
+                fmt_ms(lo as f64),
+                fmt_ms(hi as f64),
+                fmt_ms(start + lo as f64),
+                fmt_ms(start + hi as f64)
+            );
+            // Windows of neighbours may overlap: every other one a row lower.
+            let class = if n % 2 == 1 { "win odd" } else { "win" };
+            chart.bar(&mut expected, start + lo as f64, start + hi as f64, class, "", &wtip);
+        }
+    }
+    if r.expected.is_empty() {
+        expected.hint.push_str(" (This result carries no expectation.)");
+    }
+
+    // The attempts the console reported.
+    let mut seen = Lane::new(
+        "observed",
+        "observed attempts",
+        "The attempts the DUT's console reported: each bar from `attempt` to `judged` (or `connected`).",
+        "bars",
+        2,
+    );
+    for a in observed {
+        let end = a.end.unwrap_or(span);
+        let (class, mark, how) = match a.ended {
+            Ended::Failed => ("failed", "✘", "judged failed"),
+            Ended::JudgedOk => ("ok", "✔", "judged ok"),
+            Ended::Connected => ("ok", "✔", "connected"),
+            Ended::Superseded => ("open", "?", "not judged before the next attempt"),
+            Ended::Exhausted => ("open", "?", "not judged before `exhausted`"),
+            Ended::Open => ("open", "…", "not judged by the end of the timeline"),
+        };
+        let mut tip = format!(
+            "observed attempt · {} · {}{}\npass {}, ICCID {}\nstarts at {}\n{how}",
+            seed_of(a.slot),
+            if a.role.is_empty() { "?" } else { &a.role },
+            a.index.map(|x| format!(", index {}", num(x, 3))).unwrap_or_default(),
+            a.pass,
+            a.iccid,
+            fmt_ms(a.t)
+        );
+        if let Some(t) = a.end {
+            let _ = write!(tip, " after {} (at {})", fmt_ms(t - a.t), fmt_ms(t));
+        }
+        if !a.reason.is_empty() {
+            let _ = write!(tip, ": {}{}", a.reason, if a.explicit { " (explicit)" } else { " (at T)" });
+        }
+        let mut classes = format!("bar {class}");
+        if let Some(n) = a.first_pass {
+            match r.expected.get(n) {
+                Some(e) if e.slot == a.slot => {
+                    if let (Some(lo), Some(hi), Some(t)) = (e.earliest_ms, e.bound_ms, a.end) {
+                        let took = t - a.t;
+                        let inside = took >= lo as f64 && took <= hi as f64;
+                        let _ = write!(
+                            tip,
+                            "\noracle: judgement due {} to {} after the start: {}",
+                            fmt_ms(lo as f64),
+                            fmt_ms(hi as f64),
+                            if inside { "inside" } else { "OUTSIDE" }
+                        );
+                    }
+                }
+                Some(e) => {
+                    classes.push_str(" wrong");
+                    let _ = write!(tip, "\noracle: attempt {} should be {} (slot {})", n + 1, e.seed, e.slot);
+                }
+                None if !r.expected.is_empty() => {
+                    classes.push_str(" wrong");
+                    let _ = write!(tip, "\noracle: no attempt {} expected", n + 1);
+                }
+                None => {}
+            }
+        }
+        let name = names.get(&a.slot).map_or(String::new(), |n| format!(" {n}"));
+        let label = format!("{mark} s{}{name}", a.slot);
+        chart.bar(&mut seen, a.t, end, &classes, &label, &tip);
+    }
+
+    let mut console =
+        Lane::new("console", "DUT console", "The events the DUT printed on its console.", "points", 3);
+    let mut slots: BTreeMap<u64, Lane> = BTreeMap::new();
+    let slot_lane = |slots: &mut BTreeMap<u64, Lane>, slot: u64| {
+        slots.entry(slot).or_insert_with(|| {
+            let name = match names.get(&(slot as u8)) {
+                Some(n) => format!("slot {slot} · {n}"),
+                None => format!("slot {slot}"),
+            };
+            let hint =
+                format!("SIM slot {slot}: the APDUs through the bridge, card events and the faults applied.");
+            Lane::new(&slot_lane_key(slot), &name, &hint, "points", 2)
+        });
+    };
+    for e in &r.expected {
+        slot_lane(&mut slots, e.slot.into());
+    }
+    for a in observed {
+        slot_lane(&mut slots, a.slot.into());
+    }
+    let mut observer = Lane::new(
+        "observer",
+        "observer URCs",
+        "The lines the observer AT port printed unasked, as printed.",
+        "points",
+        3,
+    );
+    let mut network = Lane::new(
+        "network",
+        "network",
+        "The network's own record: attaches, authentications, registrations, contexts, data.",
+        "points",
+        2,
+    );
+    let mut backend = Lane::new(
+        "backend",
+        "backend",
+        "The reports the backend received, by the IMSI they came through.",
+        "points",
+        1,
+    );
+    let mut bench = Lane::new("bench", "bench", "Parts of the bench that broke.", "points", 1);
+    let mut other =
+        Lane::new("other", "other", "Timeline items of a source this page does not know.", "points", 1);
+
+    for it in items {
+        let v = it.v;
+        match it.source {
+            "console" => {
+                if let Some(line) = v["line"].as_str() {
+                    chart.point(
+                        &mut console,
+                        it.t,
+                        "noise",
+                        0,
+                        &short(line, 32),
+                        &format!("console line\n{line}"),
+                    );
+                    continue;
+                }
+                let e = &v["event"];
+                let kind = e["event"].as_str().unwrap_or("?");
+                let slot = e["slot"].as_u64().map_or(String::new(), |s| format!(" s{s}"));
+                let (label, class) = match kind {
+                    "boot" => match e["fault"].as_str() {
+                        Some(f) => (format!("boot ({f})"), "ev"),
+                        None => ("boot".to_owned(), "ev"),
+                    },
+                    "measure" => {
+                        (format!("measure: {} cells", e["cells"].as_array().map_or(0, Vec::len)), "ev")
+                    }
+                    "rank" => {
+                        let order: Vec<String> = e["order"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|x| x["slot"].as_u64())
+                            .map(|s| format!("s{s}"))
+                            .collect();
+                        (format!("rank {}", order.join(" ")), "ev")
+                    }
+                    "attempt" => (format!("attempt{slot}"), "ev attempt"),
+                    "judged" => {
+                        let ok = e["ok"].as_bool() == Some(true);
+                        (
+                            format!("judged{slot} {}", if ok { "✔" } else { "✘" }),
+                            if ok { "ev ok" } else { "ev bad" },
+                        )
+                    }
+                    "connected" => (format!("connected{slot}"), "ev ok"),
+                    "report_sent" => (format!("report sent{slot}"), "ev"),
+                    "vsim_assigned" => (format!("VSIM{slot}"), "ev"),
+                    "exhausted" => ("exhausted".to_owned(), "ev bad"),
+                    "error" => {
+                        (format!("error: {}", short(e["reason"].as_str().unwrap_or(""), 24)), "ev bad")
+                    }
+                    other => (other.to_owned(), "ev"),
+                };
+                let tip = format!("console: {kind}{}", fields(e, &["event"]));
+                chart.point(&mut console, it.t, class, 1, &label, &tip);
+            }
+            "bridge" => {
+                let Some(slot) = v["slot"].as_u64() else { continue };
+                slot_lane(&mut slots, slot);
+                let lane = slots.get_mut(&slot).expect("just inserted");
+                if let Some(card) = v["card"].as_str() {
+                    let (class, prio) =
+                        if card.starts_with("fault ") { ("card fault", 3) } else { ("card", 2) };
+                    chart.point(lane, it.t, class, prio, card, &format!("slot {slot}: {card}"));
+                    continue;
+                }
+                let ins = v["ins"].as_str().unwrap_or("??");
+                let what = v["file_name"]
+                    .as_str()
+                    .or(v["file"].as_str())
+                    .or(v["subject"].as_str())
+                    .unwrap_or("")
+                    .to_owned();
+                let file = match (v["file_name"].as_str(), v["file"].as_str()) {
+                    (Some(name), Some(fid)) => format!(" {name} ({fid})"),
+                    (None, Some(fid)) => format!(" {fid}"),
+                    _ => String::new(),
+                };
+                let sw = v["sw"].as_str();
+                let answered = match sw {
+                    Some(sw) => format!("SW {sw}"),
+                    None => "no answer".to_owned(),
+                };
+                let latency = v["latency_us"].as_f64().map(|us| format!(", {} latency", fmt_ms(us / 1000.0)));
+                let mut tip = format!(
+                    "slot {slot}: APDU INS {ins} {}{file} → {answered}{}",
+                    ins_name(ins),
+                    latency.unwrap_or_default()
+                );
+                let subject = v["subject"].as_str().filter(|s| *s != ins_name(ins));
+                if let Some(s) = subject {
+                    let _ = write!(tip, " ({s})");
+                }
+                let mut class = match sw {
+                    Some(s) if ["90", "91", "61", "9F"].iter().any(|p| s.starts_with(p)) => "apdu",
+                    Some(_) => "apdu sw-err",
+                    None => "apdu sw-none",
+                }
+                .to_owned();
+                let mut label = what;
+                let mut prio = 0;
+                if let Some(fault) = v["fault"].as_str() {
+                    let _ = write!(tip, "\nfault applied: {fault}");
+                    class.push_str(" faulted");
+                    label = format!("⚡{fault}");
+                    prio = 3;
+                }
+                chart.point(lane, it.t, &class, prio, &label, &tip);
+            }
+            "observer" => {
+                let urc = v["urc"].as_str().unwrap_or("");
+                chart.point(&mut observer, it.t, "urc", 1, &short(urc, 28), &format!("observer URC\n{urc}"));
+            }
+            "network" => {
+                let what = v["what"].as_str().unwrap_or("");
+                let imsi = v["imsi"].as_str().unwrap_or("");
+                let class =
+                    if what.starts_with("rejected") || what.contains("fail") { "net bad" } else { "net" };
+                chart.point(
+                    &mut network,
+                    it.t,
+                    class,
+                    1,
+                    &short(what, 30),
+                    &format!("network: {what}\nIMSI {imsi}"),
+                );
+            }
+            "backend" => {
+                let imsi = v["imsi"].as_str().unwrap_or("");
+                chart.point(
+                    &mut backend,
+                    it.t,
+                    "report",
+                    1,
+                    &format!("report via {imsi}"),
+                    &format!("backend received a report through IMSI {imsi}"),
+                );
+            }
+            "bench" => {
+                let broke = v["broke"].as_str().unwrap_or("");
+                chart.point(
+                    &mut bench,
+                    it.t,
+                    "broke",
+                    2,
+                    &short(broke, 40),
+                    &format!("bench broke\n{broke}"),
+                );
+            }
+            source => {
+                let tip = format!("{source}{}", fields(v, &["source", "t_ms"]));
+                chart.point(&mut other, it.t, "ev", 0, source, &tip);
+            }
+        }
+    }
+
+    // Failing checks, each where it failed.
+    let mut chart = chart;
+    let mut lanes = vec![expected, seen, console];
+    lanes.extend(slots.into_values());
+    lanes.push(observer);
+    if items.iter().any(|i| i.source == "network") {
+        lanes.push(network);
+    }
+    lanes.push(backend);
+    if !bench.html.is_empty() {
+        lanes.push(bench);
+    }
+    if !other.html.is_empty() {
+        lanes.push(other);
+    }
+    for c in r.checks.iter().filter(|c| c.failed()) {
+        let Some((on, t)) = fail_at(c, observed, items, &r.expected) else { continue };
+        let Some(lane) = lanes.iter_mut().find(|l| l.key == on) else { continue };
+        let _ = write!(
+            lane.html,
+            "<div class=\"check-fail\" data-check=\"{name}\" data-on=\"{on}\" data-t=\"{t}\" data-prio=\"9\" \
+             id=\"fail-{name}\" style=\"left:{left}%\" title=\"{tip}\"><span class=\"lbl\">✘ {name}</span></div>",
+            name = escape(&c.name),
+            t = num(t, 1),
+            left = chart.pct(t),
+            tip = escape(&format!(
+                "check {} failed here ({})\nexpected: {}\nobserved: {}{}",
+                c.name,
+                fmt_ms(t),
+                c.expected,
+                c.observed,
+                measured(c).map(|m| format!("\n{m}")).unwrap_or_default()
+            )),
+        );
+    }
+    chart.lanes = lanes;
+    chart
+}
+
+fn measured(c: &Check) -> Option<String> {
+    match (c.measured_ms, c.limit_ms) {
+        (Some(m), Some(l)) => Some(format!("measured {}, limit {}", fmt_ms(m), fmt_ms(l))),
+        (Some(m), None) => Some(format!("measured {}", fmt_ms(m))),
+        _ => None,
+    }
+}
+
+/// The page of one scenario.
+pub fn scenario_page(r: &ScenarioResult) -> String {
+    let items = items(&r.timeline);
+    let observed = observed_attempts(&items);
+    let names = seed_names(r, &observed);
+    let (word, class, why) = verdict_word(&r.verdict);
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{word} {name} · seedrig timeline</title><style>{CSS}</style></head>\n<body>\n\
+         <header><a class=\"back\" href=\"index.html\">← all scenarios</a>\
+         <h1><span class=\"verdict {class}\" data-verdict=\"{class}\">{word}</span> {name}</h1>\
+         <p class=\"facts\">{nominal} nominal · {wall} wall{lag}{terr} · all times are nominal (the firmware's \
+         clock), from the DUT's start</p>",
+        name = escape(&r.scenario),
+        nominal = fmt_ms(r.nominal_ms),
+        wall = fmt_ms(r.wall.as_secs_f64() * 1000.0),
+        lag = r.rig_lag_ms.map(|l| format!(" · rig ran up to {} late (real)", fmt_ms(l))).unwrap_or_default(),
+        terr = r
+            .timing_error_ms
+            .map(|e| format!(" · rig saw the win {} after the network (real)", fmt_ms(e)))
+            .unwrap_or_default(),
+    );
+    if let Some(why) = why {
+        let _ = write!(h, "<p class=\"reason\">{}</p>", escape(why));
+    }
+    let failing: Vec<&Check> = r.checks.iter().filter(|c| c.failed()).collect();
+    if !failing.is_empty() {
+        h.push_str("<ul class=\"failures\">");
+        for c in &failing {
+            let _ = write!(
+                h,
+                "<li><b>{}</b>: expected {}, observed {}</li>",
+                escape(&c.name),
+                escape(&c.expected),
+                escape(&c.observed)
+            );
+        }
+        h.push_str("</ul>");
+    }
+    h.push_str("</header>\n");
+
+    let chart = build_chart(r, &items, &observed, &names);
+    if items.is_empty() && r.expected.is_empty() {
+        h.push_str("<p class=\"empty\">No timeline: the scenario did not run far enough to leave one.</p>\n");
+    } else {
+        let _ = writeln!(
+            h,
+            "<section class=\"timeline\"><div class=\"controls\">time axis \
+             <label><input type=\"radio\" name=\"axis\" value=\"compressed\" checked> quiet stretches shortened</label>\
+             <label><input type=\"radio\" name=\"axis\" value=\"linear\"> linear</label>\
+             <label>zoom <input type=\"range\" id=\"zoom\" min=\"1\" max=\"30\" step=\"0.5\" value=\"1\"></label>\
+             <span class=\"hint\">hover anything for its details</span></div>\
+             <noscript><p>Without scripts the axis is linear and labels may overlap.</p></noscript>\
+             <div class=\"scroller\" id=\"scroller\"><div class=\"chart\" id=\"chart\" data-span-ms=\"{span}\">\
+             <div class=\"overlay\" id=\"overlay\"></div>\
+             <div class=\"lane axis-lane\"><div class=\"lane-name\">nominal time</div>\
+             <div class=\"track\" id=\"axis\"></div></div>",
+            span = num(chart.span, 1)
+        );
+        for l in &chart.lanes {
+            let _ = writeln!(
+                h,
+                "<div class=\"lane {kind}\" data-lane=\"{key}\"><div class=\"lane-name\" title=\"{hint}\">{name}</div>\
+                 <div class=\"track\" data-band=\"{band}\" data-rows=\"{rows}\">{html}</div></div>",
+                kind = l.kind,
+                key = escape(&l.key),
+                hint = escape(&l.hint),
+                name = escape(&l.name),
+                band = l.band,
+                rows = l.rows,
+                html = l.html,
+            );
+        }
+        h.push_str("</div></div></section>\n");
+        h.push_str(LEGEND);
+    }
+
+    h.push_str(
+        "<section class=\"checks\"><h2>Checks</h2><table><thead><tr><th></th><th>check</th><th>expected</th>\
+                <th>observed</th><th>measured</th><th>where</th></tr></thead><tbody>\n",
+    );
+    for c in &r.checks {
+        let (row, mark) = match c.status {
+            Status::Pass => ("pass", "<span class=\"mark pass\">✔</span>".to_owned()),
+            Status::NotObservable => {
+                ("na", "<span class=\"mark na\" title=\"not observable on this bench\">–</span>".to_owned())
+            }
+            Status::Fail => ("fail", String::new()),
+        };
+        let at = c.failed().then(|| fail_at(c, &observed, &items, &r.expected)).flatten();
+        let tip = escape(&format!("{} failed: expected {}; observed {}", c.name, c.expected, c.observed));
+        let (mark, place) = match (c.status, at) {
+            (Status::Fail, Some((on, t))) => (
+                format!("<span class=\"mark fail\" title=\"{tip}\">✘</span>"),
+                format!(
+                    "<a href=\"#fail-{}\">at {} on {}</a>",
+                    escape(&c.name),
+                    fmt_ms(t),
+                    chart.lanes.iter().find(|l| l.key == on).map_or(on.to_owned(), |l| escape(&l.name))
+                ),
+            ),
+            (Status::Fail, None) => (
+                format!(
+                    "<span class=\"check-fail\" data-check=\"{}\" data-on=\"checks\" title=\"{tip}\">✘</span>",
+                    escape(&c.name)
+                ),
+                "no moment to mark".to_owned(),
+            ),
+            _ => (mark, String::new()),
+        };
+        let _ = writeln!(
+            h,
+            "<tr class=\"check {row}\" data-check=\"{name}\"><td>{mark}</td><td>{name}</td><td>{expected}</td>\
+             <td>{observed}</td><td>{measured}</td><td>{place}</td></tr>",
+            name = escape(&c.name),
+            expected = escape(&c.expected),
+            observed = escape(&c.observed),
+            measured = escape(&measured(c).unwrap_or_default()),
+        );
+    }
+    if r.checks.is_empty() {
+        h.push_str("<tr><td></td><td colspan=\"5\">no checks were evaluated</td></tr>\n");
+    }
+    h.push_str("</tbody></table></section>\n");
+    let _ = write!(h, "<div id=\"tip\" role=\"tooltip\"></div><script>{JS}</script>\n</body></html>\n");
+    h
+}
+
+/// The index page: every scenario of the run with its verdict, linking to its page.
+pub fn index_page(results: &[ScenarioResult]) -> String {
+    let count = |f: fn(&Verdict) -> bool| results.iter().filter(|r| f(&r.verdict)).count();
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>seedrig timelines</title><style>{CSS}</style></head>\n<body>\n<header><h1>seedrig timelines</h1>\
+         <p class=\"facts\">{n} scenarios: {pass} passed, {fail} failed, {error} errors, {skip} skipped · \
+         lengths in nominal time</p></header>\n<table class=\"index\"><thead><tr><th>verdict</th><th>scenario</th>\
+         <th>nominal</th><th>wall</th><th>what went wrong</th></tr></thead><tbody>\n",
+        n = results.len(),
+        pass = count(|v| matches!(v, Verdict::Pass)),
+        fail = count(|v| matches!(v, Verdict::Fail)),
+        error = count(|v| matches!(v, Verdict::Error(_))),
+        skip = count(|v| matches!(v, Verdict::Skipped(_))),
+    );
+    for r in results {
+        let (word, class, why) = verdict_word(&r.verdict);
+        let failing: Vec<&str> = r.checks.iter().filter(|c| c.failed()).map(|c| c.name.as_str()).collect();
+        let what = match why {
+            Some(why) => why.to_owned(),
+            None if !failing.is_empty() => format!("failing: {}", failing.join(", ")),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            h,
+            "<tr data-scenario=\"{name}\"><td><span class=\"verdict {class}\" data-verdict=\"{class}\">{word}</span></td>\
+             <td><a href=\"{href}\">{name}</a></td><td>{nominal}</td><td>{wall}</td><td>{what}</td></tr>",
+            name = escape(&r.scenario),
+            href = escape(&page_href(&r.scenario)),
+            nominal = fmt_ms(r.nominal_ms),
+            wall = fmt_ms(r.wall.as_secs_f64() * 1000.0),
+            what = escape(&what),
+        );
+    }
+    h.push_str("</tbody></table>\n</body></html>\n");
+    h
+}
+
+const LEGEND: &str = "<p class=\"legend\">\
+<span><i class=\"k-ok\"></i>connected / judged ok</span>\
+<span><i class=\"k-failed\"></i>judged failed</span>\
+<span><i class=\"k-open\"></i>not judged</span>\
+<span><i class=\"k-wrong\"></i>not the attempt the oracle expects here</span>\
+<span><i class=\"k-win\"></i>window its judgement must fall in</span>\
+<span><i class=\"k-apdu\"></i>APDU answered</span>\
+<span><i class=\"k-err\"></i>APDU error or no answer</span>\
+<span><i class=\"k-card\"></i>card event</span>\
+<span><i class=\"k-fault\"></i>card fault applied</span>\
+<span><i class=\"k-cf\"></i>failing check</span></p>\n";
+
+const CSS: &str = r#"
+*{box-sizing:border-box}
+body{margin:0;padding:12px 16px 40px;font:13px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif;color:#1e2430;background:#fff}
+h1{font-size:20px;margin:4px 0}
+h2{font-size:15px;margin:18px 0 6px}
+a{color:#1a5fb4}
+.back{font-size:12px}
+.facts{color:#5a6170;margin:2px 0 6px}
+.reason{margin:4px 0;padding:6px 8px;background:#fff4e5;border-left:4px solid #e5a50a}
+.verdict{display:inline-block;padding:1px 8px;border-radius:4px;color:#fff;font-weight:700;font-size:.85em;vertical-align:middle}
+.verdict.pass{background:#2e8540}.verdict.fail{background:#c01c28}.verdict.error{background:#c64600}.verdict.skip{background:#77767b}
+.failures{margin:4px 0 8px;padding:6px 8px 6px 26px;background:#fdecec;border-left:4px solid #c01c28}
+.failures li{margin:1px 0}
+.controls{margin:6px 0;color:#444;display:flex;gap:14px;align-items:center;flex-wrap:wrap}
+.controls .hint{color:#888}
+.scroller{overflow-x:auto;border:1px solid #d0d4dc;border-radius:4px}
+.chart{position:relative;min-width:100%}
+.lane{display:flex;border-bottom:1px solid #e6e8ee;position:relative}
+.lane:last-child{border-bottom:0}
+.lane-name{flex:0 0 200px;width:200px;padding:4px 8px;font-weight:600;background:#f6f7f9;border-right:1px solid #d0d4dc;position:sticky;left:0;z-index:4;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.track{position:relative;flex:1 1 auto;min-height:30px;z-index:1}
+.axis-lane .track{height:24px;min-height:24px}
+.axis-lane{background:#fafbfc}
+.overlay{position:absolute;left:200px;top:0;bottom:0;right:0;pointer-events:none;z-index:0}
+.grid{position:absolute;top:0;bottom:0;width:0;border-left:1px solid #eef0f4}
+.gap{position:absolute;top:0;bottom:0;background:repeating-linear-gradient(135deg,#f0f1f4 0 4px,#fff 4px 8px);border-left:1px dashed #b8bcc6;border-right:1px dashed #b8bcc6}
+.tick{position:absolute;top:4px;font-size:11px;color:#5a6170;white-space:nowrap;border-left:1px solid #b8bcc6;padding-left:3px;height:18px}
+.gaplbl{position:absolute;top:4px;font-size:10px;color:#77767b;white-space:nowrap;text-align:center}
+.bar{position:absolute;top:3px;height:18px;border-radius:3px;overflow:hidden;white-space:nowrap;font-size:11px;color:#fff;min-width:2px;cursor:default}
+.bar .lbl{padding:1px 4px;display:block;overflow:hidden;text-overflow:ellipsis}
+.bar.ok{background:#2e8540}.bar.failed{background:#8a8f9c}.bar.open{background:repeating-linear-gradient(135deg,#9aa0ad 0 5px,#c2c6cf 5px 10px);color:#222}
+.bar.wrong{box-shadow:inset 0 0 0 2px #c01c28;background-color:#d9534f}
+.bar.failed.wrong{background:#d9534f}
+.win{position:absolute;top:23px;height:6px;border:2px solid #1a5fb4;border-top:0;min-width:3px;background:rgba(26,95,180,.12)}
+.win.odd{top:30px}
+.win .lbl{display:none}
+.pt{position:absolute;top:0;width:0;height:100%}
+.pt::before{content:"";position:absolute;left:-1px;top:1px;width:2px;height:10px;background:#1a5fb4}
+.pt .lbl{position:absolute;left:0;top:12px;font-size:11px;white-space:nowrap;padding:0 3px;border-left:1px solid #c6cad3;color:#1e2430;background:rgba(255,255,255,.85)}
+.lbl.hidden{display:none}
+.pt.noise::before{background:#9a9996}.pt.noise .lbl{color:#77767b}
+.pt.ok::before{background:#2e8540}.pt.bad::before{background:#c01c28}
+.pt.apdu::before{background:#613583}.pt.apdu .lbl{color:#613583}
+.pt.sw-err::before,.pt.sw-none::before{background:#e66100}
+.pt.card::before{width:8px;height:8px;left:-4px;top:2px;transform:rotate(45deg);background:#26a269}
+.pt.card.fault::before,.pt.faulted::before{background:#c01c28}
+.pt.card.fault .lbl,.pt.faulted .lbl{color:#a51d2d;font-weight:600}
+.pt.urc::before{background:#c64600}
+.pt.net::before{background:#2e8540}.pt.net.bad::before{background:#c01c28}
+.pt.report::before{background:#0e7c86}
+.pt.broke::before{background:#c01c28;height:100%}
+.check-fail{position:absolute;top:0;bottom:0;width:0;z-index:3}
+.check-fail::before{content:"";position:absolute;left:-1px;top:0;bottom:0;width:3px;background:#c01c28}
+.check-fail .lbl{position:absolute;left:0;top:12px;font-size:11px;font-weight:700;color:#fff;background:#c01c28;padding:0 4px;border-radius:0 3px 3px 0;white-space:nowrap}
+.lane.bars .check-fail .lbl{top:24px}
+td .check-fail{position:static;display:inline;color:#c01c28;font-weight:700}
+td .check-fail::before{display:none}
+.legend{color:#5a6170;font-size:12px;display:flex;flex-wrap:wrap;gap:6px 16px;margin:8px 0}
+.legend i{display:inline-block;vertical-align:middle;margin-right:4px}
+.k-ok,.k-failed,.k-open,.k-wrong,.k-win{width:22px;height:10px;border-radius:2px}
+.k-ok{background:#2e8540}.k-failed{background:#8a8f9c}.k-open{background:repeating-linear-gradient(135deg,#9aa0ad 0 3px,#c2c6cf 3px 6px)}
+.k-wrong{background:#d9534f;box-shadow:inset 0 0 0 2px #c01c28}.k-win{border:2px solid #1a5fb4;border-top:0;height:6px;border-radius:0;background:rgba(26,95,180,.12)}
+.k-apdu,.k-err,.k-cf{width:3px;height:12px}
+.k-apdu{background:#613583}.k-err{background:#e66100}.k-cf{background:#c01c28}
+.k-card,.k-fault{width:8px;height:8px;transform:rotate(45deg);background:#26a269}.k-fault{background:#c01c28}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e6e8ee;vertical-align:top}
+th{background:#f6f7f9;font-weight:600}
+tr.check.fail{background:#fdecec}
+.mark{font-weight:700}.mark.pass{color:#2e8540}.mark.fail{color:#c01c28}.mark.na{color:#77767b}
+table.index td:nth-child(3),table.index td:nth-child(4){white-space:nowrap}
+.empty{color:#5a6170}
+#tip{position:fixed;display:none;max-width:520px;padding:6px 8px;background:#1e2430;color:#fff;font-size:12px;border-radius:4px;white-space:pre-line;pointer-events:none;z-index:10}
+"#;
+
+/// Lays the timeline out: positions from nominal times, labels in rows where they fit, the
+/// axis; the axis may shorten quiet stretches (so a run that waits 30 s between bursts stays
+/// readable) or be linear, and zooms. Reads data attributes, writes styles and text only.
+const JS: &str = r#"
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  var tip = document.getElementById("tip");
+  Array.prototype.forEach.call(document.querySelectorAll("[title]"), function (el) {
+    el.setAttribute("data-tip", el.getAttribute("title"));
+    el.removeAttribute("title");
+  });
+  document.addEventListener("mouseover", function (e) {
+    var el = e.target && e.target.closest ? e.target.closest("[data-tip]") : null;
+    if (!el) { tip.style.display = "none"; return; }
+    tip.textContent = el.getAttribute("data-tip");
+    tip.style.display = "block";
+  });
+  document.addEventListener("mousemove", function (e) {
+    if (tip.style.display !== "block") return;
+    var x = e.clientX + 14, y = e.clientY + 16;
+    var w = tip.offsetWidth, h = tip.offsetHeight;
+    if (x + w > window.innerWidth - 4) x = Math.max(4, e.clientX - w - 10);
+    if (y + h > window.innerHeight - 4) y = Math.max(4, e.clientY - h - 10);
+    tip.style.left = x + "px";
+    tip.style.top = y + "px";
+  });
+
+  var chart = document.getElementById("chart");
+  if (!chart) { root.setAttribute("data-rendered", "yes"); return; }
+  var NAME_W = 200, GAP_PX = 60, ROW_H = 15;
+  var scroller = document.getElementById("scroller");
+  var axis = document.getElementById("axis");
+  var overlay = document.getElementById("overlay");
+  var zoom = document.getElementById("zoom");
+  var span = parseFloat(chart.getAttribute("data-span-ms")) || 1000;
+  var end = span * 1.02 + 1;
+  var placed = Array.prototype.slice.call(chart.querySelectorAll(".track [data-t]"));
+  var tracks = Array.prototype.slice.call(chart.querySelectorAll(".track[data-band]"));
+  function t0(el) { return parseFloat(el.getAttribute("data-t")) || 0; }
+
+  // Quiet stretches: gaps between consecutive moments longer than minGap, kept short.
+  var times = [0, end];
+  placed.forEach(function (el) {
+    times.push(t0(el));
+    if (el.hasAttribute("data-t1")) times.push(parseFloat(el.getAttribute("data-t1")));
+  });
+  times.sort(function (a, b) { return a - b; });
+  var minGap = Math.max(2000, end * 0.08), pad = minGap * 0.15, quiet = [];
+  for (var i = 1; i < times.length; i++) {
+    if (times[i] - times[i - 1] > minGap) quiet.push([times[i - 1] + pad, times[i] - pad]);
+  }
+  if (!quiet.length) {
+    Array.prototype.forEach.call(document.querySelectorAll('input[name="axis"]'), function (r) {
+      r.checked = r.value === "linear";
+    });
+  }
+
+  function scale(gaps, width) {
+    var hidden = 0;
+    gaps.forEach(function (g) { hidden += g[1] - g[0]; });
+    var k = (width - gaps.length * GAP_PX) / (end - hidden);
+    function x(t) {
+      var px = 0, from = 0;
+      for (var j = 0; j < gaps.length; j++) {
+        var g = gaps[j];
+        if (t <= g[0]) return px + (t - from) * k;
+        px += (g[0] - from) * k;
+        if (t < g[1]) return px + (t - g[0]) / (g[1] - g[0]) * GAP_PX;
+        px += GAP_PX;
+        from = g[1];
+      }
+      return px + (t - from) * k;
+    }
+    var kept = [], from = 0;
+    gaps.forEach(function (g) { kept.push([from, g[0]]); from = g[1]; });
+    kept.push([from, end]);
+    return { x: x, k: k, gaps: gaps, kept: kept };
+  }
+
+  function nice(v) {
+    var p = Math.pow(10, Math.floor(Math.log10(v))), steps = [1, 2, 5, 10];
+    for (var j = 0; j < steps.length; j++) if (steps[j] * p >= v) return steps[j] * p;
+    return 10 * p;
+  }
+  function seconds(t, step) {
+    var places = step >= 1000 ? 0 : step >= 100 ? 1 : step >= 10 ? 2 : 3;
+    return (t / 1000).toFixed(places) + " s";
+  }
+  function fmt(ms) { return ms < 1000 ? Math.round(ms) + " ms" : (ms / 1000).toFixed(1) + " s"; }
+  function div(cls, parent) { var d = document.createElement("div"); d.className = cls; parent.appendChild(d); return d; }
+
+  function drawAxis(s) {
+    axis.textContent = "";
+    overlay.textContent = "";
+    s.kept.forEach(function (seg) {
+      var step = nice(90 / s.k), last = -1e9;
+      for (var t = Math.ceil(seg[0] / step) * step; t <= seg[1]; t += step) {
+        var x = s.x(t);
+        if (x - last < 60) continue;
+        last = x;
+        var tick = div("tick", axis);
+        tick.style.left = x + "px";
+        tick.textContent = seconds(t, step);
+        div("grid", overlay).style.left = x + "px";
+      }
+    });
+    s.gaps.forEach(function (g) {
+      var x = s.x(g[0]);
+      var band = div("gap", overlay);
+      band.style.left = x + "px";
+      band.style.width = GAP_PX + "px";
+      var lbl = div("gaplbl", axis);
+      lbl.style.left = x + "px";
+      lbl.style.width = GAP_PX + "px";
+      lbl.textContent = "⋯ " + fmt(g[1] - g[0]) + " ⋯";
+      lbl.setAttribute("data-tip", "a quiet stretch of " + fmt(g[1] - g[0]) + " (nominal), shortened; "
+        + (g[0] / 1000).toFixed(3) + " s to " + (g[1] / 1000).toFixed(3) + " s");
+    });
+  }
+
+  function placeLabels(track, width) {
+    var band = parseInt(track.getAttribute("data-band"), 10) || 12;
+    var maxRows = parseInt(track.getAttribute("data-rows"), 10) || 1;
+    var pts = Array.prototype.filter.call(track.children, function (el) {
+      return el.classList.contains("pt") || el.classList.contains("check-fail");
+    });
+    pts.sort(function (a, b) {
+      var pa = parseInt(a.getAttribute("data-prio"), 10) || 0, pb = parseInt(b.getAttribute("data-prio"), 10) || 0;
+      return pb - pa || t0(a) - t0(b);
+    });
+    var rows = [], used = 0;
+    pts.forEach(function (el) {
+      var lbl = el.querySelector(".lbl");
+      if (!lbl || !lbl.textContent) return;
+      lbl.classList.remove("hidden");
+      var w = lbl.offsetWidth + 4;
+      var x0 = parseFloat(el.style.left) || 0;
+      var shift = Math.min(0, width - (x0 + w));
+      var a = x0 + shift, b = a + w;
+      for (var r = 0; r < maxRows; r++) {
+        var row = rows[r] || (rows[r] = []);
+        var free = row.every(function (iv) { return b <= iv[0] || a >= iv[1]; });
+        if (free) {
+          row.push([a, b]);
+          lbl.style.left = shift + "px";
+          lbl.style.top = (band + r * ROW_H) + "px";
+          used = Math.max(used, r + 1);
+          return;
+        }
+      }
+      lbl.classList.add("hidden");
+    });
+    track.style.height = (band + used * ROW_H + 4) + "px";
+  }
+
+  function layout() {
+    var checked = document.querySelector('input[name="axis"]:checked');
+    var linear = checked && checked.value === "linear";
+    var z = parseFloat(zoom.value) || 1;
+    var width = Math.max(300, (scroller.clientWidth - NAME_W - 2) * z);
+    var s = scale(linear ? [] : quiet, width);
+    chart.style.width = (NAME_W + width) + "px";
+    placed.forEach(function (el) {
+      var x0 = s.x(t0(el));
+      el.style.left = x0 + "px";
+      if (el.hasAttribute("data-t1")) {
+        el.style.width = Math.max(2, s.x(parseFloat(el.getAttribute("data-t1"))) - x0) + "px";
+      }
+    });
+    tracks.forEach(function (tr) { placeLabels(tr, width); });
+    drawAxis(s);
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll('input[name="axis"]'), function (r) {
+    r.addEventListener("change", layout);
+  });
+  zoom.addEventListener("input", layout);
+  window.addEventListener("resize", layout);
+  layout();
+  root.setAttribute("data-rendered", "yes");
+})();
+"#;
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn escape_makes_markup_text_and_control_characters_visible() {
+        assert_eq!(
+            escape("<script>alert(\"x\")</script>"),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
+        );
+        assert_eq!(escape("a & b 'c'"), "a &amp; b &#39;c&#39;");
+        assert_eq!(escape("+CEREG: 1\r\n"), "+CEREG: 1\u{240D}\n");
+        assert_eq!(escape("\u{0}\u{1b}[0m\u{7f}\u{85}"), "\u{2400}\u{241B}[0m\u{2421}\u{FFFD}");
+        assert_eq!(escape("tab\there, ünïcödé ✔"), "tab\there, ünïcödé ✔");
+        assert_eq!(page_href("m5 <x>"), "m5%20%3Cx%3E.html");
+        assert_eq!(page_href("m5-third-ranked-wins"), "m5-third-ranked-wins.html");
+    }
+
+    #[test]
+    fn durations_read_in_nominal_ms_or_s() {
+        assert_eq!(fmt_ms(45.94), "45.9 ms");
+        assert_eq!(fmt_ms(0.0), "0 ms");
+        assert_eq!(fmt_ms(1133.3), "1.133 s");
+        assert_eq!(fmt_ms(30_000.0), "30 s");
+        assert_eq!(num(12.50, 3), "12.5");
+        assert_eq!(num(3.0, 1), "3");
+    }
+
+    fn check(name: &str, status: Status, expected: &str, observed: &str, measured: Option<f64>) -> Check {
+        Check {
+            name: name.into(),
+            expected: expected.into(),
+            observed: observed.into(),
+            status,
+            measured_ms: measured,
+            limit_ms: measured.map(|_| 2000.0),
+        }
+    }
+
+    fn bar(seed: &str, slot: u8, starts: u64, ends: u64, judged: &str) -> ExpectedBar {
+        let failed = judged.starts_with("failed");
+        ExpectedBar {
+            seed: seed.into(),
+            slot,
+            master: slot == 0,
+            starts_at_ms: starts,
+            ends_at_ms: Some(ends),
+            earliest_ms: failed.then_some(650),
+            bound_ms: failed.then_some(1650),
+            judged: judged.into(),
+            reason: if failed { "registration rejected".into() } else { String::new() },
+        }
+    }
+
+    /// A hand-made failing result: the master rejected, then slot 2 tried where slot 1 was due.
+    fn failing() -> ScenarioResult {
+        let mut r = ScenarioResult::ended("wrong-<order>", Verdict::Fail, Duration::from_millis(1500));
+        r.nominal_ms = 2600.0;
+        r.expected =
+            vec![bar("master-1", 0, 0, 1150, "failed explicit"), bar("best-1", 1, 1150, 2700, "connected")];
+        r.checks = vec![
+            check("master_first", Status::Pass, "master-1 (slot 0)", "master-1", None),
+            check(
+                "master_judgement",
+                Status::Pass,
+                "failed explicit",
+                "failed explicit after 1.1 s",
+                Some(1100.0),
+            ),
+            check("attempt_order", Status::Fail, "master-1, best-1", "master-1, worst-1", None),
+            check("report", Status::Fail, "a report through best-1", "no report", None),
+        ];
+        r.timeline = json!([
+            { "source": "console", "t_ms": 0.0, "event": { "event": "boot" } },
+            { "source": "bridge", "t_ms": 0.0, "slot": 1, "card": "fault corrupt_auth applied" },
+            { "source": "console", "t_ms": 40.0, "event": { "event": "attempt", "slot": 0, "iccid": "8944", "role": "master", "index": null, "pass": 1 } },
+            { "source": "bridge", "t_ms": 60.0, "slot": 0, "ins": "B0", "sw": "9000", "latency_us": 800, "fault": null, "file": "6F07", "file_name": "EF.IMSI" },
+            { "source": "observer", "t_ms": 70.0, "urc": "+CEREG: 2 <b>\"bold\"</b>" },
+            { "source": "console", "t_ms": 1140.0, "event": { "event": "judged", "slot": 0, "iccid": "8944", "ok": false, "reason": "rejected", "explicit": true } },
+            { "source": "console", "t_ms": 1140.0, "event": { "event": "attempt", "slot": 2, "iccid": "8955", "role": "standby", "index": 0.5, "pass": 1 } },
+            { "source": "bridge", "t_ms": 1200.0, "slot": 2, "ins": "88", "sw": null, "latency_us": 2000000, "fault": "mute", "subject": "AUTHENTICATE" },
+            { "source": "console", "t_ms": 2600.0, "event": { "event": "connected", "slot": 2, "iccid": "8955", "imsi": "001", "plmn": null, "rat": null } },
+        ]);
+        r
+    }
+
+    #[test]
+    fn a_page_draws_every_lane_the_oracle_against_the_console_and_marks_failures() {
+        let page = scenario_page(&failing());
+        for lane in ["expected", "observed", "console", "slot-0", "slot-1", "slot-2", "observer", "backend"] {
+            assert!(page.contains(&format!("data-lane=\"{lane}\"")), "lane {lane} missing:\n{page}");
+        }
+        assert!(!page.contains("data-lane=\"network\""), "no network items, no network lane");
+        // The oracle's bars and the judgement window of the failed master.
+        assert!(page.contains("class=\"bar failed\" data-t=\"0\" data-t1=\"1150\""), "{page}");
+        assert!(page.contains("class=\"win\" data-t=\"650\" data-t1=\"1650\""), "{page}");
+        // Observed: master attempt → judged, then slot 2 where slot 1 was expected.
+        assert!(page.contains("class=\"bar failed\" data-t=\"40\" data-t1=\"1140\""), "{page}");
+        assert!(page.contains("class=\"bar ok wrong\" data-t=\"1140\" data-t1=\"2600\""), "{page}");
+        // attempt_order failed at the out-of-order attempt, on the observed lane.
+        assert!(
+            page.contains(
+                "class=\"check-fail\" data-check=\"attempt_order\" data-on=\"observed\" data-t=\"1140\""
+            ),
+            "{page}"
+        );
+        // report has no moment (no report at all): marked in the checks panel.
+        assert!(page.contains("class=\"check-fail\" data-check=\"report\" data-on=\"checks\""), "{page}");
+        assert!(page.contains("<tr class=\"check pass\" data-check=\"master_first\">"));
+        // Seeds named by slot, from the oracle and from attempt_order's observed list.
+        assert!(page.contains("slot 2 · worst-1"), "{page}");
+        // Faults: the card fault and the faulted APDU stand out.
+        assert!(page.contains("class=\"pt card fault\""));
+        assert!(page.contains("class=\"pt apdu sw-none faulted\""));
+        assert!(page.contains("EF.IMSI (6F07) → SW 9000, 0.8 ms latency"), "{page}");
+        // Evidence text is escaped everywhere; the only scripts are the page's own.
+        assert!(page.contains("+CEREG: 2 &lt;b&gt;&quot;bold&quot;&lt;/b&gt;"), "{page}");
+        assert!(!page.contains("<b>\"bold\""));
+        assert!(page.contains("<title>FAIL wrong-&lt;order&gt; · seedrig timeline</title>"));
+        assert_eq!(page.matches("<script").count(), 1);
+        assert!(!page.contains("http://") && !page.contains("https://"), "nothing fetched");
+    }
+
+    #[test]
+    fn a_result_without_a_timeline_still_has_a_page_with_its_reason() {
+        let r = ScenarioResult::ended(
+            "needs-six",
+            Verdict::Skipped("needs 6 SIM slots, the bench has 3".into()),
+            Duration::ZERO,
+        );
+        let page = scenario_page(&r);
+        assert!(page.contains("SKIP"));
+        assert!(page.contains("needs 6 SIM slots, the bench has 3"));
+        assert!(page.contains("No timeline"));
+        assert!(!page.contains("data-lane="));
+    }
+
+    #[test]
+    fn the_index_links_every_scenario_with_its_verdict() {
+        let pass = ScenarioResult::ended("master-connects", Verdict::Pass, Duration::from_millis(700));
+        let err = ScenarioResult::ended("pcscd-dies", Verdict::Error("pcscd <died>".into()), Duration::ZERO);
+        let index = index_page(&[failing(), pass, err]);
+        assert!(index.contains("<a href=\"wrong-%3Corder%3E.html\">wrong-&lt;order&gt;</a>"), "{index}");
+        assert!(index.contains("<a href=\"master-connects.html\">master-connects</a>"));
+        assert!(index.contains("<a href=\"pcscd-dies.html\">pcscd-dies</a>"));
+        assert!(index.contains("failing: attempt_order, report"));
+        assert!(index.contains("pcscd &lt;died&gt;"));
+        assert!(index.contains("3 scenarios: 1 passed, 1 failed, 1 errors, 0 skipped"));
+        assert!(index.contains("data-verdict=\"error\">ERROR"));
+    }
+}

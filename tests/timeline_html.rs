@@ -1,0 +1,196 @@
+//! The timeline pages in a real browser: a failing scenario's page, opened from disk in headless
+//! Chromium (no network), shows every lane and marks the failing checks after its script ran;
+//! a screenshot of it is kept for people to look at; the index links every scenario's page.
+//!
+//! Needs Debian's `chromium` (ci/setup-debian.sh installs it).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const FAILING: &str = "m5-third-ranked-wins";
+const PASSING: &str = "master-connects";
+
+fn chromium(profile: &Path, args: &[&str]) -> Output {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run ci/setup-debian.sh (as root, or with sudo) to install Debian's chromium"
+    );
+    let mut child = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromium starts");
+    // Read the pipes on threads so that a large DOM cannot block chromium.
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut out, &mut v).ok();
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut err, &mut v).ok();
+        v
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("chromium waits") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(90) {
+            child.kill().ok();
+            let status = child.wait().expect("chromium is reaped");
+            let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+            panic!("chromium {args:?} did not finish within 90 s ({status}); stderr:\n{stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() }
+}
+
+/// The `--timelines` folder of one run of the failing scenario and a passing one, shared by
+/// the tests (one bench at a time).
+fn timelines() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("timeline-html").join("timelines");
+        run_scenarios(&dir);
+        dir
+    })
+}
+
+/// Runs the failing scenario and a passing one with `--timelines dir`; a bench that broke
+/// (an ERROR, say on a loaded machine) is tried again, twice at most.
+fn run_scenarios(dir: &Path) {
+    let manifest = env!("CARGO_MANIFEST_DIR");
+    let mut last = String::new();
+    for _ in 0..3 {
+        let _ = std::fs::remove_dir_all(dir);
+        let o = Command::new(env!("CARGO_BIN_EXE_seedrig"))
+            .args(["--fixtures", &format!("{manifest}/fixtures"), "run", FAILING, PASSING, "--exact"])
+            .args(["--firmware-fault", "wrong-order", "--timelines"])
+            .arg(dir)
+            .current_dir(manifest)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("seedrig runs");
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        last = format!("stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&o.stderr));
+        if stdout.contains(&format!("ERROR  {FAILING}")) || stdout.contains(&format!("ERROR  {PASSING}")) {
+            eprintln!("the bench broke, running again:\n{last}");
+            continue;
+        }
+        assert_eq!(o.status.code(), Some(1), "{last}");
+        assert!(stdout.contains(&format!("FAIL   {FAILING}")), "{last}");
+        assert!(stdout.contains(&format!("PASS   {PASSING}")), "{last}");
+        return;
+    }
+    panic!("the bench broke three times:\n{last}");
+}
+
+/// The start tag of the first element whose markup contains `needle`.
+fn tag<'a>(dom: &'a str, needle: &str) -> &'a str {
+    let at = dom.find(needle).unwrap_or_else(|| panic!("no `{needle}` in the DOM:\n{dom}"));
+    let start = dom[..at].rfind('<').expect("a tag");
+    let end = at + dom[at..].find('>').expect("tag end");
+    &dom[start..=end]
+}
+
+#[test]
+fn a_failing_scenarios_page_shows_every_lane_and_marks_the_failures_in_a_browser() {
+    let dir = timelines();
+    let out = dir.parent().expect("the output folder");
+    let page = dir.join(format!("{FAILING}.html"));
+    assert!(page.is_file(), "no page at {}", page.display());
+    let url = format!("file://{}", page.canonicalize().unwrap().display());
+    let profile = tempfile::tempdir().expect("a profile folder");
+
+    // The DOM after the page's script ran.
+    let o = chromium(profile.path(), &["--dump-dom", &url]);
+    let dom = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "chromium failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(dom.contains("data-rendered=\"yes\""), "the page's script did not finish:\n{dom}");
+    for lane in
+        ["expected", "observed", "console", "slot-0", "slot-4", "slot-5", "observer", "network", "backend"]
+    {
+        assert!(dom.contains(&format!("data-lane=\"{lane}\"")), "no {lane} lane:\n{dom}");
+    }
+    // The oracle's attempts, with their judgement windows, against the console's.
+    assert!(dom.contains("s2 docomo-jp-1"), "{dom}");
+    assert!(dom.contains("window for the judgement of vodafone-uk-1"), "{dom}");
+    assert!(dom.contains("s4 claro-br-1") && dom.contains("bar failed wrong"), "{dom}");
+    // The failing checks: attempt_order where the wrong standby was tried, the winner at the
+    // connect, the report at the backend; each laid out on the time axis by the script.
+    for (check, on) in [("attempt_order", "observed"), ("winner", "console"), ("report", "backend")] {
+        let marker = tag(&dom, &format!("class=\"check-fail\" data-check=\"{check}\" data-on=\"{on}\""));
+        assert!(marker.contains("px"), "{check} marker not positioned: {marker}");
+    }
+    assert!(dom.contains("<tr class=\"check fail\" data-check=\"attempt_order\">"), "{dom}");
+    // The axis (drawn by the script) shortens the 30 s wait on the silent standby.
+    assert!(dom.contains("class=\"tick\"") && dom.contains("class=\"gaplbl\""), "{dom}");
+
+    let shot = out.join(format!("{FAILING}.png"));
+    let _ = std::fs::remove_file(&shot);
+    let o = chromium(
+        profile.path(),
+        &[&format!("--screenshot={}", shot.display()), "--window-size=1400,900", "--hide-scrollbars", &url],
+    );
+    assert!(o.status.success(), "chromium failed: {}", String::from_utf8_lossy(&o.stderr));
+    let png = std::fs::read(&shot).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", shot.display()));
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG: {}", shot.display());
+    assert!(png.len() > 30_000, "a {} byte screenshot is too plain to show the page", png.len());
+    println!("screenshot: {}", shot.display());
+    println!("pages: {}", dir.display());
+}
+
+#[test]
+fn the_index_links_every_scenario_page_with_its_verdict() {
+    let dir = timelines();
+    let index = std::fs::read_to_string(dir.join("index.html")).expect("index.html");
+    let mut scenarios: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json").map(str::to_owned))
+        .collect();
+    scenarios.sort();
+    assert_eq!(scenarios, [FAILING, PASSING], "one timeline per scenario run");
+    for s in &scenarios {
+        assert!(index.contains(&format!("<a href=\"{s}.html\">{s}</a>")), "no link to {s}:\n{index}");
+        assert!(dir.join(format!("{s}.html")).is_file(), "{s}.html missing");
+    }
+    let row = |s: &str| {
+        let at =
+            index.find(&format!("<tr data-scenario=\"{s}\">")).unwrap_or_else(|| panic!("no row for {s}"));
+        &index[at..at + index[at..].find("</tr>").unwrap()]
+    };
+    assert!(row(FAILING).contains(">FAIL</span>"), "{}", row(FAILING));
+    assert!(row(FAILING).contains("failing: attempt_order, winner, report"), "{}", row(FAILING));
+    assert!(row(PASSING).contains(">PASS</span>"), "{}", row(PASSING));
+    // Every link on the index is to a page that exists, and no page fetches anything.
+    for href in index.split("href=\"").skip(1).map(|h| &h[..h.find('"').unwrap()]) {
+        assert!(dir.join(href).is_file(), "the index links to {href}, which is not there");
+    }
+    for s in &scenarios {
+        let page = std::fs::read_to_string(dir.join(format!("{s}.html"))).unwrap();
+        for external in ["src=\"http", "href=\"http", "url(http", "@import", "src=\"//"] {
+            assert!(!page.contains(external) && !index.contains(external), "{s}: {external}");
+        }
+    }
+}
