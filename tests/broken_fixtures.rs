@@ -34,27 +34,46 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Hex runs of 16 or more digits in the overlay's secret lines: they must never be printed.
+/// Every secret value written in the case's files (the base's and the overlay's, fixtures and
+/// rig files alike), as it is written: the value of a key that names a secret — in any case,
+/// dotted or in an inline table, quoted, bare, hex or an array — unless an `env:` or `file:`
+/// reference, and every run of 32 or more hex digits anywhere (a key pasted into another field).
+/// None may be printed, nor its first 8 characters. (Found here independently of how `check`
+/// masks them.)
 fn secrets_in(dir: &Path) -> Vec<String> {
+    let secret_key = regex::Regex::new(
+        r#"(?:^|[^a-z0-9_-])["']?(?:k|ki|op|opc|pin|pin1|pin2|puk|puk1|puk2|adm|adm1)["']?[ \t]*=[ \t]*("[^"]*"?|'[^']*'?|\[[^\]]*\]?|[^\s,}\]#]+)"#,
+    )
+    .unwrap();
+    let hex_run = regex::Regex::new("[0-9A-Fa-f]{32,}").unwrap();
     let mut found = Vec::new();
-    let Ok(walk) = std::fs::read_dir(dir.join("fixtures/seeds")) else {
-        return found;
-    };
-    for entry in walk.flatten() {
-        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+    for path in toml_files(dir) {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
         for line in text.lines() {
-            let key = line.split('=').next().unwrap_or("").trim();
-            if ["k", "opc", "pin"].contains(&key)
-                && let Some(value) = line.split('"').nth(1)
-                && value.len() >= 4
-                && !value.starts_with("env:")
-                && !value.starts_with("file:")
-            {
-                found.push(value.to_owned());
+            // Key names in any case; the values as written (lowercasing ASCII moves no byte).
+            let lowercase = line.to_ascii_lowercase();
+            for range in secret_key.captures_iter(&lowercase).map(|c| c.get(1).unwrap().range()) {
+                let value = line[range].trim_matches(|c| c == '"' || c == '\'');
+                if value.len() >= 4 && !value.starts_with("env:") && !value.starts_with("file:") {
+                    found.push(value.to_owned());
+                }
             }
+            found.extend(hex_run.find_iter(line).map(|m| m.as_str().to_owned()));
         }
     }
     found
+}
+
+fn toml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()) {
+        if path.is_dir() {
+            files.extend(toml_files(&path));
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// How the case's .toml files are written to disk.
@@ -123,8 +142,9 @@ fn check_case(case: &Path, encoding: Encoding) -> Result<String, Failed> {
         return Err(format!("expected exit code 2{encoded}, got {:?}:\n{shown}", output.status.code()).into());
     }
     for secret in secrets_in(work.path()) {
-        if shown.contains(&secret) || shown.contains(&secret[..secret.len().min(8)]) {
-            return Err(format!("a secret value was printed{encoded}:\n{shown}").into());
+        let start = secret.floor_char_boundary(secret.len().min(8));
+        if shown.contains(&secret) || shown.contains(&secret[..start]) {
+            return Err(format!("a secret value ({secret}) was printed{encoded}:\n{shown}").into());
         }
     }
     Ok(shown)
