@@ -14,10 +14,15 @@
 //! - [`plan`]: which scenarios a bench can run at all (the others are skipped, with the reason).
 //! - [`observer`]: the observer AT port, watched for URCs; [`serial`]: serial ports by path.
 //! - [`firmware_config`]: the firmware's provisioning for a scenario.
+//! - [`doctor`]: `seedrig doctor`'s probes: every part a rig file names, found or not, one row
+//!   each.
+//! - [`lock`]: one run per lab bench at a time (an OS file lock, released by the kernel).
 
+pub mod doctor;
 pub mod evidence;
 pub mod firmware_config;
 pub mod lab;
+pub mod lock;
 pub mod observer;
 pub mod plan;
 pub mod serial;

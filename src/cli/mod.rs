@@ -2,6 +2,7 @@
 //! the library returns data and diagnostics.
 
 mod check;
+mod doctor;
 mod explain;
 mod lab;
 mod list;
@@ -106,6 +107,17 @@ enum Command {
     /// Run the suite against each deliberately wrong firmware and show which scenarios catch it
     Selftest {
         /// Bench file (a virtual bench)
+        #[arg(long, default_value = "rig/virtual.toml", value_name = "FILE")]
+        rig: PathBuf,
+    },
+    /// Check that every part a bench file names is there and answers, one row per part
+    ///
+    /// A lab bench's pcscd, readers and cards, multiplexer boards or sockets, serial ports,
+    /// hooks and backend address; the virtual bench's world, brought up for one scenario and
+    /// taken down. Runs no hooks. Exits 0 when the bench is ready, 1 naming every problem, 2
+    /// for a bad rig file.
+    Doctor {
+        /// Bench file
         #[arg(long, default_value = "rig/virtual.toml", value_name = "FILE")]
         rig: PathBuf,
     },
@@ -240,6 +252,7 @@ pub fn run() -> ExitCode {
             run::run(&cli.fixtures, args)
         }
         Command::Selftest { rig } => selftest::selftest(&cli.fixtures, &rig),
+        Command::Doctor { rig } => doctor::run(&cli.fixtures, &rig),
         Command::Sim(SimCommand::Cards { seeds }) => sim::cards(&cli.fixtures, &seeds),
         Command::Sim(SimCommand::Up { scenario, rig, json, no_firmware }) => {
             sim::up(&cli.fixtures, &rig, &scenario, json, !no_firmware)
