@@ -4,6 +4,7 @@
 mod check;
 mod doctor;
 mod explain;
+mod junit;
 mod lab;
 mod list;
 mod run;
@@ -19,6 +20,7 @@ use clap::{Parser, Subcommand};
 
 use seedrig::fixture::{self, Loaded};
 use seedrig::model::Rig;
+use seedrig::run::partition::Partition;
 use seedrig::sim::lab::control as lab_control;
 
 /// Exit code for a configuration error (bad fixture, rig file or flag).
@@ -103,6 +105,24 @@ enum Command {
         /// Write the results as JSON (used by --jobs)
         #[arg(long, hide = true, value_name = "FILE")]
         results_json: Option<PathBuf>,
+        /// Run one share of the scenarios: count:M/N (every Nth in name order, from the Mth) or
+        /// hash:M/N (by a hash of the name), as cargo-nextest does
+        #[arg(long, value_name = "SCHEME:M/N", value_parser = Partition::parse)]
+        partition: Option<Partition>,
+        /// Run each scenario N times; mixed results make it flaky
+        #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        repeat: u32,
+        /// Stop repeating a scenario at its first run that does not pass (with --repeat N as
+        /// the most runs; 100 without it)
+        #[arg(long)]
+        until_fail: bool,
+        /// Flaky scenarios do not fail the run (they are still reported as flaky)
+        #[arg(long)]
+        allow_flaky: bool,
+        /// Seconds to wait for a lab bench another run holds (then exit 2); virtual benches
+        /// are never locked
+        #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+        lock_timeout: u64,
     },
     /// Run the suite against each deliberately wrong firmware and show which scenarios catch it
     Selftest {
@@ -124,6 +144,25 @@ enum Command {
     /// Bring parts of the virtual bench up by hand
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Work with JUnit reports
+    #[command(subcommand)]
+    Junit(JunitCommand),
+}
+
+#[derive(Subcommand)]
+enum JunitCommand {
+    /// Merge the JUnit reports of a suite's partitions into one: testcases sorted by name,
+    /// counts summed, the partitions named; overlapping partitions are refused
+    ///
+    /// Exits 0 when merged, 2 on an unreadable or overlapping input.
+    Merge {
+        /// Where the merged report goes
+        #[arg(long, short, value_name = "FILE")]
+        out: PathBuf,
+        /// The partitions' reports
+        #[arg(value_name = "REPORT", required = true)]
+        reports: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -238,7 +277,23 @@ pub fn run() -> ExitCode {
         Command::Check { paths } => check::run(&cli.fixtures, paths),
         Command::List { long } => list::run(&cli.fixtures, long),
         Command::Explain { scenarios, all } => explain::run(&cli.fixtures, &scenarios, all),
-        Command::Run { rig, filters, exact, junit, timelines, firmware_fault, jobs, results_json } => {
+        Command::Run {
+            rig,
+            filters,
+            exact,
+            junit,
+            timelines,
+            firmware_fault,
+            jobs,
+            results_json,
+            partition,
+            repeat,
+            until_fail,
+            allow_flaky,
+            lock_timeout,
+        } => {
+            // --until-fail alone repeats up to 100 times.
+            let repeat = if until_fail && repeat == 1 { 100 } else { repeat };
             let args = run::RunArgs {
                 rig,
                 filters,
@@ -248,11 +303,17 @@ pub fn run() -> ExitCode {
                 fault: firmware_fault,
                 jobs,
                 results_json,
+                partition,
+                repeat,
+                until_fail,
+                allow_flaky,
+                lock_timeout: std::time::Duration::from_secs(lock_timeout),
             };
             run::run(&cli.fixtures, args)
         }
         Command::Selftest { rig } => selftest::selftest(&cli.fixtures, &rig),
         Command::Doctor { rig } => doctor::run(&cli.fixtures, &rig),
+        Command::Junit(JunitCommand::Merge { out, reports }) => junit::merge(&out, &reports),
         Command::Sim(SimCommand::Cards { seeds }) => sim::cards(&cli.fixtures, &seeds),
         Command::Sim(SimCommand::Up { scenario, rig, json, no_firmware }) => {
             sim::up(&cli.fixtures, &rig, &scenario, json, !no_firmware)

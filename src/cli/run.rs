@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use seedrig::model::{Catalog, Rig};
+use seedrig::run::partition::Partition;
 use seedrig::run::stop::{Stop, signal_name};
 use seedrig::run::{RunOptions, Runner, ScenarioResult, Verdict};
 
@@ -22,6 +23,16 @@ pub struct RunArgs {
     pub jobs: usize,
     /// Write the results as JSON here (how parallel jobs hand theirs back).
     pub results_json: Option<PathBuf>,
+    /// Run only this share of the selected scenarios.
+    pub partition: Option<Partition>,
+    /// Run each scenario this many times.
+    pub repeat: u32,
+    /// Stop repeating a scenario at its first run that does not pass.
+    pub until_fail: bool,
+    /// A flaky scenario does not fail the run.
+    pub allow_flaky: bool,
+    /// How long to wait for a lab bench another run holds.
+    pub lock_timeout: std::time::Duration,
 }
 
 pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
@@ -41,11 +52,27 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_CONFIG);
     }
-    let selected = select(&loaded.catalog, &args.filters, args.exact);
+    let mut selected = select(&loaded.catalog, &args.filters, args.exact);
     if selected.is_empty() {
         eprintln!("error: no scenario matches {:?}; `seedrig list` shows them all", args.filters);
         return ExitCode::from(EXIT_CONFIG);
     }
+    if let Some(partition) = &args.partition {
+        let all = selected.len();
+        selected = partition.select(&selected);
+        println!("partition {partition}: {} of {all} scenarios", selected.len());
+    }
+    // One run per lab bench: wait for the bench while another run holds it (never for a
+    // virtual bench). The kernel releases the lock however this process ends.
+    let _bench_lock = match seedrig::bench::lock::acquire(&rig, args.lock_timeout, |holder| {
+        eprintln!("waiting for bench {}: held by {holder} (up to {:?})", rig.name, args.lock_timeout);
+    }) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("error: {e}; --lock-timeout sets how long to wait");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     for leftover in seedrig::children::sweep_leftovers() {
         eprintln!("note: removed {}, left by a seedrig run that was killed", leftover.display());
     }
@@ -61,7 +88,8 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
             sabotage: None,
             stop: stop.clone(),
         };
-        run_all(&loaded.catalog, &rig, &selected, &options)
+        let repeat = Repeat { times: args.repeat.max(1), until_fail: args.until_fail };
+        run_all(&loaded.catalog, &rig, &selected, &options, repeat)
     };
     if let Some(path) = &args.results_json {
         let json = serde_json::to_string(&results).unwrap_or_default();
@@ -69,9 +97,10 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
             eprintln!("error: cannot write {}: {e}", path.display());
         }
     }
-    print_summary(&results);
+    print_summary(&results, args.repeat > 1);
     if let Some(path) = &args.junit {
-        match seedrig::report::junit(&rig.name, &results) {
+        let partition = args.partition.map(|p| p.to_string());
+        match seedrig::report::junit(&rig.name, partition.as_deref(), args.allow_flaky, &results) {
             Ok(xml) => {
                 if let Err(e) = std::fs::write(path, xml) {
                     eprintln!("error: cannot write {}: {e}", path.display());
@@ -90,7 +119,10 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         eprintln!("stopped by {}: {} of {} scenarios run", signal_name(signal), results.len(), selected.len());
         return ExitCode::from(128 + signal as u8);
     }
-    let bad = results.iter().any(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error(_)));
+    let flaky = |r: &ScenarioResult| r.repeat.as_ref().is_some_and(|s| s.flaky());
+    let bad = results.iter().any(|r| {
+        if flaky(r) { !args.allow_flaky } else { matches!(r.verdict, Verdict::Fail | Verdict::Error(_)) }
+    });
     if bad { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
@@ -162,6 +194,12 @@ fn run_parallel(fixtures: &Path, args: &RunArgs, ids: &[String], stop: &Stop, jo
         let mut cmd = std::process::Command::new(&exe);
         cmd.arg("--fixtures").arg(fixtures).arg("run").arg("--rig").arg(&args.rig).arg("--exact");
         cmd.arg("--results-json").arg(&out).args(share.iter().map(|s| s.as_str()));
+        if args.repeat > 1 {
+            cmd.arg("--repeat").arg(args.repeat.to_string());
+        }
+        if args.until_fail {
+            cmd.arg("--until-fail");
+        }
         if let Some(f) = &args.fault {
             cmd.arg("--firmware-fault").arg(f);
         }
@@ -198,37 +236,128 @@ fn errored(id: &str, reason: String) -> ScenarioResult {
     ScenarioResult::ended(id, Verdict::Error(reason), std::time::Duration::ZERO)
 }
 
-/// Runs the scenarios one after the other on one bench; progress on a terminal only.
-pub fn run_all(catalog: &Catalog, rig: &Rig, ids: &[String], options: &RunOptions) -> Vec<ScenarioResult> {
+/// How often each scenario runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Repeat {
+    pub times: u32,
+    pub until_fail: bool,
+}
+
+/// Runs the scenarios one after the other on one bench (each `repeat.times` times); a live
+/// progress line with an estimate of the time left on a terminal only.
+pub fn run_all(
+    catalog: &Catalog,
+    rig: &Rig,
+    ids: &[String],
+    options: &RunOptions,
+    repeat: Repeat,
+) -> Vec<ScenarioResult> {
     let Ok(runtime) = tokio::runtime::Runtime::new() else {
         eprintln!("error: cannot start the async runtime");
         return Vec::new();
     };
-    let progress = std::io::stderr().is_terminal();
+    let mut progress = Progress::new(catalog, rig, ids, repeat.times, std::io::stderr().is_terminal());
     let mut results = Vec::new();
     let mut runner = Runner::new(catalog, rig, options);
-    for (i, id) in ids.iter().enumerate() {
+    for id in ids {
+        let scenario = &catalog.scenarios[id];
+        let mut runs = Vec::new();
+        for _ in 0..repeat.times {
+            if options.stop.requested().is_some() {
+                break;
+            }
+            progress.show(id);
+            let span = tracing::info_span!("scenario", id = %id);
+            let result = runtime.block_on(tracing::Instrument::instrument(runner.run(scenario), span));
+            tracing::info!(scenario = %id, verdict = ?result.verdict, "scenario done");
+            progress.done(id, result.wall);
+            let stop_here = repeat.until_fail && result.verdict != Verdict::Pass;
+            runs.push(result);
+            if stop_here {
+                break;
+            }
+        }
+        let result = if repeat.times > 1 { seedrig::run::repeat::aggregate(runs) } else { runs.pop() };
+        if let Some(result) = result {
+            print_result(&result);
+            results.push(result);
+        }
         if options.stop.requested().is_some() {
             break;
         }
-        if progress {
-            eprint!("\r[{}/{}] {id} ...\x1b[K", i + 1, ids.len());
-        }
-        let scenario = &catalog.scenarios[id];
-        let span = tracing::info_span!("scenario", id = %id);
-        let result = runtime
-            .block_on(tracing::Instrument::instrument(runner.run(scenario), span));
-        tracing::info!(scenario = %id, verdict = ?result.verdict, "scenario done");
-        if progress {
-            eprint!("\r\x1b[K");
-        }
-        print_result(&result);
-        results.push(result);
     }
+    progress.clear();
     results
 }
 
+/// The live line on a terminal: runs done of all, the scenario under way, and the time left as
+/// the oracle's expected durations (scaled to real time) plus the overhead seen so far.
+struct Progress {
+    on: bool,
+    total: usize,
+    done: usize,
+    /// Expected real time of one run, by scenario.
+    expected: std::collections::HashMap<String, std::time::Duration>,
+    left: std::time::Duration,
+    overhead: std::time::Duration,
+}
+
+impl Progress {
+    fn new(catalog: &Catalog, rig: &Rig, ids: &[String], times: u32, on: bool) -> Progress {
+        let scale = seedrig::clock::TimeScale::new(rig.time_scale);
+        let expected: std::collections::HashMap<String, std::time::Duration> = ids
+            .iter()
+            .map(|id| {
+                let s = &catalog.scenarios[id];
+                let nominal = seedrig::method::ScenarioView::from_catalog(catalog, s)
+                    .map(|v| expected_ms(&seedrig::method::expect(&v), s))
+                    .unwrap_or(s.timeout_ms);
+                (id.clone(), scale.ms(nominal))
+            })
+            .collect();
+        let left = expected.values().sum::<std::time::Duration>() * times;
+        Progress { on, total: ids.len() * times as usize, done: 0, expected, left, overhead: std::time::Duration::ZERO }
+    }
+
+    fn show(&self, id: &str) {
+        if self.on {
+            let per_run = if self.done == 0 { std::time::Duration::ZERO } else { self.overhead / self.done as u32 };
+            let eta = self.left + per_run * (self.total - self.done) as u32;
+            eprint!("\r[{}/{}] {id} ... about {:.0} s left\x1b[K", self.done + 1, self.total, eta.as_secs_f64());
+        }
+    }
+
+    fn done(&mut self, id: &str, wall: std::time::Duration) {
+        let expected = self.expected.get(id).copied().unwrap_or_default();
+        self.left = self.left.saturating_sub(expected);
+        self.overhead += wall.saturating_sub(expected);
+        self.done += 1;
+        self.clear();
+    }
+
+    fn clear(&self) {
+        if self.on {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+/// How long a correct firmware takes, nominal: to the win plus the settle period watched after
+/// it, to `exhausted`, or the whole timeout of a stall.
+fn expected_ms(e: &seedrig::method::Expected, s: &seedrig::model::Scenario) -> u64 {
+    use seedrig::method::Outcome;
+    match e.outcome {
+        Outcome::Winner { connected_at_ms, .. } => connected_at_ms + s.settle_ms,
+        Outcome::Exhausted { at_ms, .. } => at_ms,
+        Outcome::Stalled { .. } => s.timeout_ms,
+    }
+}
+
 fn print_result(r: &ScenarioResult) {
+    if let Some(stats) = &r.repeat {
+        print_repeated(r, stats);
+        return;
+    }
     let nominal = format!("{:.1} s nominal, {:.1} s wall", r.nominal_ms / 1000.0, r.wall.as_secs_f64());
     match &r.verdict {
         Verdict::Pass => println!("PASS   {}  ({nominal})", r.scenario),
@@ -243,14 +372,48 @@ fn print_result(r: &ScenarioResult) {
     }
 }
 
-fn print_summary(results: &[ScenarioResult]) {
-    let count = |v: fn(&Verdict) -> bool| results.iter().filter(|r| v(&r.verdict)).count();
+/// A repeated scenario: its runs counted apart, flaky when they disagree.
+fn print_repeated(r: &ScenarioResult, s: &seedrig::run::repeat::RepeatStats) {
+    let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.2} s", v / 1000.0));
+    let spread = format!(
+        "{} runs: {} passed, {} failed, {} errors, {} skipped; success {:.0} %; time to winner p50 {}, p95 {}",
+        s.runs,
+        s.passes,
+        s.fails,
+        s.errors,
+        s.skips,
+        s.success_rate * 100.0,
+        ms(s.time_to_winner_p50_ms),
+        ms(s.time_to_winner_p95_ms)
+    );
+    let word = if s.flaky() {
+        "FLAKY "
+    } else {
+        match r.verdict {
+            Verdict::Pass => "PASS  ",
+            Verdict::Fail => "FAIL  ",
+            Verdict::Error(_) => "ERROR ",
+            Verdict::Skipped(_) => "SKIP  ",
+        }
+    };
+    println!("{word} {}  ({spread})", r.scenario);
+    match &r.verdict {
+        Verdict::Fail => r.failures().iter().for_each(|f| println!("         {f}")),
+        Verdict::Error(reason) | Verdict::Skipped(reason) => println!("         {reason}"),
+        Verdict::Pass => {}
+    }
+}
+
+fn print_summary(results: &[ScenarioResult], repeated: bool) {
+    let flaky = |r: &ScenarioResult| r.repeat.as_ref().is_some_and(|s| s.flaky());
+    let count = |v: fn(&Verdict) -> bool| results.iter().filter(|r| !flaky(r) && v(&r.verdict)).count();
     let passed = count(|v| *v == Verdict::Pass);
     let failed = count(|v| *v == Verdict::Fail);
     let errors = count(|v| matches!(v, Verdict::Error(_)));
     let skipped = count(|v| matches!(v, Verdict::Skipped(_)));
+    let flaky = if repeated { format!(", {} flaky", results.iter().filter(|r| flaky(r)).count()) } else { String::new() };
     println!(
-        "\n{} scenarios: {passed} passed, {failed} failed, {errors} errors, {skipped} skipped",
+        "\n{} scenarios: {passed} passed, {failed} failed, {errors} errors, {skipped} skipped{flaky}",
         results.len()
     );
 }

@@ -9,17 +9,23 @@ pub mod html;
 use std::path::Path;
 use std::time::Duration;
 
+pub mod merge;
+
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::run::checks::Status;
 use crate::run::{ScenarioResult, Verdict};
 
-/// The JUnit report of a run on `bench`.
-pub fn junit(bench: &str, results: &[ScenarioResult]) -> Result<String, String> {
+/// The JUnit report of a run on `bench` (of one partition of the suite, if given). A flaky
+/// scenario (mixed results over `--repeat`) is a failure unless `allow_flaky`.
+pub fn junit(bench: &str, partition: Option<&str>, allow_flaky: bool, results: &[ScenarioResult]) -> Result<String, String> {
     let mut suite = TestSuite::new(format!("seedrig ({bench})"));
     suite.add_property(("bench", bench));
+    if let Some(p) = partition {
+        suite.add_property(("partition", p));
+    }
     for r in results {
-        suite.add_test_case(test_case(r));
+        suite.add_test_case(test_case(r, allow_flaky));
     }
     let wall: Duration = results.iter().map(|r| r.wall).sum();
     suite.set_time(wall);
@@ -29,8 +35,19 @@ pub fn junit(bench: &str, results: &[ScenarioResult]) -> Result<String, String> 
     report.to_string().map_err(|e| e.to_string())
 }
 
-fn test_case(r: &ScenarioResult) -> TestCase {
+fn test_case(r: &ScenarioResult, allow_flaky: bool) -> TestCase {
+    let flaky = r.repeat.as_ref().filter(|s| s.flaky());
     let status = match &r.verdict {
+        _ if flaky.is_some() && allow_flaky => TestCaseStatus::success(),
+        _ if let Some(s) = flaky => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(format!(
+                "flaky: {} of {} runs passed, {} failed, {} errors",
+                s.passes, s.runs, s.fails, s.errors
+            ));
+            status.set_description(r.failures().join("\n"));
+            status
+        }
         Verdict::Pass => TestCaseStatus::success(),
         Verdict::Fail => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
@@ -55,6 +72,22 @@ fn test_case(r: &ScenarioResult) -> TestCase {
     case.set_time(r.wall);
     // Whole nominal milliseconds, in seconds as short as they print: 31980 ms → "31.98".
     case.add_property(("nominal_s".to_owned(), (r.nominal_ms.max(0.0).round() / 1000.0).to_string()));
+    if let Some(s) = &r.repeat {
+        let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
+        for (key, value) in [
+            ("runs", s.runs.to_string()),
+            ("passes", s.passes.to_string()),
+            ("fails", s.fails.to_string()),
+            ("errors", s.errors.to_string()),
+            ("skips", s.skips.to_string()),
+            ("success_rate", format!("{:.3}", s.success_rate)),
+            ("time_to_winner_p50_ms", ms(s.time_to_winner_p50_ms)),
+            ("time_to_winner_p95_ms", ms(s.time_to_winner_p95_ms)),
+            ("flaky", s.flaky().to_string()),
+        ] {
+            case.add_property((format!("repeat.{key}"), value));
+        }
+    }
     for c in &r.checks {
         let status = match c.status {
             Status::Pass => "pass",
@@ -121,7 +154,7 @@ mod tests {
             limit_ms: Some(40_000.0),
         });
         let other = result("master-connects", Verdict::Pass, Duration::from_millis(700), 2_500.0);
-        let xml = junit("virtual", &[r, other]).unwrap();
+        let xml = junit("virtual", None, false, &[r, other]).unwrap();
         let case = case(&xml, "m5-third-ranked-wins");
         assert!(case.contains("time=\"1.600\""), "{case}");
         assert!(case.contains("<property name=\"nominal_s\" value=\"31.98\"/>"), "{case}");
@@ -145,10 +178,45 @@ mod tests {
             Duration::ZERO,
             0.0,
         );
-        let xml = junit("lab", &[r]).unwrap();
+        let xml = junit("lab", None, false, &[r]).unwrap();
         let case = case(&xml, "m5-third-ranked-wins");
         assert!(case.contains("<skipped message=\"needs 5 SIM slots, the bench has 3\"/>"), "{case}");
         assert!(xml.contains("skipped=\"1\""), "{xml}");
         assert!(!case.contains("<failure") && !case.contains("<error"), "{case}");
+    }
+}
+
+#[cfg(test)]
+mod repeat_tests {
+    use super::*;
+    use crate::run::repeat::RepeatStats;
+
+    fn repeated(verdict: Verdict, passes: usize, fails: usize) -> ScenarioResult {
+        let mut r = ScenarioResult::ended("master-reject", verdict, Duration::from_millis(700));
+        r.repeat = Some(RepeatStats {
+            runs: passes + fails,
+            passes,
+            fails,
+            errors: 0,
+            skips: 0,
+            success_rate: passes as f64 / (passes + fails) as f64,
+            time_to_winner_p50_ms: Some(2700.0),
+            time_to_winner_p95_ms: Some(2900.0),
+        });
+        r
+    }
+
+    #[test]
+    fn a_flaky_scenario_is_a_failure_with_its_counts_unless_allowed_and_the_partition_is_named() {
+        let flaky = repeated(Verdict::Fail, 3, 2);
+        let xml = junit("virtual", Some("hash:2/3"), false, std::slice::from_ref(&flaky)).unwrap();
+        assert!(xml.contains(r#"<property name="partition" value="hash:2/3"/>"#), "{xml}");
+        assert!(xml.contains(r#"<failure message="flaky: 3 of 5 runs passed, 2 failed, 0 errors""#), "{xml}");
+        assert!(xml.contains(r#"<property name="repeat.flaky" value="true"/>"#), "{xml}");
+        assert!(xml.contains(r#"<property name="repeat.time_to_winner_p95_ms" value="2900"/>"#), "{xml}");
+        let allowed = junit("virtual", None, true, &[flaky]).unwrap();
+        assert!(!allowed.contains("<failure"), "{allowed}");
+        let steady = junit("virtual", None, false, &[repeated(Verdict::Pass, 4, 0)]).unwrap();
+        assert!(steady.contains(r#"<property name="repeat.flaky" value="false"/>"#) && !steady.contains("<failure"));
     }
 }

@@ -9,6 +9,8 @@
 
 pub mod checks;
 pub mod lag;
+pub mod partition;
+pub mod repeat;
 pub mod stop;
 pub mod timeline;
 
@@ -62,6 +64,9 @@ pub struct ScenarioResult {
     /// How late the rig itself ran at worst during the firmware's run (ms, real).
     #[serde(default)]
     pub rig_lag_ms: Option<f64>,
+    /// Over every run of the scenario, when it was repeated (`--repeat`).
+    #[serde(default)]
+    pub repeat: Option<repeat::RepeatStats>,
     pub timeline: serde_json::Value,
     /// The oracle's expected attempts (the expectation the checks were judged against), for
     /// the timeline pages; empty where the scenario never ran, and in older results.
@@ -127,6 +132,7 @@ impl ScenarioResult {
             overhead: None,
             timing_error_ms: None,
             rig_lag_ms: None,
+            repeat: None,
             timeline: serde_json::Value::Null,
             expected: Vec::new(),
         }
@@ -341,6 +347,7 @@ impl Run<'_> {
             nominal_ms: scale.nominal_ms(failover),
             timing_error_ms: timing_error(&evidence),
             rig_lag_ms: Some(lag.as_secs_f64() * 1000.0),
+            repeat: None,
             // Bring-up, boot, checks and tear-down: everything but the firmware's own run (its
             // failover and the settle period the scenario asks to watch).
             overhead: Some(elapsed.saturating_sub(firmware_part)),
