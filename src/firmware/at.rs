@@ -61,13 +61,18 @@ struct Pending {
 struct Router {
     pending: Option<Pending>,
     abandoned: VecDeque<Instant>,
-    urcs: Option<mpsc::UnboundedSender<Urc>>,
+    /// Each URC goes out with the number of final results seen before it, so a caller can tell
+    /// the URCs that came before a command's answer from those that came after.
+    urcs: Option<mpsc::UnboundedSender<(u64, Urc)>>,
+    finals: u64,
 }
 
 pub struct AtClient {
     writer: Box<dyn AsyncWrite + Send + Unpin>,
     router: Arc<Mutex<Router>>,
-    urcs: mpsc::UnboundedReceiver<Urc>,
+    urcs: mpsc::UnboundedReceiver<(u64, Urc)>,
+    /// URCs that came before this many final results are stale (see `forget_urcs_before_now`).
+    fresh_from: u64,
     reader: JoinHandle<()>,
 }
 
@@ -92,9 +97,9 @@ impl AtClient {
         let (rd, wr) = tokio::io::split(stream);
         let (tx, rx) = mpsc::unbounded_channel();
         let router =
-            Arc::new(Mutex::new(Router { pending: None, abandoned: VecDeque::new(), urcs: Some(tx) }));
+            Arc::new(Mutex::new(Router { pending: None, abandoned: VecDeque::new(), urcs: Some(tx), finals: 0 }));
         let reader = tokio::spawn(read_loop(Box::new(rd), router.clone()));
-        AtClient { writer: Box::new(wr), router, urcs: rx, reader }
+        AtClient { writer: Box::new(wr), router, urcs: rx, fresh_from: 0, reader }
     }
 
     /// Sends `cmd` and collects its response lines until the final result.
@@ -139,12 +144,26 @@ impl AtClient {
 
     /// The next URC; `Closed` once the port is gone.
     pub async fn next_urc(&mut self) -> Result<Urc, AtError> {
-        self.urcs.recv().await.ok_or(AtError::Closed)
+        loop {
+            let (finals, urc) = self.urcs.recv().await.ok_or(AtError::Closed)?;
+            if finals >= self.fresh_from {
+                return Ok(urc);
+            }
+            tracing::debug!(?urc, "stale URC dropped: it came before the last command's answer");
+        }
     }
 
     /// Throws away URCs that arrived so far (stale reports of an earlier card).
     pub fn drain_urcs(&mut self) {
         while self.urcs.try_recv().is_ok() {}
+    }
+
+    /// From now on, URCs the modem sent before the last command's final result are stale, even
+    /// those still on their way: a command's own result comes before the URCs it causes, so
+    /// what came earlier (a failing card's `+CPIN: NOT READY` after a slot switch, say) is about
+    /// the state before it.
+    pub fn forget_urcs_before_last_answer(&mut self) {
+        self.fresh_from = self.router.lock().map(|r| r.finals).unwrap_or(self.fresh_from);
     }
 
     fn begin(
@@ -281,6 +300,7 @@ impl Router {
     }
 
     fn finish(&mut self, f: Final) {
+        self.finals += 1;
         let now = Instant::now();
         self.abandoned.retain(|t| now.duration_since(*t) < ABANDON_GRACE);
         if self.abandoned.pop_front().is_some() {
@@ -300,7 +320,7 @@ impl Router {
 
     fn urc(&mut self, u: Urc) {
         if let Some(tx) = &self.urcs {
-            let _ = tx.send(u);
+            let _ = tx.send((self.finals, u));
         }
     }
 }
@@ -353,6 +373,21 @@ pub(crate) mod tests {
         let (got, ()) = tokio::join!(at.command("AT+CPIN?", SHORT), modem);
         assert_eq!(got.unwrap(), vec!["+CPIN: READY"]);
         assert_eq!(at.next_urc().await.unwrap(), Urc::Cereg(urc::Cereg { stat: 2, act: None, reject: None }));
+    }
+
+    /// A failing card's report that was on its way when the slot switch was answered must not
+    /// be taken for the new card's; the report the switch causes, sent with its OK, counts.
+    #[tokio::test]
+    async fn urcs_from_before_an_answer_can_be_forgotten_and_those_after_it_are_kept() {
+        let (mut at, mut m) = pair();
+        let modem = async {
+            assert_eq!(m.expect().await, "AT+QUIMSLOT=3");
+            m.say("\r\n+CPIN: NOT READY\r\n\r\nOK\r\n\r\n+CPIN: READY\r\n").await;
+        };
+        let (got, ()) = tokio::join!(at.command("AT+QUIMSLOT=3", SHORT), modem);
+        got.unwrap();
+        at.forget_urcs_before_last_answer();
+        assert_eq!(at.next_urc().await.unwrap(), Urc::Cpin(urc::Cpin::Ready));
     }
 
     #[tokio::test]

@@ -136,6 +136,9 @@ impl<'a> Attempt<'a> {
             "the modem refused the slot switch",
         )
         .await?;
+        // A report of the previous card may still have been on its way: what came before the
+        // switch's OK is about that card, not this one.
+        self.at.forget_urcs_before_last_answer();
         self.step("the card (+CPIN)");
         self.wait(card_ready).await?;
         self.stage = Stage::CardReady;
