@@ -16,6 +16,9 @@ pub enum Input {
     Overflow { term: u8 },
     /// The bytes announced by `AT+QISEND=<id>,<len>`.
     Payload(Vec<u8>),
+    /// The body of a short message after `AT+CMGS`'s prompt, up to Ctrl-Z (`send`) or ESC
+    /// (cancelled); the terminator is not part of it.
+    Message { body: Vec<u8>, send: bool },
 }
 
 /// Collects bytes as they arrive, in pieces of any size, into [`Input`]s. The mode (lines or
@@ -29,7 +32,14 @@ pub struct LineReader {
     /// The last terminator was `\r`: a `\n` right after it belongs to it (`\r\n`).
     after_cr: bool,
     payload: Option<(usize, Vec<u8>)>,
+    /// Collecting a message body (after `AT+CMGS`) until Ctrl-Z or ESC.
+    message: Option<Vec<u8>>,
 }
+
+/// Ends a message body and sends it (27.005: `<ctrl-Z>`).
+pub const CTRL_Z: u8 = 0x1A;
+/// Ends a message body and cancels it.
+pub const ESC: u8 = 0x1B;
 
 impl LineReader {
     pub fn new() -> LineReader {
@@ -45,9 +55,17 @@ impl LineReader {
         self.payload = Some((len, Vec::with_capacity(len)));
     }
 
+    /// The next bytes are a message body, up to Ctrl-Z or ESC.
+    pub fn expect_message(&mut self) {
+        self.message = Some(Vec::new());
+    }
+
     pub fn next_input(&mut self) -> Option<Input> {
         if self.payload.is_some() {
             return self.take_payload();
+        }
+        if self.message.is_some() {
+            return self.take_message();
         }
         while let Some(b) = self.pending.pop_front() {
             if let Some(input) = self.take_byte(b) {
@@ -58,7 +76,37 @@ impl LineReader {
     }
 
     fn take_payload(&mut self) -> Option<Input> {
-        // The command line ended with CR LF and the LF came after the CR: it is not payload.
+        self.skip_lf_after_cr()?;
+        let (len, data) = self.payload.as_mut()?;
+        let n = (*len - data.len()).min(self.pending.len());
+        data.extend(self.pending.drain(..n));
+        if data.len() < *len {
+            return None;
+        }
+        self.payload.take().map(|(_, data)| Input::Payload(data))
+    }
+
+    fn take_message(&mut self) -> Option<Input> {
+        self.skip_lf_after_cr()?;
+        let body = self.message.as_mut()?;
+        while let Some(b) = self.pending.pop_front() {
+            match b {
+                CTRL_Z | ESC => {
+                    let body = self.message.take().unwrap_or_default();
+                    return Some(Input::Message { body, send: b == CTRL_Z });
+                }
+                // Backspace edits the body, as in the line.
+                0x08 | 0x7F => drop(body.pop()),
+                _ if body.len() >= MAX_LINE => {}
+                _ => body.push(b),
+            }
+        }
+        None
+    }
+
+    /// The command line ended with CR LF and the LF came after the CR: it belongs to the line,
+    /// not to what follows. None while that cannot be told yet.
+    fn skip_lf_after_cr(&mut self) -> Option<()> {
         if self.after_cr {
             match self.pending.front() {
                 None => return None,
@@ -67,13 +115,7 @@ impl LineReader {
             }
             self.after_cr = false;
         }
-        let (len, data) = self.payload.as_mut()?;
-        let n = (*len - data.len()).min(self.pending.len());
-        data.extend(self.pending.drain(..n));
-        if data.len() < *len {
-            return None;
-        }
-        self.payload.take().map(|(_, data)| Input::Payload(data))
+        Some(())
     }
 
     fn take_byte(&mut self, b: u8) -> Option<Input> {
@@ -262,8 +304,10 @@ fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
 pub enum End {
     Ok,
     Error,
-    /// `+CME ERROR: <n>`, shown as the port's `+CMEE` setting says.
+    /// `+CME ERROR: <n>` (TS 27.007 §9.2), shown as the port's `+CMEE` setting says.
     Cme(u16),
+    /// `+CMS ERROR: <n>` (TS 27.005 §3.2.5) of an SMS command, shown per `+CMEE` as well.
+    Cms(u16),
     /// `> `: waiting for the payload of `AT+QISEND`.
     Prompt,
     /// The payload's own result (`SEND OK` / `SEND FAIL`), already in the lines.
@@ -294,6 +338,10 @@ impl Reply {
         Reply { end: End::Cme(code), ..Reply::ok() }
     }
 
+    pub fn cms(code: u16) -> Reply {
+        Reply { end: End::Cms(code), ..Reply::ok() }
+    }
+
     /// One information line, then OK.
     pub fn line(text: impl Into<String>) -> Reply {
         Reply { lines: vec![text.into()], ..Reply::ok() }
@@ -317,7 +365,8 @@ impl Reply {
         match self.end {
             End::Ok => out.extend(framed("OK")),
             End::Error => out.extend(framed("ERROR")),
-            End::Cme(code) => out.extend(framed(&cme_text(code, cmee))),
+            End::Cme(code) => out.extend(framed(&error_text("+CME ERROR", code, cme_verbose(code), cmee))),
+            End::Cms(code) => out.extend(framed(&error_text("+CMS ERROR", code, cms_verbose(code), cmee))),
             End::Prompt => out.extend(b"\r\n> "),
             End::None => {}
         }
@@ -334,33 +383,91 @@ pub fn framed(text: &str) -> Vec<u8> {
     out
 }
 
-fn cme_text(code: u16, cmee: u8) -> String {
-    match (cmee, verbose(code)) {
+/// An error result per `+CMEE`: 0 plain `ERROR`, 1 the number, 2 the text (the number if the
+/// code has no text).
+fn error_text(prefix: &str, code: u16, verbose: Option<&str>, cmee: u8) -> String {
+    match (cmee, verbose) {
         (0, _) => "ERROR".to_owned(),
-        (2, Some(text)) => format!("+CME ERROR: {text}"),
-        _ => format!("+CME ERROR: {code}"),
+        (2, Some(text)) => format!("{prefix}: {text}"),
+        _ => format!("{prefix}: {code}"),
     }
 }
 
-/// TS 27.007 §9.2 texts of the codes this modem uses.
-fn verbose(code: u16) -> Option<&'static str> {
+/// TS 27.007 §9.2.1 and §9.2.2: the texts of the `+CME ERROR` codes (general, and the GPRS
+/// ones for the EMM/ESM causes the network gives).
+pub fn cme_verbose(code: u16) -> Option<&'static str> {
     Some(match code {
+        0 => "phone failure",
+        1 => "no connection to phone",
+        2 => "phone-adaptor link reserved",
         3 => "operation not allowed",
         4 => "operation not supported",
+        5 => "PH-SIM PIN required",
         10 => "SIM not inserted",
         11 => "SIM PIN required",
         12 => "SIM PUK required",
         13 => "SIM failure",
         14 => "SIM busy",
+        15 => "SIM wrong",
         16 => "incorrect password",
+        17 => "SIM PIN2 required",
+        18 => "SIM PUK2 required",
+        20 => "memory full",
+        21 => "invalid index",
+        22 => "not found",
+        23 => "memory failure",
+        24 => "text string too long",
+        25 => "invalid characters in text string",
+        26 => "dial string too long",
+        27 => "invalid characters in dial string",
         30 => "no network service",
+        31 => "network timeout",
+        32 => "network not allowed - emergency calls only",
         50 => "incorrect parameters",
         100 => "unknown",
+        103 => "Illegal MS",
+        106 => "Illegal ME",
+        107 => "GPRS services not allowed",
+        111 => "PLMN not allowed",
+        112 => "Location area not allowed",
+        113 => "Roaming not allowed in this location area",
         132 => "service option not supported",
         133 => "requested service option not subscribed",
         134 => "service option temporarily out of order",
         148 => "unspecified GPRS error",
         149 => "PDP authentication failure",
+        150 => "invalid mobile class",
+        _ => return None,
+    })
+}
+
+/// TS 27.005 §3.2.5: the `+CMS ERROR` codes of the ME and the network (the standard gives
+/// them names; the verbose form shows those).
+pub fn cms_verbose(code: u16) -> Option<&'static str> {
+    Some(match code {
+        300 => "ME failure",
+        301 => "SMS service of ME reserved",
+        302 => "operation not allowed",
+        303 => "operation not supported",
+        304 => "invalid PDU mode parameter",
+        305 => "invalid text mode parameter",
+        310 => "(U)SIM not inserted",
+        311 => "(U)SIM PIN required",
+        312 => "PH-(U)SIM PIN required",
+        313 => "(U)SIM failure",
+        314 => "(U)SIM busy",
+        315 => "(U)SIM wrong",
+        316 => "(U)SIM PUK required",
+        317 => "(U)SIM PIN2 required",
+        318 => "(U)SIM PUK2 required",
+        320 => "memory failure",
+        321 => "invalid memory index",
+        322 => "memory full",
+        330 => "SMSC address unknown",
+        331 => "no network service",
+        332 => "network timeout",
+        340 => "no +CNMA acknowledgement expected",
+        500 => "unknown error",
         _ => return None,
     })
 }
@@ -441,5 +548,26 @@ mod tests {
         assert_eq!(r.render(1), b"\r\n+CME ERROR: 10\r\n");
         assert_eq!(r.render(2), b"\r\n+CME ERROR: SIM not inserted\r\n");
         assert_eq!(Reply::line("+CSQ: 20,99").render(1), b"\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+        let r = Reply::cms(321);
+        assert_eq!(r.render(0), b"\r\nERROR\r\n");
+        assert_eq!(r.render(1), b"\r\n+CMS ERROR: 321\r\n");
+        assert_eq!(r.render(2), b"\r\n+CMS ERROR: invalid memory index\r\n");
+        // A code without a text stays numeric in verbose mode.
+        assert_eq!(Reply::cme(999).render(2), b"\r\n+CME ERROR: 999\r\n");
+    }
+
+    #[test]
+    fn message_bodies_end_at_ctrl_z_or_esc() {
+        let mut r = LineReader::new();
+        r.push(b"AT+CMGS=\"+491\"\r\nhel");
+        assert_eq!(r.next_input(), Some(line("AT+CMGS=\"+491\"", b'\r')));
+        r.expect_message();
+        assert_eq!(r.next_input(), None);
+        r.push(b"lo\rx\x08!\x1aAT\r");
+        assert_eq!(r.next_input(), Some(Input::Message { body: b"hello\r!".to_vec(), send: true }));
+        assert_eq!(lines(&mut r), vec![line("AT", b'\r')]);
+        r.expect_message();
+        r.push(b"no\x1b");
+        assert_eq!(r.next_input(), Some(Input::Message { body: b"no".to_vec(), send: false }));
     }
 }

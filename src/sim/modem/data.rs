@@ -35,6 +35,13 @@ pub struct DataState {
     next_serial: u64,
 }
 
+impl DataState {
+    /// Whether a context is active.
+    pub fn active(&self) -> bool {
+        self.ctx.is_some()
+    }
+}
+
 struct Socket {
     owner: usize,
     host: String,

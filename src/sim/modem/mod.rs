@@ -6,8 +6,12 @@
 //!
 //! - `at`: the byte stream (lines, echo, the `AT+QISEND` payload), parsing, response bytes.
 //! - `port`: one AT port: its reader (one command at a time) and writer.
-//! - `commands`: dispatch, and the general and SIM commands.
+//! - `commands`: the command table (dispatch, `AT+CLAC`), and the general commands.
 //! - `registration`: `+COPS`, `+CREG`/`+CGREG`/`+CEREG`, signal, the attach task.
+//! - `radio`: scan mode and bands (`+QCFG`), cell parameters, measurements, the camped cell;
+//!   `netinfo`: Quectel's reports of them (`+QENG`, `+QNWINFO`, `+QCSQ`, `+QSPN`).
+//! - `sms`: TS 27.005 (`+CMGF`, `+CSCA`, `+CPMS`, `+CMGS`, ...); `sim_files`: EFs read through
+//!   the slot (`+CNUM`, `+CSCA`, `+QSPN`); `rtc`: `+CCLK`; `text`: character sets, SIM strings.
 //! - `data`: contexts and the internal TCP/IP stack (`+CGACT`, `+QIOPEN`, `+QISEND`, ...).
 //! - `sim_slot`, `card`: the slots' tasks and the APDUs; `sim_control`: insertion,
 //!   removal and slot switching.
@@ -46,10 +50,16 @@ mod card;
 mod commands;
 mod data;
 mod net;
+mod netinfo;
 mod port;
+mod radio;
 mod registration;
+mod rtc;
 mod sim_control;
+mod sim_files;
 mod sim_slot;
+mod sms;
+mod text;
 mod urc;
 
 #[cfg(test)]
@@ -70,10 +80,14 @@ use crate::sim::pty::Pty;
 use crate::clock::TimeScale;
 
 pub use net::{NetFuture, RadioNetwork};
+pub use sms::{SentSms, SmsFormat};
 
 use card::SimState;
 use data::DataState;
+use radio::RadioConfig;
 use registration::RegState;
+use rtc::Rtc;
+use sms::SmsState;
 use sim_slot::SlotHandle;
 use urc::{PortLink, UrcHub};
 
@@ -166,6 +180,11 @@ impl Modem {
         socket_path(&self.slot_dir, slot)
     }
 
+    /// Every short message `AT+CMGS` accepted, in order (none is delivered anywhere).
+    pub fn sent_sms(&self) -> Vec<SentSms> {
+        self.shared.core().sms.sent.clone()
+    }
+
     /// Ends every task and waits for them: the PTYs close, the bridges see their channel
     /// close, the socket files are removed.
     pub async fn stop(self) {
@@ -192,6 +211,9 @@ fn open_pty(port: &'static str) -> Result<Pty, ModemError> {
 pub(crate) struct Shared {
     net: Arc<dyn RadioNetwork>,
     scale: TimeScale,
+    clock: RigClock,
+    /// Milliseconds since the Unix epoch at the rig clock's epoch: the clock as wall time.
+    wall_epoch_ms: i64,
     core: Mutex<Core>,
     slots: Vec<SlotHandle>,
     urcs: UrcHub,
@@ -212,6 +234,10 @@ pub(crate) struct Core {
     cfun: u8,
     reg: RegState,
     data: DataState,
+    /// Scan mode and bands (`AT+QCFG`).
+    radio: RadioConfig,
+    rtc: Rtc,
+    sms: SmsState,
 }
 
 impl Shared {
@@ -234,10 +260,15 @@ impl Shared {
                 (Arc::new(PortLink::new(id, tx)), rx)
             })
             .unzip();
+        let wall_now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
         let shared = Arc::new(Shared {
             net,
             scale: cfg.scale,
-            core: Mutex::new(Core::new()),
+            clock: cfg.clock,
+            wall_epoch_ms: wall_now_ms - cfg.clock.now().as_millis() as i64,
+            core: Mutex::new(Core::new(cfg.clock.now())),
             slots,
             urcs: UrcHub::new(links.clone()),
             sim_lock: Arc::new(tokio::sync::Mutex::new(())),
@@ -265,10 +296,15 @@ impl Shared {
     fn active_slot(&self) -> SlotHandle {
         self.slots[usize::from(self.core().active)].clone()
     }
+
+    /// The rig clock as wall time: milliseconds since the Unix epoch.
+    fn wall_now(&self) -> i64 {
+        self.wall_epoch_ms + self.clock.now().as_millis() as i64
+    }
 }
 
 impl Core {
-    fn new() -> Core {
+    fn new(now: std::time::Duration) -> Core {
         Core {
             active: 0,
             sim: SimState::Absent,
@@ -276,6 +312,9 @@ impl Core {
             cfun: 1,
             reg: RegState::default(),
             data: DataState::default(),
+            radio: RadioConfig::default(),
+            rtc: Rtc::power_on(now),
+            sms: SmsState::default(),
         }
     }
 }

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use super::Shared;
 use super::at::{End, Input, LineReader, Reply};
 use super::urc::PortLink;
-use super::{commands, data};
+use super::{commands, data, sms};
 use crate::sim::pty::Pty;
 
 /// A read error (there should be none: the PTY keeps its slave open) is retried after this.
@@ -22,12 +22,14 @@ pub struct Port {
     pub shared: Arc<Shared>,
     /// `AT+QISEND` waiting for its payload: socket id and length.
     pub sending: Option<(u8, usize)>,
+    /// `AT+CMGS` waiting for its message.
+    pub composing: Option<sms::Draft>,
 }
 
 pub fn launch(shared: &Arc<Shared>, link: Arc<PortLink>, out: mpsc::Receiver<Vec<u8>>, pty: Pty) {
     let pty = Arc::new(pty);
     shared.spawn(write_loop(pty.clone(), out));
-    let port = Port { id: link.id, link, shared: shared.clone(), sending: None };
+    let port = Port { id: link.id, link, shared: shared.clone(), sending: None, composing: None };
     shared.spawn(read_loop(port, pty));
 }
 
@@ -66,11 +68,14 @@ impl Port {
             }
             Input::Overflow { .. } => Reply::error(),
             Input::Payload(bytes) => data::payload(self, bytes),
+            Input::Message { body, send } => sms::submit(self, body, send).await,
         };
-        if reply.end == End::Prompt
-            && let Some((_, len)) = self.sending
-        {
-            reader.expect_payload(len);
+        if reply.end == End::Prompt {
+            if let Some((_, len)) = self.sending {
+                reader.expect_payload(len);
+            } else if self.composing.is_some() {
+                reader.expect_message();
+            }
         }
         self.respond(reply);
     }

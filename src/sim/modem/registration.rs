@@ -16,6 +16,7 @@ use tokio::task::AbortHandle;
 use super::at::{Cmd, Form, Reply};
 use super::card::SimState;
 use super::port::Port;
+use super::radio::{self, CellParams};
 use super::sim_slot::SlotHandle;
 use super::urc::{PortSettings, RegView, Urc};
 use super::{Core, Shared, data};
@@ -45,9 +46,14 @@ impl RegState {
         }
     }
 
-    fn registered(&self) -> bool {
-        matches!(self.stat, 1 | 5)
+    pub fn registered(&self) -> bool {
+        is_registered(self.stat)
     }
+}
+
+/// Registered, home (1) or roaming (5).
+pub fn is_registered(stat: u8) -> bool {
+    matches!(stat, 1 | 5)
 }
 
 /// The registration and the cell it is on.
@@ -66,11 +72,10 @@ impl Serving {
         let cell = cells.iter().find(|c| {
             c.plmn == reg.plmn && c.rat == reg.rat && (reg.cell_label.is_none() || c.label == reg.cell_label)
         });
-        let key = format!("{}/{}/{}", reg.plmn.numeric(), reg.rat, reg.cell_label.as_deref().unwrap_or(""));
-        let h = fnv1a(key.as_bytes());
+        let params = CellParams::of(&reg.plmn, reg.rat, reg.cell_label.as_deref());
         Serving {
-            tac: ((h >> 48) as u16).max(1),
-            ci: (h as u32 & 0x0FFF_FFFF).max(1),
+            tac: params.tac,
+            ci: params.ci,
             act: act(reg.rat),
             dbm: cell.map(|c| c.dbm),
             reg,
@@ -96,7 +101,7 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 pub fn handle(port: &Port, cmd: &Cmd) -> Reply {
     match (cmd.name.as_str(), cmd.form) {
         ("+COPS", Form::Set) => cops_set(port, cmd),
-        ("+COPS", Form::Read) => cops_read(&port.shared),
+        ("+COPS", Form::Read) => cops_read(port),
         ("+COPS", Form::Test) => cops_scan(&port.shared),
         ("+CREG" | "+CGREG" | "+CEREG", _) => reg_setting(port, cmd),
         ("+CGATT", _) => cgatt(port, cmd),
@@ -104,17 +109,26 @@ pub fn handle(port: &Port, cmd: &Cmd) -> Reply {
         ("+CSQ", Form::Exec) => csq(&port.shared),
         ("+CSQ", Form::Test) => Reply::line("+CSQ: (0-31,99),(0-7,99)"),
         ("+CESQ", Form::Exec) => cesq(&port.shared),
+        ("+CESQ", Form::Test) => Reply::line("+CESQ: (0-63,99),(0-7,99),(0-96,255),(0-49,255),(0-34,255),(0-97,255)"),
         ("+QOPS", Form::Exec) => qops(&port.shared),
         (_, Form::Test) => Reply::ok(),
-        _ => Reply::error(),
+        _ => Reply::cme(4),
     }
 }
 
 fn cops_set(port: &Port, cmd: &Cmd) -> Reply {
+    // `<format>` (for `+COPS?`) may come with any mode; alone with mode 3.
+    match cmd.args.get(1).filter(|a| !a.text.is_empty()) {
+        None if cmd.int(0) == Some(3) => return Reply::cme(50),
+        None => {}
+        Some(_) => match cmd.int_in(1, 0..=2) {
+            Some(format) => port.link.update(|s| s.cops_format = format as u8),
+            None => return Reply::cme(50),
+        },
+    }
     match cmd.int(0) {
         Some(0) => automatic(port),
         Some(2) => deregister_after_ok(port),
-        // Only the format of `+COPS?`, which is always numeric here.
         Some(3) => Reply::ok(),
         // Manual selection: the firmware under test does not use it.
         Some(1 | 4) => Reply::cme(4),
@@ -146,10 +160,13 @@ fn begin(shared: &Arc<Shared>, imsi: String) {
         return;
     }
     core.reg.epoch += 1;
+    let was = core.reg.stat;
     core.reg.stat = 2;
     core.reg.cause = None;
     core.reg.serving = None;
-    shared.urcs.broadcast(&Urc::Reg(core.reg.view()));
+    if was != 2 {
+        shared.urcs.broadcast(&Urc::Reg(core.reg.view()));
+    }
     let slot = shared.slots[usize::from(core.active)].clone();
     core.reg.task = shared.spawn(attach(shared.clone(), core.reg.epoch, imsi, slot));
 }
@@ -218,6 +235,15 @@ enum Outcome {
 }
 
 async fn attach(shared: Arc<Shared>, epoch: u64, imsi: String, slot: SlotHandle) {
+    // Nothing the scan mode and bands let the modem camp on: it searches, as without coverage,
+    // until the settings change.
+    let usable = {
+        let core = shared.core();
+        !radio::heard(&shared, &core).is_empty()
+    };
+    if !usable {
+        return finish(&shared, epoch, Outcome::Searching);
+    }
     let failed = Arc::new(Notify::new());
     let mut sim = CardAuth { slot, card_failed: false, failed: failed.clone() };
     let result = tokio::select! {
@@ -248,9 +274,19 @@ fn finish(shared: &Shared, epoch: u64, outcome: Outcome) {
     }
     core.reg.task = None;
     match outcome {
+        // The network chose a cell of a RAT or band the modem may not use: it does not camp
+        // there (the registration is given back) and goes on searching.
+        Outcome::Registered(reg) if !core.radio.allows(reg.rat) || core.cfun != 1 => {
+            tracing::debug!(rat = %reg.rat, "registration on a RAT the scan mode or bands exclude: not camping");
+            shared.net.detach(&reg);
+            return;
+        }
         Outcome::Registered(reg) => {
             core.reg.stat = if reg.roaming { 5 } else { 1 };
             core.reg.serving = Some(Serving::of(reg, &shared.net.cells()));
+            // Network time (NITZ) with the registration.
+            let now = shared.wall_now();
+            core.rtc.set_network_time(now, shared.clock.now());
         }
         Outcome::Rejected(cause) => {
             core.reg.stat = 3;
@@ -272,22 +308,38 @@ fn card_failed(shared: &Shared, core: &mut Core) {
     shared.urcs.broadcast(&Urc::Cpin("NOT READY"));
 }
 
-fn cops_read(shared: &Shared) -> Reply {
+/// `AT+COPS?`: mode, and while registered the operator in this port's format and the AcT.
+fn cops_read(port: &Port) -> Reply {
+    let shared = &port.shared;
+    let format = port.link.settings().cops_format;
     let core = shared.core();
     match &core.reg.serving {
         Some(s) if core.reg.registered() => {
-            Reply::line(format!("+COPS: {},2,\"{}\",{}", core.reg.mode, s.reg.plmn.numeric(), s.act))
+            let names = radio::names(shared, &s.reg.plmn);
+            let oper = match (format, names) {
+                (0, Some((long, _))) => long,
+                (1, Some((_, short))) => short,
+                // Numeric, also when the site no longer names the network.
+                _ => s.reg.plmn.numeric(),
+            };
+            let format = if oper == s.reg.plmn.numeric() { 2 } else { format };
+            Reply::line(format!("+COPS: {},{format},\"{oper}\",{}", core.reg.mode, s.act))
         }
         _ => Reply::line(format!("+COPS: {}", core.reg.mode)),
     }
 }
 
-/// `AT+COPS=?`: every (operator, RAT) heard, strongest first; stat 2 for the one in use.
+/// `AT+COPS=?`: every (operator, RAT) the modem can hear, strongest first; stat 2 for the one
+/// it is registered on.
 fn cops_scan(shared: &Shared) -> Reply {
-    let serving = shared.core().reg.serving.as_ref().map(|s| (s.reg.plmn.clone(), s.reg.rat));
+    let (serving, cells) = {
+        let core = shared.core();
+        let serving = core.reg.serving.as_ref().filter(|_| core.reg.registered());
+        (serving.map(|s| (s.reg.plmn.clone(), s.reg.rat)), radio::heard(shared, &core))
+    };
     let mut seen = Vec::new();
     let mut entries = Vec::new();
-    for cell in shared.net.cells() {
+    for cell in cells {
         if seen.contains(&(cell.plmn.clone(), cell.rat)) {
             continue;
         }
@@ -346,49 +398,47 @@ fn cfun(port: &Port, cmd: &Cmd) -> Reply {
         (Form::Read, ..) => Reply::line(format!("+CFUN: {}", port.shared.core().cfun)),
         (Form::Test, ..) => Reply::line("+CFUN: (0,1,4),(0,1)"),
         (Form::Set, Some(fun @ (0 | 1 | 4)), reset @ 0..=1) => {
-            port.shared.core().cfun = fun as u8;
+            let mut core = port.shared.core();
+            core.cfun = fun as u8;
+            if reset == 1 {
+                // Settings written to take effect "after a reboot" do so now.
+                core.radio.apply_pending();
+            }
+            drop(core);
             if fun != 1 || reset == 1 { deregister_after_ok(port) } else { Reply::ok() }
         }
         _ => Reply::cme(50),
     }
 }
 
-/// The serving cell's signal, if registered.
-fn serving_signal(shared: &Shared) -> Option<(Rat, f64)> {
+/// The measurements of the cell the modem is camped on, if any (see `radio`).
+fn camped_measures(shared: &Shared) -> Option<radio::Measures> {
     let core = shared.core();
-    let s = core.reg.serving.as_ref().filter(|_| core.reg.registered())?;
-    Some((s.reg.rat, s.dbm?))
+    radio::camped(shared, &core)?.measures
 }
 
-/// `+CSQ: <rssi>,99`: rssi = (dBm + 113) / 2 within 0..=31.
+/// `+CSQ: <rssi>,99`: rssi = (RSSI dBm + 113) / 2 within 0..=31.
 fn csq(shared: &Shared) -> Reply {
-    match serving_signal(shared) {
-        Some((_, dbm)) => Reply::line(format!("+CSQ: {},99", scaled(dbm, 113.0, 2.0, 31))),
+    match camped_measures(shared) {
+        Some(m) => Reply::line(format!("+CSQ: {},99", m.csq())),
         None => Reply::line("+CSQ: 99,99"),
     }
 }
 
-/// `+CESQ`: the serving RAT's field from its dBm (GSM rxlev, UMTS RSCP, LTE/NR RSRP), the
-/// others unknown (99 / 255).
+/// `+CESQ`: the camped RAT's fields (GSM rxlev, UMTS RSCP and Ec/No, LTE/NR RSRQ and RSRP),
+/// the others unknown (99 / 255).
 fn cesq(shared: &Shared) -> Reply {
-    let fields = match serving_signal(shared) {
-        Some((Rat::Gsm, dbm)) => format!("{},99,255,255,255,255", scaled(dbm, 111.0, 1.0, 63)),
-        Some((Rat::Umts, dbm)) => format!("99,99,{},255,255,255", scaled(dbm, 121.0, 1.0, 96)),
-        Some((Rat::Lte | Rat::Nr, dbm)) => format!("99,99,255,255,255,{}", scaled(dbm, 141.0, 1.0, 97)),
-        None => "99,99,255,255,255,255".to_owned(),
-    };
+    let fields = camped_measures(shared).map_or_else(|| "99,99,255,255,255,255".to_owned(), |m| m.cesq());
     Reply::line(format!("+CESQ: {fields}"))
 }
 
-/// `(dBm + offset) / step`, rounded, within `0..=max`.
-fn scaled(dbm: f64, offset: f64, step: f64, max: u8) -> u8 {
-    ((dbm + offset) / step).round().clamp(0.0, f64::from(max)) as u8
-}
-
-/// `AT+QOPS`: every heard operator, then its cells with RAT, a channel, a PCI and the
-/// signal in dBm (channel and PCI are made up per cell, stable).
+/// `AT+QOPS`: every operator the modem can hear, then its cells with RAT, channel, physical
+/// id (BSIC, PSC or PCI) and the signal in dBm (channel and id made up per cell, stable).
 fn qops(shared: &Shared) -> Reply {
-    let cells = shared.net.cells();
+    let cells = {
+        let core = shared.core();
+        radio::heard(shared, &core)
+    };
     let mut operators: Vec<&HeardCell> = Vec::new();
     for cell in &cells {
         if !operators.iter().any(|o| o.plmn == cell.plmn) {
@@ -406,13 +456,35 @@ fn qops(shared: &Shared) -> Reply {
 }
 
 fn qops_cell(index: usize, cell: &HeardCell) -> String {
-    let (name, base_channel) = match cell.rat {
-        Rat::Gsm => ("GSM", 10),
-        Rat::Umts => ("WCDMA", 10_700),
-        Rat::Lte => ("LTE", 1_300),
-        Rat::Nr => ("NR5G", 627_264),
+    let name = match cell.rat {
+        Rat::Gsm => "GSM",
+        Rat::Umts => "WCDMA",
+        Rat::Lte => "LTE",
+        Rat::Nr => "NR5G",
     };
-    let key = format!("{}/{}/{}", cell.plmn.numeric(), cell.rat, cell.label.as_deref().unwrap_or(""));
-    let h = fnv1a(key.as_bytes());
-    format!("{index},\"{name}\",{},{},{}", base_channel + h % 100, (h >> 16) % 504, cell.dbm.round() as i64)
+    let p = CellParams::of_cell(cell);
+    format!("{index},\"{name}\",{},{},{}", p.channel, p.phys, cell.dbm.round() as i64)
+}
+
+/// The scan mode or bands changed (effect immediate): registered on a RAT no longer allowed,
+/// the modem leaves it and searches again; searching, it searches again with the new settings.
+pub fn radio_changed(shared: &Arc<Shared>) {
+    let mut core = shared.core();
+    let imsi = match &core.sim {
+        SimState::Ready { imsi, .. } => imsi.clone(),
+        _ => return,
+    };
+    let lost = core.reg.serving.as_ref().is_some_and(|s| core.reg.registered() && !core.radio.allows(s.reg.rat));
+    if lost {
+        drop_service(shared, &mut core);
+    } else if core.reg.stat == 2 {
+        core.reg.epoch += 1;
+        if let Some(task) = core.reg.task.take() {
+            task.abort();
+        }
+    } else {
+        return;
+    }
+    drop(core);
+    begin(shared, imsi);
 }

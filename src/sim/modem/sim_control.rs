@@ -93,7 +93,7 @@ pub async fn handle(port: &mut Port, cmd: &Cmd) -> Reply {
         ("+CRSM", Form::Set) => crsm(port, cmd).await,
         ("+CSIM", Form::Set) => csim(port, cmd).await,
         (_, Form::Test) => Reply::ok(),
-        _ => Reply::error(),
+        _ => Reply::cme(4),
     }
 }
 
@@ -158,7 +158,7 @@ async fn enter_pin(port: &Port, cmd: &Cmd) -> Reply {
     })
 }
 
-fn device_error(e: &DeviceError) -> u16 {
+pub fn device_error(e: &DeviceError) -> u16 {
     match e {
         DeviceError::NoCard => 10,
         _ => 13,

@@ -1,6 +1,6 @@
 //! Unsolicited result codes and the ports they go to. Every port has its own settings (echo,
-//! `+CMEE`, `+CREG`/`+CGREG`/`+CEREG` n, `+CGEREP`, `+QSIMSTAT`), so a URC is rendered per
-//! port. Everything a port sends — echo, responses, URCs — goes through one queue of complete
+//! `+CMEE`, `+CREG`/`+CGREG`/`+CEREG` n, `+CGEREP`, `+QSIMSTAT`, and the TE-side formats:
+//! `+COPS` format, `+CSCS`, `+CMGF`, `+CNMI`, `+CSMP`), so a URC is rendered per port. Everything a port sends — echo, responses, URCs — goes through one queue of complete
 //! chunks, so a URC can only ever land between lines.
 
 use std::sync::{Mutex, MutexGuard};
@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use tokio::sync::mpsc;
 
 use super::at::framed;
+use super::text::Charset;
 
 /// How many chunks may wait for a port whose reader has stopped reading; beyond that they are
 /// dropped, as a serial port without flow control drops them.
@@ -22,11 +23,35 @@ pub struct PortSettings {
     pub cereg: u8,
     pub cgerep: bool,
     pub qsimstat: bool,
+    /// `AT+COPS=3,<format>`: how `AT+COPS?` names the operator (0 long, 1 short, 2 numeric).
+    pub cops_format: u8,
+    /// `AT+CSCS`: the TE character set of text parameters.
+    pub cscs: Charset,
+    /// `AT+CMGF`: 0 PDU mode, 1 text mode.
+    pub cmgf: u8,
+    /// `AT+CNMI=<mode>,<mt>,<bm>,<ds>,<bfr>`.
+    pub cnmi: [u8; 5],
+    /// `AT+CSMP=<fo>,<vp>,<pid>,<dcs>` (text mode).
+    pub csmp: [u8; 4],
 }
 
 impl Default for PortSettings {
     fn default() -> Self {
-        PortSettings { echo: true, cmee: 1, creg: 0, cgreg: 0, cereg: 0, cgerep: false, qsimstat: false }
+        PortSettings {
+            echo: true,
+            cmee: 1,
+            creg: 0,
+            cgreg: 0,
+            cereg: 0,
+            cgerep: false,
+            qsimstat: false,
+            // Numeric, so that `AT+COPS?` names the PLMN without a `+COPS=3,2` first.
+            cops_format: 2,
+            cscs: Charset::Gsm,
+            cmgf: 0,
+            cnmi: [2, 1, 0, 0, 0],
+            csmp: [17, 167, 0, 0],
+        }
     }
 }
 

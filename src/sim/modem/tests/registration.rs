@@ -24,8 +24,8 @@ async fn registration_urcs_reach_both_ports() {
     fw.at("AT+CEREG?", &format!("\r\n+CEREG: 2,1,{loc},7\r\n\r\nOK\r\n")).await;
     fw.at("AT+COPS?", "\r\n+COPS: 0,2,\"26201\",7\r\n\r\nOK\r\n").await;
     fw.at("AT+CGATT?", "\r\n+CGATT: 1\r\n\r\nOK\r\n").await;
-    fw.at("AT+CSQ", "\r\n+CSQ: 21,99\r\n\r\nOK\r\n").await;
-    fw.at("AT+CESQ", "\r\n+CESQ: 99,99,255,255,255,70\r\n\r\nOK\r\n").await;
+    fw.at("AT+CSQ", "\r\n+CSQ: 31,99\r\n\r\nOK\r\n").await;
+    fw.at("AT+CESQ", "\r\n+CESQ: 99,99,255,255,18,70\r\n\r\nOK\r\n").await;
     fw.at(
         "AT+COPS=?",
         "\r\n+COPS: (2,\"Telekom Deutschland\",\"Telekom\",\"26201\",7),(1,\"Vodafone Germany\",\"Vodafone\",\
