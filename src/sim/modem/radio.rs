@@ -254,12 +254,19 @@ pub fn heard(shared: &Shared, core: &Core) -> Vec<HeardCell> {
 pub fn camped(shared: &Shared, core: &Core) -> Option<Camped> {
     if let Some(s) = core.reg.serving.as_ref().filter(|_| registration::is_registered(core.reg.stat)) {
         let state = if core.data.active() { CampState::Connected } else { CampState::Idle };
+        // The serving cell's level now, as the site has it.
+        let dbm = shared
+            .net
+            .cells()
+            .into_iter()
+            .find(|c| c.plmn == s.reg.plmn && c.rat == s.reg.rat && (s.reg.cell_label.is_none() || c.label == s.reg.cell_label))
+            .map(|c| c.dbm);
         return Some(Camped {
             plmn: s.reg.plmn.clone(),
             rat: s.reg.rat,
             label: s.reg.cell_label.clone(),
             params: CellParams { tac: s.tac, ci: s.ci, ..CellParams::of(&s.reg.plmn, s.reg.rat, s.reg.cell_label.as_deref()) },
-            measures: s.dbm.map(|dbm| Measures::of(s.reg.rat, dbm)),
+            measures: dbm.map(|dbm| Measures::of(s.reg.rat, dbm)),
             state,
         });
     }

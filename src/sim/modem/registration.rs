@@ -62,22 +62,17 @@ pub struct Serving {
     pub tac: u16,
     pub ci: u32,
     pub act: u8,
-    pub dbm: Option<f64>,
 }
 
 impl Serving {
     /// Tracking area and cell id are not in the fixtures: derived from the cell so they stay
-    /// the same for the same cell.
-    fn of(reg: Registration, cells: &[HeardCell]) -> Serving {
-        let cell = cells.iter().find(|c| {
-            c.plmn == reg.plmn && c.rat == reg.rat && (reg.cell_label.is_none() || c.label == reg.cell_label)
-        });
+    /// the same for the same cell. Its signal is the site's, read when reported (`radio`).
+    fn of(reg: Registration) -> Serving {
         let params = CellParams::of(&reg.plmn, reg.rat, reg.cell_label.as_deref());
         Serving {
             tac: params.tac,
             ci: params.ci,
             act: act(reg.rat),
-            dbm: cell.map(|c| c.dbm),
             reg,
         }
     }
@@ -283,7 +278,7 @@ fn finish(shared: &Shared, epoch: u64, outcome: Outcome) {
         }
         Outcome::Registered(reg) => {
             core.reg.stat = if reg.roaming { 5 } else { 1 };
-            core.reg.serving = Some(Serving::of(reg, &shared.net.cells()));
+            core.reg.serving = Some(Serving::of(reg));
             // Network time (NITZ) with the registration.
             let now = shared.wall_now();
             core.rtc.set_network_time(now, shared.clock.now());

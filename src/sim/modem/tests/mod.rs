@@ -3,11 +3,16 @@
 //! scripted network (or the real one) behind [`RadioNetwork`].
 
 mod at_session;
+mod client;
+mod consistency;
 mod data;
 mod end_to_end;
+mod housekeeping;
 mod lifecycle;
+mod netinfo;
 mod registration;
 mod sim;
+mod sms;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -63,6 +68,7 @@ struct Subscriber {
 /// does what the test says; requests are echoed back.
 pub struct FakeNet {
     verdict: Mutex<Verdict>,
+    cells: Mutex<Vec<HeardCell>>,
     subscribers: Mutex<HashMap<String, Subscriber>>,
     pub detached: Mutex<Vec<String>>,
     /// Attaches whose future was dropped before it completed.
@@ -86,6 +92,7 @@ impl FakeNet {
             .collect();
         Arc::new(FakeNet {
             verdict: Mutex::new(verdict),
+            cells: Mutex::new(default_cells()),
             subscribers: Mutex::new(subscribers),
             detached: Mutex::new(Vec::new()),
             abandoned: AtomicUsize::new(0),
@@ -94,6 +101,11 @@ impl FakeNet {
 
     pub fn set_verdict(&self, verdict: Verdict) {
         *self.verdict.lock().unwrap() = verdict;
+    }
+
+    /// What the modem hears from now on (strongest first, as the network lists them).
+    pub fn set_cells(&self, cells: Vec<HeardCell>) {
+        *self.cells.lock().unwrap() = cells;
     }
 
     pub fn detached(&self) -> Vec<String> {
@@ -134,7 +146,7 @@ pub fn hex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
-fn cell(plmn: &str, long: &str, short: &str, rat: Rat, dbm: f64, label: Option<&str>) -> HeardCell {
+pub fn cell(plmn: &str, long: &str, short: &str, rat: Rat, dbm: f64, label: Option<&str>) -> HeardCell {
     HeardCell {
         plmn: Plmn::parse(plmn).unwrap(),
         carrier_name: long.to_owned(),
@@ -154,13 +166,19 @@ impl Drop for Abandoned<'_> {
     }
 }
 
+/// The site of the scripted network: the registration's cell (Telekom LTE `fra-1`), a
+/// Vodafone LTE cell, a Telekom GSM cell.
+pub fn default_cells() -> Vec<HeardCell> {
+    vec![
+        cell("262-01", "Telekom Deutschland", "Telekom", Rat::Lte, -71.0, Some("fra-1")),
+        cell("262-02", "Vodafone Germany", "Vodafone", Rat::Lte, -80.4, None),
+        cell("262-01", "Telekom Deutschland", "Telekom", Rat::Gsm, -85.0, None),
+    ]
+}
+
 impl RadioNetwork for FakeNet {
     fn cells(&self) -> Vec<HeardCell> {
-        vec![
-            cell("262-01", "Telekom Deutschland", "Telekom", Rat::Lte, -71.0, Some("fra-1")),
-            cell("262-02", "Vodafone Germany", "Vodafone", Rat::Lte, -80.4, None),
-            cell("262-01", "Telekom Deutschland", "Telekom", Rat::Gsm, -85.0, None),
-        ]
+        self.cells.lock().unwrap().clone()
     }
 
     fn attach<'a>(
@@ -347,6 +365,35 @@ impl Client {
         }
     }
 
+    /// Sends `line` (echo off) and returns its information lines and final result, leaving out
+    /// the URCs that may arrive meanwhile (`+CPIN:`, `+QSIMSTAT:`, `+CGEV:`, `+QIURC:`; so
+    /// `AT+CPIN?` is not for this).
+    pub async fn ask(&mut self, line: &str) -> (Vec<String>, String) {
+        self.send(format!("{line}\r").as_bytes()).await;
+        let mut lines = Vec::new();
+        loop {
+            let got = self.until("\r\n").await;
+            let text = got.trim_end_matches("\r\n").trim_start_matches("\r\n");
+            if got == "\r\n" || text.is_empty() {
+                continue;
+            }
+            if ["+CPIN:", "+QSIMSTAT:", "+CGEV:", "+QIURC:"].iter().any(|p| text.starts_with(p)) {
+                continue;
+            }
+            if is_final(text) {
+                return (lines, text.to_owned());
+            }
+            lines.push(text.to_owned());
+        }
+    }
+
+    /// [`ask`](Self::ask) for one information line and OK.
+    pub async fn one(&mut self, line: &str) -> String {
+        let (lines, end) = self.ask(line).await;
+        assert_eq!((lines.len(), end.as_str()), (1, "OK"), "{line}: {lines:?}");
+        lines.into_iter().next().unwrap()
+    }
+
     /// Reads to the end of the stream (the modem closed the port).
     pub async fn closed(&mut self) -> bool {
         let mut more = [0u8; 1024];
@@ -360,8 +407,17 @@ impl Client {
     }
 }
 
+pub fn is_final(line: &str) -> bool {
+    line == "OK" || line == "ERROR" || line.starts_with("+CME ERROR:") || line.starts_with("+CMS ERROR:")
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The made-up parameters of a cell of the fake network, as the modem derives them.
+pub fn params(plmn: &str, rat: Rat, label: Option<&str>) -> super::radio::CellParams {
+    super::radio::CellParams::of(&Plmn::parse(plmn).unwrap(), rat, label)
 }
 
 /// The `+CEREG` location of the fake network's serving cell, as the modem derives it.
