@@ -381,3 +381,71 @@ pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
 pub fn hex_encode(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = include_str!("../../../docs/virtual-bench.md");
+
+    fn form_name(form: Form) -> &'static str {
+        match form {
+            Form::Set => "set",
+            Form::Read => "read",
+            Form::Test => "test",
+            Form::Exec => "exec",
+        }
+    }
+
+    /// The cells of a markdown table row (`\|` does not end a cell).
+    fn cells(row: &str) -> Vec<String> {
+        let mut out = vec![String::new()];
+        let mut chars = row.trim().trim_start_matches('|').chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek() == Some(&'|') => out.last_mut().unwrap().push(chars.next().unwrap()),
+                '|' => out.push(String::new()),
+                _ => out.last_mut().unwrap().push(c),
+            }
+        }
+        out.iter().map(|c| c.trim().to_owned()).collect()
+    }
+
+    /// docs/virtual-bench.md's command table names every command of the dispatch table, once,
+    /// with its forms, and nothing else.
+    #[test]
+    fn the_documented_table_is_the_dispatch_table() {
+        let section = DOC.split("### AT dialect").nth(1).unwrap().split("\n## ").next().unwrap();
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for row in section.lines().filter(|l| l.starts_with("| `")) {
+            let cells = cells(row);
+            for name in cells[0].split('`').skip(1).step_by(2) {
+                documented.push((name.to_owned(), cells[1].clone()));
+            }
+        }
+        for command in COMMANDS {
+            let forms: Vec<&str> = command.forms.iter().map(|f| form_name(*f)).collect();
+            let rows: Vec<_> = documented.iter().filter(|(n, _)| n == command.name).collect();
+            assert_eq!(rows.len(), 1, "{} is documented {} times", command.name, rows.len());
+            assert_eq!(rows[0].1, forms.join(", "), "forms of {}", command.name);
+        }
+        for (name, _) in &documented {
+            assert!(lookup(name).is_some(), "{name} is documented but not implemented");
+        }
+    }
+
+    #[test]
+    fn forms_are_listed_in_order_and_every_error_has_a_text() {
+        let order = [Form::Set, Form::Read, Form::Test, Form::Exec];
+        for command in COMMANDS {
+            let at: Vec<usize> = command.forms.iter().map(|f| order.iter().position(|o| o == f).unwrap()).collect();
+            assert!(at.windows(2).all(|w| w[0] < w[1]), "{}", command.name);
+        }
+        for code in [3, 4, 10, 11, 12, 13, 14, 16, 30, 50, 132, 133, 134, 148, 149] {
+            assert!(super::super::at::cme_verbose(code).is_some(), "CME {code}");
+        }
+        for code in [303, 304, 305, 310, 311, 313, 314, 316, 320, 321, 330, 331] {
+            assert!(super::super::at::cms_verbose(code).is_some(), "CMS {code}");
+        }
+    }
+}
