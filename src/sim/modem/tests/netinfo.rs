@@ -257,3 +257,26 @@ async fn scan_mode_and_bands_restrict_where_the_modem_camps() {
     fw.at("AT+QCFG?", "\r\n+CME ERROR: 4\r\n").await;
     assert!(rig.net.detached().iter().all(|i| i == TELEKOM_IMSI));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_with_a_pin_locked_card() {
+    let mut rig = rig(1, Verdict::Accept { roaming: false }).await;
+    let (mut fw, mut obs) = (rig.firmware(), rig.observer());
+    fw.at("ATE0;+CEREG=1", "ATE0;+CEREG=1\r\r\nOK\r\n").await;
+    obs.at("ATE0", "ATE0\r\r\nOK\r\n").await;
+    let faults = rig.plug(0, "telekom-de-1").await;
+    fw.expect("\r\n+CPIN: READY\r\n").await;
+    obs.expect("\r\n+CPIN: READY\r\n").await;
+    fw.at("AT+COPS=0", "\r\nOK\r\n\r\n+CEREG: 2\r\n").await;
+    fw.expect("\r\n+CEREG: 1\r\n").await;
+    // The card comes back from a restart of the SIM interface wanting its PIN.
+    faults.apply(CardFault::PinLocked);
+    fw.at("AT+QUIMSLOT=1", "\r\n+CEREG: 0\r\n\r\nOK\r\n\r\n+CPIN: SIM PIN\r\n").await;
+    obs.expect("\r\n+CPIN: SIM PIN\r\n").await;
+    for c in [&mut fw, &mut obs] {
+        expect_nothing(c).await;
+        c.at("AT+QSPN", "\r\n+CME ERROR: 11\r\n").await;
+        c.at("AT+COPS=0", "\r\n+CME ERROR: 11\r\n").await;
+        c.at("AT+COPS=?", &format!("\r\n{ALL_CELLS}\r\n\r\nOK\r\n")).await;
+    }
+}
