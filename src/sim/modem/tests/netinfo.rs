@@ -123,9 +123,10 @@ async fn reports_when_searching_denied_pulled_and_radio_off() {
     obs.at("AT+COPS=?", &format!("\r\n{ALL_CELLS}\r\n\r\nOK\r\n")).await;
     obs.at("AT+QSPN", "\r\n+CME ERROR: 30\r\n").await;
 
-    // Denied: limited service on the strongest cell, not registered.
-    rig.net.set_verdict(Verdict::Reject(15));
+    // Denied: limited service on the strongest cell, not registered. (The verdict changes once
+    // the silent attach is cancelled: one not yet under way would take the new one.)
     fw.at("AT+COPS=2", "\r\nOK\r\n\r\n+CEREG: 0\r\n").await;
+    rig.net.set_verdict(Verdict::Reject(15));
     fw.at("AT+COPS=0", "\r\nOK\r\n\r\n+CEREG: 2\r\n").await;
     fw.expect("\r\n+CEREG: 3\r\n").await;
     for c in [&mut fw, &mut obs] {
