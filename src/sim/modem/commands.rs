@@ -438,7 +438,8 @@ mod tests {
     fn forms_are_listed_in_order_and_every_error_has_a_text() {
         let order = [Form::Set, Form::Read, Form::Test, Form::Exec];
         for command in COMMANDS {
-            let at: Vec<usize> = command.forms.iter().map(|f| order.iter().position(|o| o == f).unwrap()).collect();
+            let at: Vec<usize> =
+                command.forms.iter().map(|f| order.iter().position(|o| o == f).unwrap()).collect();
             assert!(at.windows(2).all(|w| w[0] < w[1]), "{}", command.name);
         }
         for code in [3, 4, 10, 11, 12, 13, 14, 16, 30, 50, 132, 133, 134, 148, 149] {

@@ -74,10 +74,10 @@ use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
 
 use crate::clock::RigClock;
+use crate::clock::TimeScale;
 use crate::hw::simtrace::{SocketListener, TransportError};
 use crate::sim::network::Network;
 use crate::sim::pty::Pty;
-use crate::clock::TimeScale;
 
 pub use net::{NetFuture, RadioNetwork};
 pub use sms::{SentSms, SmsFormat};
@@ -87,8 +87,8 @@ use data::DataState;
 use radio::RadioConfig;
 use registration::RegState;
 use rtc::Rtc;
-use sms::SmsState;
 use sim_slot::SlotHandle;
+use sms::SmsState;
 use urc::{PortLink, UrcHub};
 
 /// Port ids, as URC routing knows them.

@@ -147,7 +147,10 @@ fn neighbour(camped: &Camped, cell: &HeardCell) -> String {
             m.rssi,
             (m.rssi + 110).max(0)
         ),
-        Rat::Nr => format!("+QENG: \"neighbourcell\",\"NR5G\",{},{},{},{},{}", p.channel, p.phys, m.rsrp, m.rsrq, m.sinr),
+        Rat::Nr => format!(
+            "+QENG: \"neighbourcell\",\"NR5G\",{},{},{},{},{}",
+            p.channel, p.phys, m.rsrp, m.rsrq, m.sinr
+        ),
     }
 }
 

@@ -172,8 +172,9 @@ impl Measures {
                 let rb = if rat == Rat::Lte { LTE_RB } else { NR_RB };
                 let sinr = (f64::from(p + 115) / 2.0).round().clamp(-20.0, 30.0) as i32;
                 let rssi = (f64::from(p) + 10.0 * (12.0 * rb).log10()).round() as i32;
-                let rsrq = (-10.0 * 12f64.log10() - 10.0 * (1.0 + 10f64.powf(-f64::from(sinr) / 10.0)).log10())
-                    .round() as i32;
+                let rsrq = (-10.0 * 12f64.log10()
+                    - 10.0 * (1.0 + 10f64.powf(-f64::from(sinr) / 10.0)).log10())
+                .round() as i32;
                 Measures { rssi, rsrp: p, rsrq, sinr, ..none }
             }
         }
@@ -189,7 +190,9 @@ impl Measures {
     pub fn cesq(&self) -> String {
         match self.rat {
             Rat::Gsm => format!("{},99,255,255,255,255", index(self.rssi, 111, 1, 63)),
-            Rat::Umts => format!("99,99,{},{},255,255", index(self.rscp, 121, 1, 96), index(2 * self.ecno, 49, 1, 49)),
+            Rat::Umts => {
+                format!("99,99,{},{},255,255", index(self.rscp, 121, 1, 96), index(2 * self.ecno, 49, 1, 49))
+            }
             Rat::Lte | Rat::Nr => {
                 format!("99,99,255,255,{},{}", index(2 * self.rsrq, 40, 1, 34), index(self.rsrp, 141, 1, 97))
             }
@@ -259,13 +262,21 @@ pub fn camped(shared: &Shared, core: &Core) -> Option<Camped> {
             .net
             .cells()
             .into_iter()
-            .find(|c| c.plmn == s.reg.plmn && c.rat == s.reg.rat && (s.reg.cell_label.is_none() || c.label == s.reg.cell_label))
+            .find(|c| {
+                c.plmn == s.reg.plmn
+                    && c.rat == s.reg.rat
+                    && (s.reg.cell_label.is_none() || c.label == s.reg.cell_label)
+            })
             .map(|c| c.dbm);
         return Some(Camped {
             plmn: s.reg.plmn.clone(),
             rat: s.reg.rat,
             label: s.reg.cell_label.clone(),
-            params: CellParams { tac: s.tac, ci: s.ci, ..CellParams::of(&s.reg.plmn, s.reg.rat, s.reg.cell_label.as_deref()) },
+            params: CellParams {
+                tac: s.tac,
+                ci: s.ci,
+                ..CellParams::of(&s.reg.plmn, s.reg.rat, s.reg.cell_label.as_deref())
+            },
             measures: dbm.map(|dbm| Measures::of(s.reg.rat, dbm)),
             state,
         });
@@ -306,7 +317,10 @@ pub fn qcfg(port: &Port, cmd: &Cmd) -> Reply {
         }
         (Some("band"), 1) => {
             let radio = shared.core().radio;
-            return Reply::line(format!("+QCFG: \"band\",0x{:x},0x{:x},0x0", radio.gw_bands, radio.lte_bands));
+            return Reply::line(format!(
+                "+QCFG: \"band\",0x{:x},0x{:x},0x0",
+                radio.gw_bands, radio.lte_bands
+            ));
         }
         (Some("nwscanmode"), 2..=3) => {
             let (Some(mode), Some(effect)) = (cmd.int_in(1, SCAN_MODES), effect(cmd, 2)) else {

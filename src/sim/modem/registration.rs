@@ -69,12 +69,7 @@ impl Serving {
     /// the same for the same cell. Its signal is the site's, read when reported (`radio`).
     fn of(reg: Registration) -> Serving {
         let params = CellParams::of(&reg.plmn, reg.rat, reg.cell_label.as_deref());
-        Serving {
-            tac: params.tac,
-            ci: params.ci,
-            act: act(reg.rat),
-            reg,
-        }
+        Serving { tac: params.tac, ci: params.ci, act: act(reg.rat), reg }
     }
 }
 
@@ -104,7 +99,9 @@ pub fn handle(port: &Port, cmd: &Cmd) -> Reply {
         ("+CSQ", Form::Exec) => csq(&port.shared),
         ("+CSQ", Form::Test) => Reply::line("+CSQ: (0-31,99),(0-7,99)"),
         ("+CESQ", Form::Exec) => cesq(&port.shared),
-        ("+CESQ", Form::Test) => Reply::line("+CESQ: (0-63,99),(0-7,99),(0-96,255),(0-49,255),(0-34,255),(0-97,255)"),
+        ("+CESQ", Form::Test) => {
+            Reply::line("+CESQ: (0-63,99),(0-7,99),(0-96,255),(0-49,255),(0-34,255),(0-97,255)")
+        }
         ("+QOPS", Form::Exec) => qops(&port.shared),
         (_, Form::Test) => Reply::ok(),
         _ => Reply::cme(4),
@@ -469,7 +466,8 @@ pub fn radio_changed(shared: &Arc<Shared>) {
         SimState::Ready { imsi, .. } => imsi.clone(),
         _ => return,
     };
-    let lost = core.reg.serving.as_ref().is_some_and(|s| core.reg.registered() && !core.radio.allows(s.reg.rat));
+    let lost =
+        core.reg.serving.as_ref().is_some_and(|s| core.reg.registered() && !core.radio.allows(s.reg.rat));
     if lost {
         drop_service(shared, &mut core);
     } else if core.reg.stat == 2 {

@@ -74,7 +74,9 @@ impl Rtc {
             && mi < 60
             && s < 60
             && z <= 96;
-        valid.then(|| ((days_from_civil(year, mo, d) * 86_400 + h * 3600 + mi * 60 + s) * 1000, (sign * z) as i8))
+        valid.then(|| {
+            ((days_from_civil(year, mo, d) * 86_400 + h * 3600 + mi * 60 + s) * 1000, (sign * z) as i8)
+        })
     }
 }
 

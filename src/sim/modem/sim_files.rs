@@ -207,6 +207,9 @@ mod tests {
         let mut absent = smsp.clone();
         absent[12] |= 0x02;
         assert_eq!(service_centre(&absent), None);
-        assert_eq!(service_centre(&with_service_centre(&absent, 0x91, "49").unwrap()), Some((0x91, "49".to_owned())));
+        assert_eq!(
+            service_centre(&with_service_centre(&absent, 0x91, "49").unwrap()),
+            Some((0x91, "49".to_owned()))
+        );
     }
 }

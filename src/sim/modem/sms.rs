@@ -322,7 +322,9 @@ async fn cmgl(port: &Port, cmd: &Cmd) -> Reply {
     let valid = match cmd.args.first() {
         None => true,
         Some(_) if text_mode => cmd.text(0).is_some_and(|s| {
-            ["REC UNREAD", "REC READ", "STO UNSENT", "STO SENT", "ALL"].iter().any(|k| k.eq_ignore_ascii_case(s))
+            ["REC UNREAD", "REC READ", "STO UNSENT", "STO SENT", "ALL"]
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(s))
         }),
         Some(_) => cmd.int_in(0, 0..=4).is_some(),
     };
@@ -349,7 +351,8 @@ async fn cmgr(port: &Port, cmd: &Cmd) -> Reply {
 /// `AT+CMGD=<index>[,<delflag>]`: an empty index within the storage is deleted trivially;
 /// with a `<delflag>` of 1–4 the index is ignored.
 async fn cmgd(port: &Port, cmd: &Cmd) -> Reply {
-    let (Some(index), Some(flag)) = (cmd.int_in(0, 0..=65_535), cmd.int(1).or(Some(0)).filter(|f| (0..=4).contains(f)))
+    let (Some(index), Some(flag)) =
+        (cmd.int_in(0, 0..=65_535), cmd.int(1).or(Some(0)).filter(|f| (0..=4).contains(f)))
     else {
         return Reply::cms(invalid(port));
     };
@@ -368,7 +371,10 @@ fn cmgs(port: &mut Port, cmd: &Cmd) -> Reply {
     }
     let settings = port.link.settings();
     let draft = if settings.cmgf == 1 {
-        let number = cmd.text(0).and_then(|t| settings.cscs.decode(t)).and_then(|t| text::parse_number(&t, cmd.int(1)));
+        let number = cmd
+            .text(0)
+            .and_then(|t| settings.cscs.decode(t))
+            .and_then(|t| text::parse_number(&t, cmd.int(1)));
         match number {
             Some((digits, ton_npi)) if cmd.args.len() <= 2 => {
                 Draft::Text { destination: text::number_and_type(ton_npi, &digits).0 }

@@ -48,8 +48,10 @@ impl Charset {
                 if !text.len().is_multiple_of(4) || !text.is_ascii() {
                     return None;
                 }
-                let units: Option<Vec<u16>> =
-                    (0..text.len()).step_by(4).map(|i| u16::from_str_radix(&text[i..i + 4], 16).ok()).collect();
+                let units: Option<Vec<u16>> = (0..text.len())
+                    .step_by(4)
+                    .map(|i| u16::from_str_radix(&text[i..i + 4], 16).ok())
+                    .collect();
                 String::from_utf16(&units?).ok()
             }
             Charset::Gsm | Charset::Ira => text.is_ascii().then(|| text.to_owned()),
@@ -110,8 +112,20 @@ pub fn parse_number(text: &str, given_type: Option<i64>) -> Option<(String, u8)>
     }
     let ton_npi = match given_type {
         Some(145) => 0x91,
-        Some(129) | Some(161) => if plus { 0x91 } else { 0x81 },
-        None => if plus { 0x91 } else { 0x81 },
+        Some(129) | Some(161) => {
+            if plus {
+                0x91
+            } else {
+                0x81
+            }
+        }
+        None => {
+            if plus {
+                0x91
+            } else {
+                0x81
+            }
+        }
         Some(_) => return None,
     };
     Some((digits.to_owned(), ton_npi))

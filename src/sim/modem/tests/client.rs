@@ -68,7 +68,11 @@ async fn connect(c: &mut Client, want: &Expect) {
     c.at("AT+CSCS=?", "\r\n+CSCS: (\"GSM\",\"IRA\",\"UCS2\")\r\n\r\nOK\r\n").await;
     c.at("AT+CSCS=\"GSM\"", "\r\nOK\r\n").await;
     c.at("AT+CNMI=2,1,0,2", "\r\nOK\r\n").await;
-    c.at("AT+CPMS=?", "\r\n+CPMS: (\"SM\",\"ME\",\"MT\"),(\"SM\",\"ME\",\"MT\"),(\"SM\",\"ME\",\"MT\")\r\n\r\nOK\r\n").await;
+    c.at(
+        "AT+CPMS=?",
+        "\r\n+CPMS: (\"SM\",\"ME\",\"MT\"),(\"SM\",\"ME\",\"MT\"),(\"SM\",\"ME\",\"MT\")\r\n\r\nOK\r\n",
+    )
+    .await;
     c.at("AT+CPMS?", "\r\n+CPMS: \"ME\",0,255,\"ME\",0,255,\"ME\",0,255\r\n\r\nOK\r\n").await;
     c.at("AT+CSCA?", want.csca).await;
     c.at("AT+CNUM", want.cnum).await;

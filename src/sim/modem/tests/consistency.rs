@@ -104,10 +104,22 @@ fn check_signal(s: &Shown, csq: &str, cesq: &str, qcsq: &str) {
                 let rssi = s.rssi.unwrap();
                 assert_eq!(num(csq[0]), index(rssi, 113, 2, 31));
                 let sinr = s.sinr.unwrap();
-                assert_eq!(qcsq, ["LTE", &rssi.to_string(), &rsrp.to_string(), &index(5 * sinr, 100, 1, 250).to_string(), &rsrq.to_string()]);
+                assert_eq!(
+                    qcsq,
+                    [
+                        "LTE",
+                        &rssi.to_string(),
+                        &rsrp.to_string(),
+                        &index(5 * sinr, 100, 1, 250).to_string(),
+                        &rsrq.to_string()
+                    ]
+                );
             } else {
                 assert_ne!(csq[0], "99");
-                assert_eq!(qcsq, ["NR5G", &rsrp.to_string(), &s.sinr.unwrap().to_string(), &rsrq.to_string()]);
+                assert_eq!(
+                    qcsq,
+                    ["NR5G", &rsrp.to_string(), &s.sinr.unwrap().to_string(), &rsrq.to_string()]
+                );
             }
         }
         2 => {
@@ -144,7 +156,10 @@ fn check(snap: &Snapshot) {
     let cops = fields(&snap.cops);
     match shown(&snap.qeng) {
         None => {
-            assert_eq!((snap.csq.as_str(), snap.cesq.as_str()), ("+CSQ: 99,99", "+CESQ: 99,99,255,255,255,255"));
+            assert_eq!(
+                (snap.csq.as_str(), snap.cesq.as_str()),
+                ("+CSQ: 99,99", "+CESQ: 99,99,255,255,255,255")
+            );
             assert_eq!(snap.qcsq, "+QCSQ: \"NOSERVICE\"");
             assert_eq!(snap.qnwinfo, "+QNWINFO: No Service");
             assert_eq!(cops.len(), 1, "searching, yet {}", snap.cops);
@@ -214,7 +229,9 @@ proptest! {
 /// Something done to the modem, its card or its network.
 #[derive(Debug, Clone)]
 enum Op {
-    Register { roaming: bool },
+    Register {
+        roaming: bool,
+    },
     Reject(u8),
     Silent,
     Deregister,

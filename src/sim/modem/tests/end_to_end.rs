@@ -2,11 +2,11 @@
 //! the data path to the backend stub.
 
 use super::{Client, catalog, config, plug};
-use crate::clock::RigClock;
 use crate::backend::Backend;
+use crate::clock::RigClock;
+use crate::clock::TimeScale;
 use crate::sim::modem::Modem;
 use crate::sim::network::{Network, TruthKind};
-use crate::clock::TimeScale;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn master_registers_and_reports_to_the_backend() {
@@ -36,10 +36,17 @@ async fn master_registers_and_reports_to_the_backend() {
     let cell = network.cells().into_iter().find(|c| c.plmn.numeric() == "46000").unwrap();
     let rsrp = cell.dbm.round() as i32;
     assert!(serving.contains(&format!(",{rsrp},")), "{serving} for {cell:?}");
-    assert_eq!(obs.one("AT+CESQ").await, format!("+CESQ: 99,99,255,255,{},{}", {
-        let m = crate::sim::modem::radio::Measures::of(cell.rat, cell.dbm);
-        (2 * m.rsrq + 40).clamp(0, 34)
-    }, (rsrp + 141).clamp(0, 97)));
+    assert_eq!(
+        obs.one("AT+CESQ").await,
+        format!(
+            "+CESQ: 99,99,255,255,{},{}",
+            {
+                let m = crate::sim::modem::radio::Measures::of(cell.rat, cell.dbm);
+                (2 * m.rsrq + 40).clamp(0, 34)
+            },
+            (rsrp + 141).clamp(0, 97)
+        )
+    );
     assert!(obs.one("AT+QNWINFO").await.starts_with("+QNWINFO: \"FDD LTE\",\"46000\",\"LTE BAND 3\","));
     assert!(obs.one("AT+QSPN").await.ends_with(",\"china-mobile\",0,\"46000\""));
     obs.at("AT+CNUM", "\r\n+CNUM: \"\",\"+8609900000071\",145\r\n\r\nOK\r\n").await;
@@ -48,7 +55,10 @@ async fn master_registers_and_reports_to_the_backend() {
     obs.send(b"report\x1a").await;
     obs.expect("\r\n+CMGS: 0\r\n\r\nOK\r\n").await;
     let sms = modem.sent_sms();
-    assert_eq!((sms.len(), sms[0].smsc.as_str(), sms[0].imsi.as_str()), (1, "+8600000000", "460009900000071"));
+    assert_eq!(
+        (sms.len(), sms[0].smsc.as_str(), sms[0].imsi.as_str()),
+        (1, "+8600000000", "460009900000071")
+    );
     fw.at("AT+CGDCONT=1,\"IP\",\"cmnet\"", "\r\nOK\r\n").await;
     fw.at("AT+QIACT=1", "\r\nOK\r\n").await;
     fw.at("AT+QIOPEN=1,0,\"TCP\",\"backend.seedrig.test\",7000,0,1", "\r\nOK\r\n\r\n+QIOPEN: 0,0\r\n").await;

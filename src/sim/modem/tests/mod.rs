@@ -28,12 +28,12 @@ use super::net::NetFuture;
 use super::{Modem, ModemConfig, RadioNetwork};
 use crate::bridge::{BridgeError, FaultControl, LocalCard, SlotBridge, Trace};
 use crate::clock::RigClock;
+use crate::clock::TimeScale;
 use crate::hw::simtrace::SocketTransport;
 use crate::model::{Plmn, Rat};
 use crate::sim::network::{
     ActivationFailure, AttachFailure, AuthAnswer, Context, DataFailure, HeardCell, Registration, SimAuth,
 };
-use crate::clock::TimeScale;
 use crate::sim::usim::{Milenage, VirtualUsim, generate_vector, resync_sqn};
 
 pub const WWT: Duration = Duration::from_millis(200);

@@ -37,7 +37,9 @@ const NOTHING: [&str; 5] = [
 
 /// Every report of a modem camped on nothing.
 async fn expect_nothing(c: &mut Client) {
-    for (cmd, want) in ["AT+QENG=\"servingcell\"", "AT+QNWINFO", "AT+QCSQ", "AT+CSQ", "AT+CESQ"].into_iter().zip(NOTHING) {
+    for (cmd, want) in
+        ["AT+QENG=\"servingcell\"", "AT+QNWINFO", "AT+QCSQ", "AT+CSQ", "AT+CESQ"].into_iter().zip(NOTHING)
+    {
         assert_eq!(c.one(cmd).await, want, "{cmd}");
     }
     // The mode only (0 automatic, 2 after a deregistration): no operator.
@@ -66,11 +68,17 @@ async fn serving_cell_reports_while_registered_on_both_ports() {
     let lte = params("262-01", Rat::Lte, Some("fra-1"));
     for c in [&mut fw, &mut obs] {
         assert_eq!(c.one("AT+QENG=\"servingcell\"").await, telekom_lte("NOCONN"));
-        assert_eq!(c.one("AT+QNWINFO").await, format!("+QNWINFO: \"FDD LTE\",\"26201\",\"LTE BAND 3\",{}", lte.channel));
+        assert_eq!(
+            c.one("AT+QNWINFO").await,
+            format!("+QNWINFO: \"FDD LTE\",\"26201\",\"LTE BAND 3\",{}", lte.channel)
+        );
         assert_eq!(c.one("AT+QCSQ").await, "+QCSQ: \"LTE\",-43,-71,210,-11");
         assert_eq!(c.one("AT+CSQ").await, "+CSQ: 31,99");
         assert_eq!(c.one("AT+CESQ").await, "+CESQ: 99,99,255,255,18,70");
-        assert_eq!(c.one("AT+QSPN").await, "+QSPN: \"Telekom Deutschland\",\"Telekom\",\"telekom-de\",0,\"26201\"");
+        assert_eq!(
+            c.one("AT+QSPN").await,
+            "+QSPN: \"Telekom Deutschland\",\"Telekom\",\"telekom-de\",0,\"26201\""
+        );
         assert_eq!(c.one("AT+QENG=\"neighbourcell\"").await, telekom_gsm_neighbour());
         assert_eq!(c.one("AT+COPS?").await, "+COPS: 0,2,\"26201\",7");
     }
@@ -94,8 +102,11 @@ async fn serving_cell_reports_while_registered_on_both_ports() {
     // Names in UCS2 when the port says so.
     fw.at("AT+CSCS=\"UCS2\"", "\r\nOK\r\n").await;
     let (lines, _) = fw.ask("AT+QSPN").await;
-    assert_eq!(lines, ["+QSPN: \"00540065006C0065006B006F006D00200044006500750074007300630068006C0061006E0064\",\
-                        \"00540065006C0065006B006F006D\",\"00740065006C0065006B006F006D002D00640065\",1,\"26201\""]);
+    assert_eq!(
+        lines,
+        ["+QSPN: \"00540065006C0065006B006F006D00200044006500750074007300630068006C0061006E0064\",\
+                        \"00540065006C0065006B006F006D\",\"00740065006C0065006B006F006D002D00640065\",1,\"26201\""]
+    );
 
     fw.at("AT+QENG=\"cells\"", "\r\n+CME ERROR: 50\r\n").await;
     fw.at("AT+QENG?", "\r\n+CME ERROR: 4\r\n").await;

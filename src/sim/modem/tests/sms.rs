@@ -184,13 +184,20 @@ async fn sending_is_accepted_and_recorded() {
     assert_eq!(first.imsi, super::TELEKOM_IMSI);
     assert_eq!(first.iccid, super::TELEKOM_ICCID);
     assert_eq!(sent[1].smsc, "+4900100000");
-    assert_eq!((sent[2].port, sent[2].format, sent[2].body.as_str()), ("observer", SmsFormat::Text, "hello\rworld"));
+    assert_eq!(
+        (sent[2].port, sent[2].format, sent[2].body.as_str()),
+        ("observer", SmsFormat::Text, "hello\rworld")
+    );
     assert_eq!((sent[3].destination.as_str(), sent[3].body.as_str()), ("0171", "Hi"));
     assert!(sent.windows(2).all(|w| w[0].at <= w[1].at));
 
     // No service centre on the card: 330.
     let no_smsc = format!("{}E3{}{}0000A7", "FF".repeat(12), "FF".repeat(12), "FF".repeat(12));
-    obs.at(&format!("AT+CSCS=\"GSM\";+CRSM=220,28482,1,4,40,\"{no_smsc}\""), "\r\n+CRSM: 144,0\r\n\r\nOK\r\n").await;
+    obs.at(
+        &format!("AT+CSCS=\"GSM\";+CRSM=220,28482,1,4,40,\"{no_smsc}\""),
+        "\r\n+CRSM: 144,0\r\n\r\nOK\r\n",
+    )
+    .await;
     obs.at("AT+CSCA?", "\r\n+CSCA: \"\",129\r\n\r\nOK\r\n").await;
     obs.at("AT+CMGS=\"0171\"", "\r\n> ").await;
     obs.send(b"x\x1a").await;
