@@ -19,7 +19,6 @@
 use std::io::ErrorKind;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -223,24 +222,11 @@ fn bench_lock(rig: &Rig) -> Row {
     }
 }
 
-/// Points this process's PC/SC calls at the rig file's pcscd; the socket it talks to.
+/// Points this process's PC/SC calls at the rig file's pcscd (as a run does); the socket it
+/// talks to.
 fn use_pcscd(socket: Option<&PathBuf>) -> Result<PathBuf, String> {
-    static CHOSEN: OnceLock<Option<PathBuf>> = OnceLock::new();
-    let chosen = CHOSEN.get_or_init(|| {
-        if let Some(path) = socket {
-            // SAFETY: set once, guarded by the OnceLock, before this process's first PC/SC
-            // call (libpcsclite reads it once); the doctor's other threads do not touch the
-            // environment.
-            unsafe { std::env::set_var("PCSCLITE_CSOCK_NAME", path) };
-        }
-        socket.cloned()
-    });
-    if chosen.as_ref() != socket {
-        return Err("this process already talks to another pcscd".into());
-    }
-    Ok(std::env::var_os("PCSCLITE_CSOCK_NAME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(SYSTEM_PCSCD_SOCKET)))
+    super::lab::use_pcscd(socket)?;
+    Ok(std::env::var_os("PCSCLITE_CSOCK_NAME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(SYSTEM_PCSCD_SOCKET)))
 }
 
 /// The pcscd row, and the readers it lists when it answers.

@@ -106,7 +106,7 @@ impl LabStation {
 
 /// Points this process's PC/SC calls at the rig file's pcscd (libpcsclite reads
 /// `PCSCLITE_CSOCK_NAME` once per process, so one run talks to one pcscd).
-fn use_pcscd(socket: Option<&PathBuf>) -> Result<(), String> {
+pub fn use_pcscd(socket: Option<&PathBuf>) -> Result<(), String> {
     static CHOSEN: OnceLock<Option<PathBuf>> = OnceLock::new();
     let chosen = CHOSEN.get_or_init(|| {
         if let Some(path) = socket {
@@ -117,7 +117,7 @@ fn use_pcscd(socket: Option<&PathBuf>) -> Result<(), String> {
         socket.cloned()
     });
     if chosen.as_ref() != socket {
-        return Err("this run already talks to another pcscd; one run uses one [pcsc] socket".into());
+        return Err("this process already talks to another pcscd; one run uses one [pcsc] socket".into());
     }
     Ok(())
 }
