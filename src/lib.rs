@@ -23,6 +23,8 @@ pub mod clock;
 pub mod console;
 pub mod firmware;
 pub mod fixture;
+#[doc(hidden)]
+pub mod fuzz_targets;
 pub mod hw;
 pub mod method;
 pub mod model;

@@ -73,12 +73,20 @@ impl Splitter {
         let line = String::from_utf8_lossy(&std::mem::take(&mut self.line)).trim().to_owned();
         match recv_header(&line) {
             Some((conn, 0)) => out.push(Item::Recv { conn, data: Vec::new() }),
-            Some((conn, len)) => self.payload = Some(Payload { conn, len, data: Vec::with_capacity(len) }),
+            // The length is the modem's word: room for it grows as the bytes come, or a
+            // garbled header (`+QIURC: "recv",1,88888888888`) would abort on allocation.
+            Some((conn, len)) => {
+                self.payload = Some(Payload { conn, len, data: Vec::with_capacity(len.min(RECV_PREALLOC)) })
+            }
             None if line.is_empty() => {}
             None => out.push(Item::Line(line)),
         }
     }
 }
+
+/// The most room a payload gets before its bytes arrive: a real module pushes at most 1500
+/// bytes per `+QIURC: "recv"`.
+const RECV_PREALLOC: usize = 1500;
 
 /// `+QIURC: "recv",<conn>,<len>` → (conn, len).
 fn recv_header(line: &str) -> Option<(u32, usize)> {
@@ -246,6 +254,14 @@ mod tests {
         assert_eq!(s.push(b"+QIURC: \"recv\",0,4\r"), vec![]);
         assert_eq!(s.push(b"\nab"), vec![]);
         assert_eq!(s.push(b"cd\r\n"), vec![Item::Recv { conn: 0, data: b"abcd".to_vec() }]);
+    }
+
+    #[test]
+    fn a_huge_recv_length_is_not_allocated_before_the_bytes_come() {
+        // Found by the `firmware_at` fuzz target: this aborted on allocating 88 GB.
+        let mut s = Splitter::default();
+        assert_eq!(s.push(b"+QIURC: \"recv\",1,88888888888\r\nabc"), vec![]);
+        assert_eq!(s.payload.as_ref().map(|p| p.data.len()), Some(3));
     }
 
     #[test]
