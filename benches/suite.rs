@@ -27,7 +27,8 @@ fn main() {
     let rig = catalog.rigs["virtual"].clone();
     let firmware = root.join("target/release/seedrig-firmware");
     let firmware = if firmware.exists() { firmware } else { root.join("target/debug/seedrig-firmware") };
-    let options = RunOptions { firmware_binary: firmware, fault: None, sabotage: None, stop: Default::default() };
+    let options =
+        RunOptions { firmware_binary: firmware, fault: None, sabotage: None, stop: Default::default() };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let suite = Instant::now();
     let mut overheads = Vec::new();

@@ -29,7 +29,10 @@ pub fn die_with_parent(command: &mut std::process::Command, signal: Signal) {
 /// configuration of a bench are nobody else's business. Removed when dropped.
 pub fn private_temp_dir(kind: &str) -> std::io::Result<tempfile::TempDir> {
     use std::os::unix::fs::PermissionsExt;
-    tempfile::Builder::new().prefix(&temp_prefix(kind)).permissions(std::fs::Permissions::from_mode(0o700)).tempdir()
+    tempfile::Builder::new()
+        .prefix(&temp_prefix(kind))
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
 }
 
 /// A folder of this run at a name known in advance (`seedrig-<kind>-<pid>`), made private
@@ -46,7 +49,8 @@ pub fn private_fixed_dir(kind: &str) -> std::io::Result<PathBuf> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let meta = std::fs::symlink_metadata(&path)?;
-            let mine = meta.is_dir() && meta.uid() == rustix::process::getuid().as_raw() && meta.mode() & 0o077 == 0;
+            let mine =
+                meta.is_dir() && meta.uid() == rustix::process::getuid().as_raw() && meta.mode() & 0o077 == 0;
             if mine {
                 Ok(path)
             } else {

@@ -15,7 +15,9 @@ fn seedrig(args: &[&str]) -> Output {
 }
 
 fn testcases(xml: &str) -> Vec<String> {
-    xml.match_indices("<testcase name=\"").map(|(i, m)| xml[i + m.len()..].split('"').next().unwrap().to_owned()).collect()
+    xml.match_indices("<testcase name=\"")
+        .map(|(i, m)| xml[i + m.len()..].split('"').next().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -45,13 +47,27 @@ fn partitions_split_the_suite_and_merge_back_into_one_report() {
     want.sort();
     assert_eq!(all, want, "together the partitions hold every scenario");
     let merged = dir.path().join("all.xml");
-    let o = seedrig(&["junit", "merge", "--out", merged.to_str().unwrap(), reports[1].to_str().unwrap(), reports[0].to_str().unwrap()]);
+    let o = seedrig(&[
+        "junit",
+        "merge",
+        "--out",
+        merged.to_str().unwrap(),
+        reports[1].to_str().unwrap(),
+        reports[0].to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let xml = std::fs::read_to_string(&merged).unwrap();
     assert_eq!(testcases(&xml), want, "sorted by name");
     assert!(xml.contains(r#"<property name="partitions" value="hash:1/2, hash:2/2"/>"#), "{xml}");
     // A partition given twice overlaps with itself.
-    let o = seedrig(&["junit", "merge", "--out", merged.to_str().unwrap(), reports[0].to_str().unwrap(), reports[0].to_str().unwrap()]);
+    let o = seedrig(&[
+        "junit",
+        "merge",
+        "--out",
+        merged.to_str().unwrap(),
+        reports[0].to_str().unwrap(),
+        reports[0].to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -59,7 +75,8 @@ fn partitions_split_the_suite_and_merge_back_into_one_report() {
 fn a_repeated_scenario_reports_its_runs_and_spread() {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("r.xml");
-    let o = seedrig(&["run", "--exact", "master-connects", "--repeat", "3", "--junit", junit.to_str().unwrap()]);
+    let o =
+        seedrig(&["run", "--exact", "master-connects", "--repeat", "3", "--junit", junit.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(o.status.success(), "{text}");
     assert!(text.contains("PASS   master-connects  (3 runs: 3 passed, 0 failed, 0 errors, 0 skipped; success 100 %; time to winner p50 "), "{text}");
@@ -68,7 +85,16 @@ fn a_repeated_scenario_reports_its_runs_and_spread() {
     assert!(xml.contains(r#"<property name="repeat.runs" value="3"/>"#), "{xml}");
     assert!(xml.contains(r#"<property name="repeat.flaky" value="false"/>"#), "{xml}");
     // --until-fail stops at the first run that does not pass: a wrong firmware fails at once.
-    let o = seedrig(&["run", "--exact", "m5-third-ranked-wins", "--repeat", "5", "--until-fail", "--firmware-fault", "wrong-order"]);
+    let o = seedrig(&[
+        "run",
+        "--exact",
+        "m5-third-ranked-wins",
+        "--repeat",
+        "5",
+        "--until-fail",
+        "--firmware-fault",
+        "wrong-order",
+    ]);
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(o.status.code(), Some(1), "{text}");
     assert!(text.contains("FAIL   m5-third-ranked-wins  (1 runs: 0 passed, 1 failed"), "{text}");

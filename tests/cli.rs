@@ -220,7 +220,8 @@ fn run_skips_a_scenario_with_more_slots_than_its_virtual_bench_and_check_reports
     let o = seedrig(&["run", "--rig", rig.to_str().unwrap(), "--exact", "m5-third-ranked-wins"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(
-        stdout(&o).contains("SKIP   m5-third-ranked-wins: it uses SIM slot(s) 4, 5 but bench small has 4 slot(s)"),
+        stdout(&o)
+            .contains("SKIP   m5-third-ranked-wins: it uses SIM slot(s) 4, 5 but bench small has 4 slot(s)"),
         "{}",
         stdout(&o)
     );

@@ -96,7 +96,8 @@ impl Lab {
             .args(args)
             .output()
             .unwrap();
-        let parsed = serde_json::from_str(&std::fs::read_to_string(&results).unwrap_or_default()).unwrap_or_default();
+        let parsed =
+            serde_json::from_str(&std::fs::read_to_string(&results).unwrap_or_default()).unwrap_or_default();
         (output, parsed, std::fs::read_to_string(&junit).unwrap_or_default())
     }
 }
@@ -151,8 +152,14 @@ fn log_line_firmware_is_read_through_event_patterns() {
     let _turn = turn();
     let lab = Lab::up(&["--text-console"]);
     assert!(lab.text().contains("format = \"patterns\""));
-    let scenarios =
-        ["master-connects", "master-reject", "all-exhausted", "result-silent-stalls", "timeout-third-ranked-wins", "m5-third-ranked-wins"];
+    let scenarios = [
+        "master-connects",
+        "master-reject",
+        "all-exhausted",
+        "result-silent-stalls",
+        "timeout-third-ranked-wins",
+        "m5-third-ranked-wins",
+    ];
     let mut args = vec!["--exact"];
     args.extend(scenarios);
     let (output, results, _) = lab.run(&args);
@@ -178,7 +185,11 @@ fn each_firmware_fault_is_caught_through_the_lab() {
         let (output, results, _) = lab.run(&["--exact", scenario]);
         assert_eq!(results.len(), 1, "{mode}: {}", stdout(&output));
         assert_eq!(results[0].verdict, Verdict::Fail, "{mode} on {scenario}: {}", stdout(&output));
-        assert!(results[0].failures().iter().any(|f| f.starts_with(check)), "{mode}: {:?}", results[0].failures());
+        assert!(
+            results[0].failures().iter().any(|f| f.starts_with(check)),
+            "{mode}: {:?}",
+            results[0].failures()
+        );
     }
     lab.dut(&["fault-mode", "none"]);
     let (output, results, _) = lab.run(&["--exact", "master-reject"]);
@@ -231,7 +242,8 @@ fn a_console_port_lost_mid_run_is_an_error_and_the_next_scenario_passes() {
     std::thread::sleep(Duration::from_millis(300));
     lab.dut(&["replug"]);
     let output = run.wait_with_output().unwrap();
-    let parsed: Vec<ScenarioResult> = serde_json::from_str(&std::fs::read_to_string(&results_json).unwrap()).unwrap();
+    let parsed: Vec<ScenarioResult> =
+        serde_json::from_str(&std::fs::read_to_string(&results_json).unwrap()).unwrap();
     let text = stdout(&output);
     let Verdict::Error(why) = &parsed[0].verdict else { panic!("all-exhausted: {text}") };
     assert!(why.contains("DUT console") && why.contains("dut-console"), "{why}");
@@ -257,7 +269,8 @@ fn a_measured_network_is_scanned_and_ranked_on() {
     // (London Heathrow), where the oracle orders the standbys otherwise.
     let catalog = seedrig::fixture::load_default(root()).unwrap().catalog;
     let scenario = &catalog.scenarios["weights-signal"];
-    let at_fixture_site = seedrig::method::expect(&seedrig::method::ScenarioView::from_catalog(&catalog, scenario).unwrap());
+    let at_fixture_site =
+        seedrig::method::expect(&seedrig::method::ScenarioView::from_catalog(&catalog, scenario).unwrap());
     assert_eq!(at_fixture_site.attempt_order(), ["telekom-de-2", "ee-uk-1"]);
     let order = by_name("weights-signal").checks.iter().find(|c| c.name == "attempt_order").unwrap();
     assert!(order.expected.starts_with("telekom-de-2, o2-de-1"), "{}", order.expected);

@@ -61,7 +61,8 @@ fn wait_for_first_verdict(child: &mut Child) -> String {
 
 /// Processes whose command line mentions one of this run's temporary names.
 fn processes_of(pid: u32) -> Vec<String> {
-    let marks = [format!("seedrig-bench-{pid}-"), format!("seedrig-pcscd-{pid}-"), format!("seedrig-jobs-{pid}-")];
+    let marks =
+        [format!("seedrig-bench-{pid}-"), format!("seedrig-pcscd-{pid}-"), format!("seedrig-jobs-{pid}-")];
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
@@ -83,7 +84,8 @@ fn temp_files_of(pid: u32) -> Vec<PathBuf> {
         .map(|e| e.path())
         .filter(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            name.starts_with("seedrig-") && (name.contains(&format!("-{pid}-")) || name.contains(&format!("-{pid}.")))
+            name.starts_with("seedrig-")
+                && (name.contains(&format!("-{pid}-")) || name.contains(&format!("-{pid}.")))
         })
         .collect()
 }

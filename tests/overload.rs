@@ -18,7 +18,13 @@ fn a_rig_that_runs_late_reports_errors_not_failures() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tempfile::tempdir().unwrap();
     let results = out.path().join("results.json");
-    let scenarios = ["master-reject", "master-expired", "master-corrupt-auth", "master-dial-fail", "seed-tariff-override"];
+    let scenarios = [
+        "master-reject",
+        "master-expired",
+        "master-corrupt-auth",
+        "master-dial-fail",
+        "seed-tariff-override",
+    ];
     let run = Command::new(env!("CARGO_BIN_EXE_seedrig"))
         .arg("--fixtures")
         .arg(root.join("fixtures"))
@@ -45,11 +51,23 @@ fn a_rig_that_runs_late_reports_errors_not_failures() {
     done.store(true, Ordering::Relaxed);
     stopper.join().unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
-    let parsed: Vec<ScenarioResult> = serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    let parsed: Vec<ScenarioResult> =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
     assert_eq!(parsed.len(), scenarios.len(), "{text}");
     for r in &parsed {
-        assert_ne!(r.verdict, Verdict::Fail, "{}: a late rig blamed the firmware: {:?}\n{text}", r.scenario, r.failures());
-        assert!(r.rig_lag_ms.is_none_or(|lag| lag >= 40.0), "{}: lag {:?} not seen", r.scenario, r.rig_lag_ms);
+        assert_ne!(
+            r.verdict,
+            Verdict::Fail,
+            "{}: a late rig blamed the firmware: {:?}\n{text}",
+            r.scenario,
+            r.failures()
+        );
+        assert!(
+            r.rig_lag_ms.is_none_or(|lag| lag >= 40.0),
+            "{}: lag {:?} not seen",
+            r.scenario,
+            r.rig_lag_ms
+        );
     }
     let overloaded = parsed
         .iter()

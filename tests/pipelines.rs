@@ -25,11 +25,16 @@ fn checkout() -> tempfile::TempDir {
     let d = dir.path();
     for kind in ["carriers", "seeds", "sites"] {
         std::fs::create_dir_all(d.join("fixtures")).unwrap();
-        std::os::unix::fs::symlink(root().join("fixtures").join(kind), d.join("fixtures").join(kind)).unwrap();
+        std::os::unix::fs::symlink(root().join("fixtures").join(kind), d.join("fixtures").join(kind))
+            .unwrap();
     }
     std::fs::create_dir_all(d.join("fixtures/scenarios")).unwrap();
     for s in ["master-connects", "master-reject", "weights-tariff"] {
-        std::fs::copy(root().join(format!("fixtures/scenarios/{s}.toml")), d.join(format!("fixtures/scenarios/{s}.toml"))).unwrap();
+        std::fs::copy(
+            root().join(format!("fixtures/scenarios/{s}.toml")),
+            d.join(format!("fixtures/scenarios/{s}.toml")),
+        )
+        .unwrap();
     }
     std::fs::create_dir_all(d.join("rig")).unwrap();
     let virtual_rig = std::fs::read_to_string(root().join("rig/virtual.toml")).unwrap();
@@ -80,12 +85,8 @@ fn github_actions_bench_jobs_and_the_merge_run_as_written() {
         };
         let github_env = dir.path().join(format!("github-env-{name}"));
         std::fs::write(&github_env, "").unwrap();
-        let mut env: BTreeMap<String, String> = bench["env"]
-            .as_hash()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (text(k), expand(&text(v))))
-            .collect();
+        let mut env: BTreeMap<String, String> =
+            bench["env"].as_hash().unwrap().iter().map(|(k, v)| (text(k), expand(&text(v)))).collect();
         env.insert("GITHUB_ENV".into(), github_env.display().to_string());
         env.insert("FIRMWARE_SOURCE".into(), dir.path().join("firmware-build.bin").display().to_string());
         for step in bench["steps"].as_vec().unwrap() {
@@ -98,7 +99,10 @@ fn github_actions_bench_jobs_and_the_merge_run_as_written() {
                 }
             }
         }
-        assert!(env.get("FIRMWARE_IMAGE").is_some_and(|p| Path::new(p).is_file()), "the build was handed over");
+        assert!(
+            env.get("FIRMWARE_IMAGE").is_some_and(|p| Path::new(p).is_file()),
+            "the build was handed over"
+        );
         let report = dir.path().join(format!("report-{name}.xml"));
         let xml = std::fs::read_to_string(&report).unwrap();
         assert!(xml.contains(&format!("value=\"{partition}\"")), "{xml}");
@@ -131,7 +135,11 @@ fn gitlab_bench_jobs_and_the_merge_run_as_written() {
         assert_eq!(text(&job["extends"]), ".bench");
         let mut env: BTreeMap<String, String> =
             job["variables"].as_hash().unwrap().iter().map(|(k, v)| (text(k), text(v))).collect();
-        assert_eq!(job["tags"][0].as_str(), env.get("BENCH").map(String::as_str), "runner tagged with the bench");
+        assert_eq!(
+            job["tags"][0].as_str(),
+            env.get("BENCH").map(String::as_str),
+            "runner tagged with the bench"
+        );
         env.insert("CI_COMMIT_TAG".into(), "v1.2.3".into());
         env.insert("FIRMWARE_TAG".into(), "v1.2.3".into());
         env.insert("FIRMWARE_SOURCE".into(), dir.path().join("firmware-build.bin").display().to_string());
@@ -145,4 +153,3 @@ fn gitlab_bench_jobs_and_the_merge_run_as_written() {
     assert_eq!(merged.matches("<testcase ").count(), 3, "{merged}");
     assert!(merged.contains("hash:1/2, hash:2/2"), "{merged}");
 }
-

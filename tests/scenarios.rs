@@ -18,11 +18,17 @@ fn main() {
     let mut args = Arguments::from_args();
     args.test_threads = Some(1);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rig_path = std::env::var_os("SEEDRIG_RIG").map_or_else(|| root.join("rig/virtual.toml"), PathBuf::from);
+    let rig_path =
+        std::env::var_os("SEEDRIG_RIG").map_or_else(|| root.join("rig/virtual.toml"), PathBuf::from);
     let loaded = seedrig::fixture::load_bench(&root.join("fixtures"), &rig_path).expect("fixtures load");
     assert!(loaded.diagnostics.is_empty(), "{}", loaded.diagnostics.render(false));
     let catalog = std::sync::Arc::new(loaded.catalog);
-    let rig = catalog.rigs.values().find(|r| same_file(&r.path, &rig_path)).cloned().expect("the rig file holds a bench");
+    let rig = catalog
+        .rigs
+        .values()
+        .find(|r| same_file(&r.path, &rig_path))
+        .cloned()
+        .expect("the rig file holds a bench");
     let rig = std::sync::Arc::new(rig);
     let trials = catalog
         .scenarios
@@ -33,7 +39,8 @@ fn main() {
                 eprintln!("ignored on bench {}: {}: {why}", rig.name, scenario.id);
             }
             let (catalog, rig, id) = (catalog.clone(), rig.clone(), scenario.id.clone());
-            Trial::test(scenario.id.clone(), move || run_one(&catalog, &rig, &id)).with_ignored_flag(skip.is_some())
+            Trial::test(scenario.id.clone(), move || run_one(&catalog, &rig, &id))
+                .with_ignored_flag(skip.is_some())
         })
         .collect();
     libtest_mimic::run(&args, trials).exit();

@@ -341,7 +341,8 @@ fn a_scenario_whose_pcscd_is_killed_is_an_error_and_the_next_one_passes() {
         "{:?}",
         broken.verdict
     );
-    let healthy = RunOptions { firmware_binary: binary.into(), fault: None, sabotage: None, stop: Default::default() };
+    let healthy =
+        RunOptions { firmware_binary: binary.into(), fault: None, sabotage: None, stop: Default::default() };
     let next =
         runtime.block_on(run_scenario(&catalog, &catalog.scenarios["master-connects"], &rig, &healthy));
     assert_eq!(next.verdict, Verdict::Pass, "{:?}", next.failures());
@@ -364,12 +365,17 @@ fn a_hung_pcscd_is_an_error_naming_pcscd_not_a_firmware_failure() {
         stop: Default::default(),
     };
     let started = std::time::Instant::now();
-    let result = runtime.block_on(run_scenario(&catalog, &catalog.scenarios["m5-third-ranked-wins"], &rig, &options));
-    let Verdict::Error(reason) = &result.verdict else { panic!("{:?} {:?}", result.verdict, result.failures()) };
+    let result =
+        runtime.block_on(run_scenario(&catalog, &catalog.scenarios["m5-third-ranked-wins"], &rig, &options));
+    let Verdict::Error(reason) = &result.verdict else {
+        panic!("{:?} {:?}", result.verdict, result.failures())
+    };
     assert!(reason.contains("pcscd (pid ") && reason.contains("has not answered a PC/SC call"), "{reason}");
     assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
-    let healthy = RunOptions { firmware_binary: binary.into(), fault: None, sabotage: None, stop: Default::default() };
-    let next = runtime.block_on(run_scenario(&catalog, &catalog.scenarios["master-connects"], &rig, &healthy));
+    let healthy =
+        RunOptions { firmware_binary: binary.into(), fault: None, sabotage: None, stop: Default::default() };
+    let next =
+        runtime.block_on(run_scenario(&catalog, &catalog.scenarios["master-connects"], &rig, &healthy));
     assert_eq!(next.verdict, Verdict::Pass, "{:?}", next.failures());
 }
 

@@ -25,7 +25,9 @@ pub struct TcpBackend {
 impl TcpBackend {
     /// Listens on `addr`. Errors name the address.
     pub async fn listen(addr: SocketAddr, backend: Backend) -> Result<TcpBackend, String> {
-        let listener = TcpListener::bind(addr).await.map_err(|e| format!("backend stub: cannot listen on {addr}: {e}"))?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("backend stub: cannot listen on {addr}: {e}"))?;
         let addr = listener.local_addr().unwrap_or(addr);
         let serving = backend.clone();
         let task = tokio::spawn(async move {
@@ -81,7 +83,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_report_over_tcp_is_recorded_by_the_imsi_it_claims() {
-        let stub = TcpBackend::listen("127.0.0.1:0".parse().unwrap(), Backend::new(RigClock::start())).await.unwrap();
+        let stub = TcpBackend::listen("127.0.0.1:0".parse().unwrap(), Backend::new(RigClock::start()))
+            .await
+            .unwrap();
         let report = br#"{"type":"report","iccid":"8949020999000000116","imsi":"262029900000011","mcc":"262","site_cells":[],"rats":["lte"]}"#;
         let answer = request(stub.addr, report).await.unwrap();
         let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();

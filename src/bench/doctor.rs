@@ -226,7 +226,9 @@ fn bench_lock(rig: &Rig) -> Row {
 /// talks to.
 fn use_pcscd(socket: Option<&PathBuf>) -> Result<PathBuf, String> {
     super::lab::use_pcscd(socket)?;
-    Ok(std::env::var_os("PCSCLITE_CSOCK_NAME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(SYSTEM_PCSCD_SOCKET)))
+    Ok(std::env::var_os("PCSCLITE_CSOCK_NAME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(SYSTEM_PCSCD_SOCKET)))
 }
 
 /// The pcscd row, and the readers it lists when it answers.

@@ -64,7 +64,11 @@ impl Evidence {
     /// The network registered (the observer port's `+CEREG`/`+CREG`/`+CGREG` with stat 1 or
     /// 5), with when.
     pub fn observer_registrations(&self) -> Vec<Duration> {
-        self.urcs.iter().filter(|(_, line)| registration_stat(line).is_some_and(|s| s == 1 || s == 5)).map(|(at, _)| *at).collect()
+        self.urcs
+            .iter()
+            .filter(|(_, line)| registration_stat(line).is_some_and(|s| s == 1 || s == 5))
+            .map(|(at, _)| *at)
+            .collect()
     }
 }
 

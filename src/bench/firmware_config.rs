@@ -5,8 +5,8 @@ use std::path::Path;
 
 use toml::{Table, Value};
 
-use crate::model::{Catalog, Placement, Scenario};
 use crate::clock::TimeScale;
+use crate::model::{Catalog, Placement, Scenario};
 
 /// Where the firmware finds the modem, its console and the backend. A lab bench leaves the
 /// device's own ports out: its configure hook knows them.

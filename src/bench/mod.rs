@@ -32,10 +32,10 @@ use std::time::Duration;
 
 pub use virtual_bench::{BenchError, BenchPaths, VirtualBench, VirtualBenchOptions};
 
+use crate::bench::evidence::Evidence;
 use crate::bridge::CardFault;
 use crate::clock::{RigClock, TimeScale};
 use crate::model::ConsoleFormat;
-use crate::bench::evidence::Evidence;
 
 /// One bench, up for one scenario. Evidence is stamped on [`Bench::clock`].
 #[allow(async_fn_in_trait)]
@@ -91,9 +91,12 @@ impl Station {
     /// `firmware` and `fault` start the reference firmware as the virtual bench's DUT.
     pub fn new(rig: &crate::model::Rig, firmware: std::path::PathBuf, fault: Option<String>) -> Station {
         match &rig.kind {
-            crate::model::RigKind::Virtual => Station::Virtual(virtual_bench::VirtualStation::new(
-                virtual_bench::FirmwareLaunch { binary: firmware, fault },
-            )),
+            crate::model::RigKind::Virtual => {
+                Station::Virtual(virtual_bench::VirtualStation::new(virtual_bench::FirmwareLaunch {
+                    binary: firmware,
+                    fault,
+                }))
+            }
             crate::model::RigKind::Lab(lab) => Station::Lab(lab::LabStation::new(rig, lab)),
         }
     }

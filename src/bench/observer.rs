@@ -28,13 +28,20 @@ pub struct Observer {
 impl Observer {
     /// Opens `port` (waiting up to `hotplug_wait` for it to appear), sets the reports up, and
     /// starts recording. Errors name the port.
-    pub async fn watch(port: &Path, baud: u32, clock: RigClock, hotplug_wait: Duration) -> Result<Observer, String> {
+    pub async fn watch(
+        port: &Path,
+        baud: u32,
+        clock: RigClock,
+        hotplug_wait: Duration,
+    ) -> Result<Observer, String> {
         let name = port.display().to_string();
         let stream = super::serial::open("observer port", port, baud, hotplug_wait).await?;
         let (rd, mut wr) = tokio::io::split(stream);
         let mut lines = BufReader::new(rd).lines();
         for cmd in SETUP {
-            wr.write_all(format!("{cmd}\r").as_bytes()).await.map_err(|e| format!("observer port {name}: {e}"))?;
+            wr.write_all(format!("{cmd}\r").as_bytes())
+                .await
+                .map_err(|e| format!("observer port {name}: {e}"))?;
             let answered = tokio::time::timeout(ANSWER_TIMEOUT, async {
                 while let Ok(Some(line)) = lines.next_line().await {
                     if matches!(line.trim(), "OK" | "ERROR") || line.starts_with("+CME ERROR") {

@@ -10,7 +10,12 @@ pub fn cannot_run(catalog: &Catalog, rig: &Rig, scenario: &Scenario) -> Option<S
     let mut why = Vec::new();
     let slots: Vec<u8> = scenario.placements().map(|p| p.slot).filter(|s| *s >= rig.slots).collect();
     if !slots.is_empty() {
-        why.push(format!("it uses SIM slot(s) {} but bench {} has {} slot(s)", list(&slots), rig.name, rig.slots));
+        why.push(format!(
+            "it uses SIM slot(s) {} but bench {} has {} slot(s)",
+            list(&slots),
+            rig.name,
+            rig.slots
+        ));
     }
     if let RigKind::Lab(lab) = &rig.kind {
         why.extend(lab_limits(lab, scenario));
@@ -25,7 +30,8 @@ fn lab_limits(lab: &LabBench, scenario: &Scenario) -> Vec<String> {
     if !missing.is_empty() {
         why.push(format!("seed(s) {} are not in this bench's card inventory", missing.join(", ")));
     }
-    let unwired: Vec<u8> = scenario.placements().map(|p| p.slot).filter(|s| lab.channel(*s).is_none()).collect();
+    let unwired: Vec<u8> =
+        scenario.placements().map(|p| p.slot).filter(|s| lab.channel(*s).is_none()).collect();
     if !unwired.is_empty() {
         why.push(format!("slot(s) {} have no multiplexer channel wired", list(&unwired)));
     }

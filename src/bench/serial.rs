@@ -9,7 +9,12 @@ use tokio_serial::{SerialPortBuilderExt, SerialStream};
 const POLL: Duration = Duration::from_millis(100);
 
 /// Opens `path` at `baud`, waiting up to `hotplug_wait` for it to appear.
-pub async fn open(what: &str, path: &Path, baud: u32, hotplug_wait: Duration) -> Result<SerialStream, String> {
+pub async fn open(
+    what: &str,
+    path: &Path,
+    baud: u32,
+    hotplug_wait: Duration,
+) -> Result<SerialStream, String> {
     let until = tokio::time::Instant::now() + hotplug_wait;
     while !path.exists() {
         if tokio::time::Instant::now() >= until {

@@ -12,13 +12,13 @@ use super::firmware_config::{Wiring, firmware_config};
 use super::observer::Observer;
 use super::{Bench, Sabotage};
 use crate::backend::Backend;
+use crate::bench::evidence::{Evidence, NetworkStep, ReportImsi, StepKind};
 use crate::bridge::{BridgeError, CardFault, FaultControl, SlotBridge, Trace};
 use crate::clock::{RigClock, TimeScale};
 use crate::hw::pcsc::{CallWatch, CardWorker, PcscError, Readers, read_identity};
 use crate::hw::simtrace::{SocketTransport, TransportError};
 use crate::method::attempt::CARD_WWT_MS;
 use crate::model::{Catalog, ConsoleFormat, Rig, Scenario};
-use crate::bench::evidence::{Evidence, NetworkStep, ReportImsi, StepKind};
 use crate::sim::modem::{Modem, ModemConfig};
 use crate::sim::network::{Network, TruthKind};
 use crate::sim::pcscd::{LabelledCard, PcscdError, PrivatePcscd};
@@ -192,7 +192,11 @@ impl VirtualBench {
             slots: slot_paths,
         };
         let observer = match options.watch_observer {
-            true => Some(Observer::watch(modem.observer_port(), 115_200, clock, Duration::ZERO).await.map_err(BenchError::Modem)?),
+            true => Some(
+                Observer::watch(modem.observer_port(), 115_200, clock, Duration::ZERO)
+                    .await
+                    .map_err(BenchError::Modem)?,
+            ),
             false => None,
         };
         let firmware = match options.firmware {
@@ -375,10 +379,21 @@ impl VirtualStation {
         VirtualStation { firmware }
     }
 
-    pub async fn up(&mut self, catalog: &Catalog, scenario: &Scenario, rig: &Rig) -> Result<VirtualBench, BenchError> {
-        let launch = FirmwareLaunch { binary: self.firmware.binary.clone(), fault: self.firmware.fault.clone() };
-        VirtualBench::up(catalog, scenario, rig, VirtualBenchOptions { firmware: Some(launch), watch_observer: true })
-            .await
+    pub async fn up(
+        &mut self,
+        catalog: &Catalog,
+        scenario: &Scenario,
+        rig: &Rig,
+    ) -> Result<VirtualBench, BenchError> {
+        let launch =
+            FirmwareLaunch { binary: self.firmware.binary.clone(), fault: self.firmware.fault.clone() };
+        VirtualBench::up(
+            catalog,
+            scenario,
+            rig,
+            VirtualBenchOptions { firmware: Some(launch), watch_observer: true },
+        )
+        .await
     }
 }
 
@@ -425,7 +440,8 @@ impl Bench for VirtualBench {
     }
 
     fn set_card_fault(&mut self, slot: u8, fault: Option<CardFault>) -> Result<(), String> {
-        let control = self.slot_faults(slot).ok_or_else(|| format!("slot {slot} has no card on this bench"))?;
+        let control =
+            self.slot_faults(slot).ok_or_else(|| format!("slot {slot} has no card on this bench"))?;
         match fault {
             Some(f) => control.apply(f),
             None => control.insert(),

@@ -171,11 +171,9 @@ fn outcome(view: &ScenarioView, expected: &Expected) -> String {
                 fmt_ms(*after_ms),
                 window(a, *after_ms)
             ),
-            Judged::Failed { after_ms, explicit: false, reason, .. } => format!(
-                "fails at T = {}, judged {}: {reason}",
-                fmt_ms(*after_ms),
-                window(a, *after_ms)
-            ),
+            Judged::Failed { after_ms, explicit: false, reason, .. } => {
+                format!("fails at T = {}, judged {}: {reason}", fmt_ms(*after_ms), window(a, *after_ms))
+            }
             Judged::Stalled { reason } => {
                 format!("never answered ({reason}); the firmware waits for a result forever")
             }

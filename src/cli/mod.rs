@@ -340,20 +340,26 @@ pub fn run() -> ExitCode {
             };
             lab::lab(&cli.fixtures, args)
         }
-        Command::Sim(SimCommand::Net { control, action }) => lab::send(&control, match action {
-            NetAction::Site { site } => lab_control::Command::Site(site),
-            NetAction::Fault { seed, kind, arg } => lab_control::Command::Fault { seed, kind, arg },
-            NetAction::Clear => lab_control::Command::Clear,
-        }),
-        Command::Sim(SimCommand::Dut { control, action }) => lab::send(&control, match action {
-            DutAction::Configure { config } => lab_control::Command::Configure(config),
-            DutAction::Restart => lab_control::Command::Restart,
-            DutAction::FaultMode { mode } => {
-                lab_control::Command::FaultMode(if mode == "none" { None } else { Some(mode) })
-            }
-            DutAction::Unplug => lab_control::Command::Unplug,
-            DutAction::Replug => lab_control::Command::Replug,
-        }),
+        Command::Sim(SimCommand::Net { control, action }) => lab::send(
+            &control,
+            match action {
+                NetAction::Site { site } => lab_control::Command::Site(site),
+                NetAction::Fault { seed, kind, arg } => lab_control::Command::Fault { seed, kind, arg },
+                NetAction::Clear => lab_control::Command::Clear,
+            },
+        ),
+        Command::Sim(SimCommand::Dut { control, action }) => lab::send(
+            &control,
+            match action {
+                DutAction::Configure { config } => lab_control::Command::Configure(config),
+                DutAction::Restart => lab_control::Command::Restart,
+                DutAction::FaultMode { mode } => {
+                    lab_control::Command::FaultMode(if mode == "none" { None } else { Some(mode) })
+                }
+                DutAction::Unplug => lab_control::Command::Unplug,
+                DutAction::Replug => lab_control::Command::Replug,
+            },
+        ),
     }
 }
 
@@ -410,7 +416,6 @@ pub fn load_rig_any(fixtures: &Path, path: &Path) -> Result<Rig, ExitCode> {
         ExitCode::from(EXIT_CONFIG)
     })
 }
-
 
 /// The firmware binary built beside this one.
 pub fn firmware_binary() -> PathBuf {

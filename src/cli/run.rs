@@ -116,7 +116,12 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         eprintln!("error: cannot write timelines to {}: {e}", dir.display());
     }
     if let Some(signal) = stop.requested() {
-        eprintln!("stopped by {}: {} of {} scenarios run", signal_name(signal), results.len(), selected.len());
+        eprintln!(
+            "stopped by {}: {} of {} scenarios run",
+            signal_name(signal),
+            results.len(),
+            selected.len()
+        );
         return ExitCode::from(128 + signal as u8);
     }
     let flaky = |r: &ScenarioResult| r.repeat.as_ref().is_some_and(|s| s.flaky());
@@ -136,7 +141,9 @@ fn watch_signals(stop: Stop, jobs: JobChildren) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
     // Registered here, before the thread starts: from now on a signal is ours to handle.
-    let handlers = runtime.block_on(async { Some((signal(SignalKind::interrupt()).ok()?, signal(SignalKind::terminate()).ok()?)) });
+    let handlers = runtime.block_on(async {
+        Some((signal(SignalKind::interrupt()).ok()?, signal(SignalKind::terminate()).ok()?))
+    });
     let Some((mut int, mut term)) = handlers else { return };
     std::thread::spawn(move || {
         runtime.block_on(async move {
@@ -150,7 +157,10 @@ fn watch_signals(stop: Stop, jobs: JobChildren) {
                     std::process::exit(130);
                 }
                 stop.request(signal);
-                eprintln!("\n{}: ending the scenario under way and taking the bench down", signal_name(signal));
+                eprintln!(
+                    "\n{}: ending the scenario under way and taking the bench down",
+                    signal_name(signal)
+                );
                 for pid in jobs.lock().map(|v| v.clone()).unwrap_or_default() {
                     if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
                         let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
@@ -176,7 +186,13 @@ pub fn select(catalog: &Catalog, filters: &[String], exact: bool) -> Vec<String>
 
 /// Runs the scenarios on `jobs` virtual benches side by side: one child process each (a process
 /// talks to one pcscd), scenarios dealt round-robin, results merged in scenario order.
-fn run_parallel(fixtures: &Path, args: &RunArgs, ids: &[String], stop: &Stop, jobs: &JobChildren) -> Vec<ScenarioResult> {
+fn run_parallel(
+    fixtures: &Path,
+    args: &RunArgs,
+    ids: &[String],
+    stop: &Stop,
+    jobs: &JobChildren,
+) -> Vec<ScenarioResult> {
     let dir = match seedrig::children::private_temp_dir("jobs") {
         Ok(d) => d,
         Err(e) => {
@@ -316,14 +332,27 @@ impl Progress {
             })
             .collect();
         let left = expected.values().sum::<std::time::Duration>() * times;
-        Progress { on, total: ids.len() * times as usize, done: 0, expected, left, overhead: std::time::Duration::ZERO }
+        Progress {
+            on,
+            total: ids.len() * times as usize,
+            done: 0,
+            expected,
+            left,
+            overhead: std::time::Duration::ZERO,
+        }
     }
 
     fn show(&self, id: &str) {
         if self.on {
-            let per_run = if self.done == 0 { std::time::Duration::ZERO } else { self.overhead / self.done as u32 };
+            let per_run =
+                if self.done == 0 { std::time::Duration::ZERO } else { self.overhead / self.done as u32 };
             let eta = self.left + per_run * (self.total - self.done) as u32;
-            eprint!("\r[{}/{}] {id} ... about {:.0} s left\x1b[K", self.done + 1, self.total, eta.as_secs_f64());
+            eprint!(
+                "\r[{}/{}] {id} ... about {:.0} s left\x1b[K",
+                self.done + 1,
+                self.total,
+                eta.as_secs_f64()
+            );
         }
     }
 
@@ -411,7 +440,11 @@ fn print_summary(results: &[ScenarioResult], repeated: bool) {
     let failed = count(|v| *v == Verdict::Fail);
     let errors = count(|v| matches!(v, Verdict::Error(_)));
     let skipped = count(|v| matches!(v, Verdict::Skipped(_)));
-    let flaky = if repeated { format!(", {} flaky", results.iter().filter(|r| flaky(r)).count()) } else { String::new() };
+    let flaky = if repeated {
+        format!(", {} flaky", results.iter().filter(|r| flaky(r)).count())
+    } else {
+        String::new()
+    };
     println!(
         "\n{} scenarios: {passed} passed, {failed} failed, {errors} errors, {skipped} skipped{flaky}",
         results.len()

@@ -155,4 +155,3 @@ pub struct MeasuredCell {
     #[serde(serialize_with = "ser::compact")]
     pub dbm: f64,
 }
-

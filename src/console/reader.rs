@@ -37,7 +37,12 @@ pub struct ConsoleReader {
 
 impl Default for ConsoleReader {
     fn default() -> Self {
-        ConsoleReader { decoder: Decoder::Json, pending: String::new(), events: Vec::new(), noise: Vec::new() }
+        ConsoleReader {
+            decoder: Decoder::Json,
+            pending: String::new(),
+            events: Vec::new(),
+            noise: Vec::new(),
+        }
     }
 }
 
@@ -47,9 +52,9 @@ impl ConsoleReader {
     pub fn new(format: &ConsoleFormat) -> Result<ConsoleReader, String> {
         let decoder = match format {
             ConsoleFormat::Json => Decoder::Json,
-            ConsoleFormat::Patterns(patterns) => Decoder::Patterns(
-                patterns.iter().map(compile).collect::<Result<Vec<_>, String>>()?,
-            ),
+            ConsoleFormat::Patterns(patterns) => {
+                Decoder::Patterns(patterns.iter().map(compile).collect::<Result<Vec<_>, String>>()?)
+            }
         };
         Ok(ConsoleReader { decoder, ..ConsoleReader::default() })
     }
@@ -156,7 +161,10 @@ mod tests {
     #[test]
     fn json_lines_become_events_and_the_rest_is_noise() {
         let mut r = ConsoleReader::default();
-        r.push(Duration::from_millis(5), b"{\"t_ms\":1,\"event\":\"exhausted\",\"pass\":1}\nhello\n{\"t_ms\"");
+        r.push(
+            Duration::from_millis(5),
+            b"{\"t_ms\":1,\"event\":\"exhausted\",\"pass\":1}\nhello\n{\"t_ms\"",
+        );
         r.push(Duration::from_millis(7), b":2,\"event\":\"boot\"}\n");
         assert_eq!(r.events.len(), 2);
         assert_eq!(r.events[0].event, Event::Exhausted { pass: 1 });
@@ -171,7 +179,8 @@ mod tests {
             pattern(PatternEvent::Attempt, r"trying slot (?P<slot>\d+) as (?P<role>master|standby)"),
             EventPattern {
                 event: PatternEvent::Judged,
-                regex: r"slot (?P<slot>\d+) failed: (?P<reason>.+?)(?: \((?P<explicit>true|false)\))?$".into(),
+                regex: r"slot (?P<slot>\d+) failed: (?P<reason>.+?)(?: \((?P<explicit>true|false)\))?$"
+                    .into(),
                 explicit: Some(false),
             },
             pattern(PatternEvent::Connected, r"online via slot (?P<slot>\d+)"),
@@ -182,8 +191,13 @@ mod tests {
         r.push(Duration::ZERO, log.as_bytes());
         let kinds: Vec<&Event> = r.events.iter().map(|e| &e.event).collect();
         assert!(matches!(kinds[0], Event::Boot { .. }));
-        assert!(matches!(kinds[1], Event::Attempt { slot: 0, role: super::super::Role::Master, pass: 1, .. }));
-        assert!(matches!(kinds[2], Event::Judged { slot: 0, explicit: true, reason, .. } if reason == "reject 15"));
+        assert!(matches!(
+            kinds[1],
+            Event::Attempt { slot: 0, role: super::super::Role::Master, pass: 1, .. }
+        ));
+        assert!(
+            matches!(kinds[2], Event::Judged { slot: 0, explicit: true, reason, .. } if reason == "reject 15")
+        );
         assert!(matches!(kinds[4], Event::Judged { slot: 2, explicit: false, .. }));
         assert!(matches!(kinds[5], Event::Connected { slot: 1, .. }));
         assert_eq!(r.noise.len(), 1);
@@ -191,7 +205,8 @@ mod tests {
 
     #[test]
     fn a_pattern_match_without_a_readable_slot_is_noise() {
-        let format = ConsoleFormat::Patterns(vec![pattern(PatternEvent::Attempt, r"trying slot (?P<slot>\w+)")]);
+        let format =
+            ConsoleFormat::Patterns(vec![pattern(PatternEvent::Attempt, r"trying slot (?P<slot>\w+)")]);
         let mut r = ConsoleReader::new(&format).unwrap();
         r.push(Duration::ZERO, b"trying slot x\n");
         assert!(r.events.is_empty());

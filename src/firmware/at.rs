@@ -96,8 +96,12 @@ impl AtClient {
     pub fn new<S: AsyncRead + AsyncWrite + Send + 'static>(stream: S) -> AtClient {
         let (rd, wr) = tokio::io::split(stream);
         let (tx, rx) = mpsc::unbounded_channel();
-        let router =
-            Arc::new(Mutex::new(Router { pending: None, abandoned: VecDeque::new(), urcs: Some(tx), finals: 0 }));
+        let router = Arc::new(Mutex::new(Router {
+            pending: None,
+            abandoned: VecDeque::new(),
+            urcs: Some(tx),
+            finals: 0,
+        }));
         let reader = tokio::spawn(read_loop(Box::new(rd), router.clone()));
         AtClient { writer: Box::new(wr), router, urcs: rx, fresh_from: 0, reader }
     }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::model::{Iccid, Judgement, Rat, Weights};
 use crate::clock::TimeScale;
+use crate::model::{Iccid, Judgement, Rat, Weights};
 
 /// A file that cannot be read, does not parse, or holds a value the firmware cannot use.
 #[derive(Debug, Clone, PartialEq)]

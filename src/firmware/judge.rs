@@ -128,9 +128,16 @@ mod tests {
         assert!(failed(T, false)(&late), "{late:?}");
         // The oracle agrees on both sides of the edge.
         use crate::method::attempt::{AttemptResult, judge as oracle};
-        let answer = |after_ms| AttemptResult::Explicit { after_ms, earliest_ms: after_ms, reason: "r".into() };
-        assert!(matches!(oracle(&answer(T), Both, T), crate::method::Judged::Failed { after_ms: T, explicit: true, .. }));
-        assert!(matches!(oracle(&answer(T + 260), Both, T), crate::method::Judged::Failed { after_ms: T, explicit: false, .. }));
+        let answer =
+            |after_ms| AttemptResult::Explicit { after_ms, earliest_ms: after_ms, reason: "r".into() };
+        assert!(matches!(
+            oracle(&answer(T), Both, T),
+            crate::method::Judged::Failed { after_ms: T, explicit: true, .. }
+        ));
+        assert!(matches!(
+            oracle(&answer(T + 260), Both, T),
+            crate::method::Judged::Failed { after_ms: T, explicit: false, .. }
+        ));
     }
 
     #[test]

@@ -2,15 +2,13 @@
 
 use std::time::Duration;
 
-
 use super::at::{AtClient, AtError};
-pub use crate::console::MeasuredCell;
 use super::urc::fields;
+pub use crate::console::MeasuredCell;
 use crate::model::Rat;
 
 /// A real module may scan for minutes; the simulated one answers at once.
 const SCAN_TIMEOUT: Duration = Duration::from_secs(180);
-
 
 pub async fn measure(at: &mut AtClient) -> Result<Vec<MeasuredCell>, AtError> {
     at.command("AT+QOPS", Some(SCAN_TIMEOUT)).await.map(|lines| parse_qops(&lines))

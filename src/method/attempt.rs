@@ -54,8 +54,13 @@ impl Judged {
 /// Walks the attach steps in the order a modem does them; the first step that fails decides.
 pub fn attempt(seed: &SeedView) -> AttemptResult {
     let has = |pred: fn(&FaultKind) -> bool| seed.faults.iter().find(|f| pred(f));
-    let explicit = |after_ms: u64, reason: String| AttemptResult::Explicit { after_ms, earliest_ms: after_ms, reason };
-    let at_once = |after_ms: u64, reason: &str| AttemptResult::Explicit { after_ms, earliest_ms: 0, reason: reason.to_owned() };
+    let explicit =
+        |after_ms: u64, reason: String| AttemptResult::Explicit { after_ms, earliest_ms: after_ms, reason };
+    let at_once = |after_ms: u64, reason: &str| AttemptResult::Explicit {
+        after_ms,
+        earliest_ms: 0,
+        reason: reason.to_owned(),
+    };
     // The modem waits at least the work waiting time for a silent card, and gives up by
     // CARD_GIVE_UP_MS.
     let card_gives_up = |before_ms: u64, reason: &str| AttemptResult::Explicit {
@@ -139,24 +144,38 @@ pub fn attempt(seed: &SeedView) -> AttemptResult {
 pub fn judge(result: &AttemptResult, mode: Judgement, t_ms: u64) -> Judged {
     let at_t = |reason: String| Judged::Failed { after_ms: t_ms, earliest_ms: t_ms, explicit: false, reason };
     match (result, mode) {
-        (AttemptResult::Connects { after_ms }, Judgement::Result) => Judged::Connected { after_ms: *after_ms },
-        (AttemptResult::Connects { after_ms }, _) if *after_ms <= t_ms => Judged::Connected { after_ms: *after_ms },
+        (AttemptResult::Connects { after_ms }, Judgement::Result) => {
+            Judged::Connected { after_ms: *after_ms }
+        }
+        (AttemptResult::Connects { after_ms }, _) if *after_ms <= t_ms => {
+            Judged::Connected { after_ms: *after_ms }
+        }
         (AttemptResult::Connects { after_ms }, _) => {
             at_t(format!("would connect after {} but T is {}", fmt_ms(*after_ms), fmt_ms(t_ms)))
         }
-        (AttemptResult::Explicit { after_ms, earliest_ms, reason }, Judgement::Result) => {
-            Judged::Failed { after_ms: *after_ms, earliest_ms: *earliest_ms, explicit: true, reason: reason.clone() }
-        }
+        (AttemptResult::Explicit { after_ms, earliest_ms, reason }, Judgement::Result) => Judged::Failed {
+            after_ms: *after_ms,
+            earliest_ms: *earliest_ms,
+            explicit: true,
+            reason: reason.clone(),
+        },
         // An answer that may come by T ends the attempt early; one that comes after T only
         // would be judged at T, like silence.
         (AttemptResult::Explicit { after_ms, earliest_ms, reason }, Judgement::Both) if *after_ms <= t_ms => {
-            Judged::Failed { after_ms: *after_ms, earliest_ms: *earliest_ms, explicit: true, reason: reason.clone() }
+            Judged::Failed {
+                after_ms: *after_ms,
+                earliest_ms: *earliest_ms,
+                explicit: true,
+                reason: reason.clone(),
+            }
         }
         (AttemptResult::Explicit { after_ms, reason, .. }, Judgement::Both) => {
             at_t(format!("{reason} after {}, beyond T; judged at T", fmt_ms(*after_ms)))
         }
         // Figure 4: only the clock decides, even when a reject came earlier.
-        (AttemptResult::Explicit { reason, .. }, Judgement::Timeout) => at_t(format!("{reason}; judged at T")),
+        (AttemptResult::Explicit { reason, .. }, Judgement::Timeout) => {
+            at_t(format!("{reason}; judged at T"))
+        }
         (AttemptResult::Silent { reason }, Judgement::Result) => Judged::Stalled { reason: reason.clone() },
         (AttemptResult::Silent { reason }, _) => at_t(reason.clone()),
     }
@@ -240,23 +259,40 @@ mod tests {
     #[test]
     fn under_both_an_answer_after_t_is_judged_at_t_and_one_at_t_still_counts() {
         // Reject after auth 300 + register 700 + slow_attach: at 2.26 s with T = 2 s.
-        let late = attempt(&seed(vec![FaultKind::SlowAttach { delay_ms: 1260 }, FaultKind::Reject { cause: 15 }]));
+        let late =
+            attempt(&seed(vec![FaultKind::SlowAttach { delay_ms: 1260 }, FaultKind::Reject { cause: 15 }]));
         let j = judge(&late, Judgement::Both, 2000);
-        assert!(matches!(&j, Judged::Failed { after_ms: 2000, earliest_ms: 2000, explicit: false, reason }
-            if reason == "registration rejected, EMM cause 15 after 2.26 s, beyond T; judged at T"), "{j:?}");
+        assert!(
+            matches!(&j, Judged::Failed { after_ms: 2000, earliest_ms: 2000, explicit: false, reason }
+            if reason == "registration rejected, EMM cause 15 after 2.26 s, beyond T; judged at T"),
+            "{j:?}"
+        );
         // The same answer exactly at T ends the attempt on the answer.
-        let on_time = attempt(&seed(vec![FaultKind::SlowAttach { delay_ms: 1000 }, FaultKind::Reject { cause: 15 }]));
-        assert!(matches!(judge(&on_time, Judgement::Both, 2000), Judged::Failed { after_ms: 2000, explicit: true, .. }));
+        let on_time =
+            attempt(&seed(vec![FaultKind::SlowAttach { delay_ms: 1000 }, FaultKind::Reject { cause: 15 }]));
+        assert!(matches!(
+            judge(&on_time, Judgement::Both, 2000),
+            Judged::Failed { after_ms: 2000, explicit: true, .. }
+        ));
         // `result` waits for the late answer.
-        assert!(matches!(judge(&late, Judgement::Result, 2000), Judged::Failed { after_ms: 2260, explicit: true, .. }));
+        assert!(matches!(
+            judge(&late, Judgement::Result, 2000),
+            Judged::Failed { after_ms: 2260, explicit: true, .. }
+        ));
     }
 
     #[test]
     fn a_silent_card_is_given_up_on_between_the_wwt_and_the_give_up_time() {
         let mute = attempt(&seed(vec![FaultKind::Mute]));
-        assert!(matches!(mute, AttemptResult::Explicit { after_ms: 2000, earliest_ms: 1000, .. }), "{mute:?}");
+        assert!(
+            matches!(mute, AttemptResult::Explicit { after_ms: 2000, earliest_ms: 1000, .. }),
+            "{mute:?}"
+        );
         let slow = attempt(&seed(vec![FaultKind::Slow { delay_ms: 5000, beyond_wwt: true }]));
-        assert!(matches!(slow, AttemptResult::Explicit { after_ms: 2300, earliest_ms: 1300, .. }), "{slow:?}");
+        assert!(
+            matches!(slow, AttemptResult::Explicit { after_ms: 2300, earliest_ms: 1300, .. }),
+            "{slow:?}"
+        );
         let pulled = attempt(&seed(vec![FaultKind::Pulled]));
         assert!(matches!(pulled, AttemptResult::Explicit { after_ms: 0, earliest_ms: 0, .. }));
     }

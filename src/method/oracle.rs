@@ -134,7 +134,9 @@ pub fn near_tie_rankings(view: &ScenarioView, margin: f64, limit: usize) -> Vec<
         }
     }
     // The oracle's own order first.
-    if let Some(pos) = out.iter().position(|r| r.iter().map(|e| e.standby).eq(ranked.iter().map(|e| e.standby))) {
+    if let Some(pos) =
+        out.iter().position(|r| r.iter().map(|e| e.standby).eq(ranked.iter().map(|e| e.standby)))
+    {
         out.swap(0, pos);
     }
     out.truncate(limit.max(1));

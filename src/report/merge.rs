@@ -49,7 +49,8 @@ pub fn merge(inputs: &[(String, String)]) -> Result<String, String> {
     benches.dedup();
     let count = |o: Outcome| cases.iter().filter(|c| c.outcome == o).count();
     let time: f64 = cases.iter().map(|c| c.time).sum();
-    let (failures, errors, skipped) = (count(Outcome::Failure), count(Outcome::Error), count(Outcome::Skipped));
+    let (failures, errors, skipped) =
+        (count(Outcome::Failure), count(Outcome::Error), count(Outcome::Skipped));
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
         "<testsuites name=\"seedrig\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{time:.3}\">\n",
@@ -93,7 +94,13 @@ fn read(file: &str, xml: &str) -> Result<Found, String> {
                 let name = attribute(&e, "name").ok_or_else(|| bad(&"a testcase without a name"))?;
                 let time = attribute(&e, "time").and_then(|t| t.parse().ok()).unwrap_or(0.0);
                 if xml[before..after].ends_with("/>") {
-                    found.cases.push(Case { name, raw: xml[before..after].to_owned(), time, outcome: Outcome::Pass, from: file.to_owned() });
+                    found.cases.push(Case {
+                        name,
+                        raw: xml[before..after].to_owned(),
+                        time,
+                        outcome: Outcome::Pass,
+                        from: file.to_owned(),
+                    });
                 } else {
                     in_case = Some((before, name, time, Outcome::Pass));
                 }
@@ -110,10 +117,19 @@ fn read(file: &str, xml: &str) -> Result<Found, String> {
                 }
             }
             Event::End(e) if e.name().as_ref() == b"testcase" => {
-                let (start, name, time, outcome) = in_case.take().ok_or_else(|| bad(&"a stray </testcase>"))?;
-                found.cases.push(Case { name, raw: xml[start..after].to_owned(), time, outcome, from: file.to_owned() });
+                let (start, name, time, outcome) =
+                    in_case.take().ok_or_else(|| bad(&"a stray </testcase>"))?;
+                found.cases.push(Case {
+                    name,
+                    raw: xml[start..after].to_owned(),
+                    time,
+                    outcome,
+                    from: file.to_owned(),
+                });
             }
-            Event::Start(e) if e.name().as_ref() == b"properties" && in_case.is_none() => in_suite_properties = true,
+            Event::Start(e) if e.name().as_ref() == b"properties" && in_case.is_none() => {
+                in_suite_properties = true
+            }
             Event::End(e) if e.name().as_ref() == b"properties" => in_suite_properties = false,
             Event::Empty(e) if e.name().as_ref() == b"property" && in_suite_properties => {
                 if let (Some(k), Some(v)) = (attribute(&e, "name"), attribute(&e, "value")) {
@@ -162,9 +178,15 @@ mod tests {
         let one = merge(&[("a.xml".into(), a.clone()), ("b.xml".into(), b.clone())]).unwrap();
         let other = merge(&[("b.xml".into(), b), ("a.xml".into(), a)]).unwrap();
         assert_eq!(one, other);
-        let order: Vec<usize> = ["m-a", "m-b", "m-c", "m-d"].iter().map(|n| one.find(&format!("name=\"{n}\"")).unwrap()).collect();
+        let order: Vec<usize> = ["m-a", "m-b", "m-c", "m-d"]
+            .iter()
+            .map(|n| one.find(&format!("name=\"{n}\"")).unwrap())
+            .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{one}");
-        assert!(one.contains(r#"tests="4" disabled="0" errors="1" failures="0" skipped="1" time="2.000""#), "{one}");
+        assert!(
+            one.contains(r#"tests="4" disabled="0" errors="1" failures="0" skipped="1" time="2.000""#),
+            "{one}"
+        );
         assert!(one.contains(r#"<property name="partitions" value="count:1/2, count:2/2"/>"#), "{one}");
         assert!(one.contains("<skipped message=\"no slot\""), "{one}");
     }

@@ -18,7 +18,12 @@ use crate::run::{ScenarioResult, Verdict};
 
 /// The JUnit report of a run on `bench` (of one partition of the suite, if given). A flaky
 /// scenario (mixed results over `--repeat`) is a failure unless `allow_flaky`.
-pub fn junit(bench: &str, partition: Option<&str>, allow_flaky: bool, results: &[ScenarioResult]) -> Result<String, String> {
+pub fn junit(
+    bench: &str,
+    partition: Option<&str>,
+    allow_flaky: bool,
+    results: &[ScenarioResult],
+) -> Result<String, String> {
     let mut suite = TestSuite::new(format!("seedrig ({bench})"));
     suite.add_property(("bench", bench));
     if let Some(p) = partition {
@@ -217,6 +222,9 @@ mod repeat_tests {
         let allowed = junit("virtual", None, true, &[flaky]).unwrap();
         assert!(!allowed.contains("<failure"), "{allowed}");
         let steady = junit("virtual", None, false, &[repeated(Verdict::Pass, 4, 0)]).unwrap();
-        assert!(steady.contains(r#"<property name="repeat.flaky" value="false"/>"#) && !steady.contains("<failure"));
+        assert!(
+            steady.contains(r#"<property name="repeat.flaky" value="false"/>"#)
+                && !steady.contains("<failure")
+        );
     }
 }

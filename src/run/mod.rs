@@ -20,6 +20,7 @@ mod tests;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::bench::evidence::{Evidence, StepKind};
 use crate::bench::{Bench, Station};
 use crate::console::Event;
 use crate::console::reader::ConsoleReader;
@@ -27,7 +28,6 @@ use crate::method::oracle::{Expected, Outcome};
 use crate::method::{ScenarioView, expect, expect_ranked, near_tie_rankings};
 use crate::model::{Catalog, Rig, Scenario};
 use checks::{Check, Input, Status, evaluate};
-use crate::bench::evidence::{Evidence, StepKind};
 
 /// How long (real) the DUT may take to answer `status`.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -213,18 +213,32 @@ impl<'a> Runner<'a> {
 
 /// Runs one scenario on a bench that is already up (any [`Bench`]: a fake one in tests), and
 /// takes it down.
-pub async fn run_on<B: Bench>(catalog: &Catalog, scenario: &Scenario, options: &RunOptions, bench: B) -> ScenarioResult {
+pub async fn run_on<B: Bench>(
+    catalog: &Catalog,
+    scenario: &Scenario,
+    options: &RunOptions,
+    bench: B,
+) -> ScenarioResult {
     let wall = Instant::now();
     let Some(view) = ScenarioView::from_catalog(catalog, scenario) else {
         bench.down().await;
-        return ScenarioResult::error(&scenario.id, "fixtures: the scenario's references do not resolve".into(), wall.elapsed());
+        return ScenarioResult::error(
+            &scenario.id,
+            "fixtures: the scenario's references do not resolve".into(),
+            wall.elapsed(),
+        );
     };
     let expected = expect(&view);
     Run { catalog, scenario, expected: &expected, options, wall }.on(bench).await
 }
 
 /// Runs one scenario on `rig` (a fresh [`Runner`]).
-pub async fn run_scenario(catalog: &Catalog, scenario: &Scenario, rig: &Rig, options: &RunOptions) -> ScenarioResult {
+pub async fn run_scenario(
+    catalog: &Catalog,
+    scenario: &Scenario,
+    rig: &Rig,
+    options: &RunOptions,
+) -> ScenarioResult {
     Runner::new(catalog, rig, options).run(scenario).await
 }
 
@@ -282,8 +296,10 @@ impl Run<'_> {
         catalog.sites.insert(site.id.clone(), site.clone());
         let view = ScenarioView::from_catalog(&catalog, self.scenario)
             .ok_or("the measured site does not resolve against the fixtures")?;
-        let expected: Vec<Expected> =
-            near_tie_rankings(&view, margin, MAX_NEAR_TIE_ORDERS).into_iter().map(|r| expect_ranked(&view, r)).collect();
+        let expected: Vec<Expected> = near_tie_rankings(&view, margin, MAX_NEAR_TIE_ORDERS)
+            .into_iter()
+            .map(|r| expect_ranked(&view, r))
+            .collect();
         Ok(Oracle { catalog: Some(catalog), expected, margin: Some(margin) })
     }
 
@@ -315,15 +331,21 @@ impl Run<'_> {
         let (chosen, mut checks) =
             judged.iter().find(|(_, c)| !c.iter().any(Check::failed)).unwrap_or(&judged[0]).clone();
         if oracle.expected.len() > 1
-            && let (Some(margin), Some(order)) = (oracle.margin, checks.iter_mut().find(|c| c.name == "attempt_order"))
+            && let (Some(margin), Some(order)) =
+                (oracle.margin, checks.iter_mut().find(|c| c.name == "attempt_order"))
         {
             order.expected.push_str(&format!(
                 " (measured ranking ambiguous: indices within {margin} count as tied; {} orders accepted)",
                 oracle.expected.len()
             ));
         }
-        let input =
-            Input { catalog, scenario: self.scenario, expected: &oracle.expected[chosen], scale, evidence: &evidence };
+        let input = Input {
+            catalog,
+            scenario: self.scenario,
+            expected: &oracle.expected[chosen],
+            scale,
+            evidence: &evidence,
+        };
         let mut verdict = verdict(&checks, &evidence);
         // The checks' bounds allow the tolerance, scaled to real time; a rig later than that
         // may have failed a check on its own lateness.
@@ -434,8 +456,10 @@ impl<B: Bench> Driver<'_, B> {
         } else {
             // The outcome is in at `connected` or `exhausted`; the settle period below still
             // collects what follows a win (the VSIM assignment, any switching).
-            self.read_until(deadline, |c| c.any(|e| matches!(e, Event::Connected { .. } | Event::Exhausted { .. })))
-                .await?
+            self.read_until(deadline, |c| {
+                c.any(|e| matches!(e, Event::Connected { .. } | Event::Exhausted { .. }))
+            })
+            .await?
         };
         let finished_at = self.bench.clock().now();
         self.outcome_in = finished;
@@ -463,7 +487,11 @@ impl<B: Bench> Driver<'_, B> {
     }
 
     /// Reads console lines until `done`, or `within` passes (Ok(false)), or the bench breaks.
-    async fn read_until(&mut self, within: Duration, done: impl Fn(&ConsoleReader) -> bool) -> Result<bool, String> {
+    async fn read_until(
+        &mut self,
+        within: Duration,
+        done: impl Fn(&ConsoleReader) -> bool,
+    ) -> Result<bool, String> {
         let until = tokio::time::Instant::now() + within;
         loop {
             if done(&self.console) {
@@ -480,7 +508,8 @@ impl<B: Bench> Driver<'_, B> {
                 }
                 return Err(broken);
             }
-            let poll = Duration::from_millis(200).min(until.saturating_duration_since(tokio::time::Instant::now()));
+            let poll =
+                Duration::from_millis(200).min(until.saturating_duration_since(tokio::time::Instant::now()));
             if poll.is_zero() {
                 return Ok(false);
             }
@@ -510,16 +539,24 @@ impl<B: Bench> Driver<'_, B> {
     async fn answers_status(&mut self) -> Result<bool, String> {
         let before = self.console.events.len();
         self.console_send("status").await?;
-        self.read_until(STATUS_TIMEOUT, |c| c.events[before..].iter().any(|e| matches!(e.event, Event::Status(_))))
-            .await
+        self.read_until(STATUS_TIMEOUT, |c| {
+            c.events[before..].iter().any(|e| matches!(e.event, Event::Status(_)))
+        })
+        .await
     }
 }
 
 /// How late the rig saw the win: its stamp of the firmware's `connected` line minus the
 /// network's ground truth of the last data delivered before it (both on the rig clock), in ms.
 fn timing_error(e: &Evidence) -> Option<f64> {
-    let connected = e.console.iter().find_map(|c| matches!(c.event, Event::Connected { .. }).then_some(c.at))?;
-    let truth =
-        e.network.as_ref()?.iter().filter(|t| t.kind == StepKind::DataDelivered && t.at <= connected).map(|t| t.at).max()?;
+    let connected =
+        e.console.iter().find_map(|c| matches!(c.event, Event::Connected { .. }).then_some(c.at))?;
+    let truth = e
+        .network
+        .as_ref()?
+        .iter()
+        .filter(|t| t.kind == StepKind::DataDelivered && t.at <= connected)
+        .map(|t| t.at)
+        .max()?;
     Some((connected.as_secs_f64() - truth.as_secs_f64()) * 1000.0)
 }

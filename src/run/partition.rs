@@ -66,7 +66,9 @@ impl fmt::Display for Partition {
 
 /// FNV-1a, 64 bit.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3))
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 #[cfg(test)]
@@ -79,7 +81,10 @@ mod tests {
 
     #[test]
     fn parses_and_refuses_with_help() {
-        assert_eq!(Partition::parse("count:2/3").unwrap(), Partition { scheme: Scheme::Count, index: 2, total: 3 });
+        assert_eq!(
+            Partition::parse("count:2/3").unwrap(),
+            Partition { scheme: Scheme::Count, index: 2, total: 3 }
+        );
         assert_eq!(Partition::parse("hash:1/1").unwrap().to_string(), "hash:1/1");
         for bad in ["count:0/3", "count:4/3", "hash:1", "slice:1/2", "count:a/2", "1/2"] {
             assert!(Partition::parse(bad).unwrap_err().contains("count:M/N or hash:M/N"), "{bad}");

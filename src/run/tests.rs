@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::checks::Status;
-use crate::bench::evidence::Evidence;
 use super::{RunOptions, Verdict, run_on};
 use crate::bench::Bench;
+use crate::bench::evidence::Evidence;
 use crate::bridge::{ApduRecord, CardFault, Subject};
 use crate::clock::{RigClock, TimeScale};
 use crate::model::{Catalog, ConsoleFormat};
@@ -66,7 +66,9 @@ impl Bench for FakeBench {
         let next = if self.started { self.script.pop_front() } else { self.before_start.pop_front() };
         match next {
             Some(line) => Ok(format!("{line}\n").into_bytes()),
-            None if self.started && self.console_dies => Err("/dev/serial/by-id/fake: the port closed".into()),
+            None if self.started && self.console_dies => {
+                Err("/dev/serial/by-id/fake: the port closed".into())
+            }
             None => {
                 tokio::time::sleep(within.min(Duration::from_millis(5))).await;
                 Ok(Vec::new())
@@ -93,7 +95,12 @@ fn catalog() -> Catalog {
 }
 
 fn options() -> RunOptions {
-    RunOptions { firmware_binary: "/nonexistent".into(), fault: None, sabotage: None, stop: Default::default() }
+    RunOptions {
+        firmware_binary: "/nonexistent".into(),
+        fault: None,
+        sabotage: None,
+        stop: Default::default(),
+    }
 }
 
 const BOOT: &str = r#"{"t_ms":0,"event":"boot"}"#;
@@ -125,7 +132,11 @@ async fn run(bench: FakeBench) -> super::ScenarioResult {
 
 fn with_report(mut bench: FakeBench, c: &Catalog) -> FakeBench {
     let imsi = c.seeds["china-mobile-1"].imsi.to_string();
-    bench.evidence.reports.push(crate::backend::ReportRecord { at: Duration::ZERO, imsi, report: serde_json::Value::Null });
+    bench.evidence.reports.push(crate::backend::ReportRecord {
+        at: Duration::ZERO,
+        imsi,
+        report: serde_json::Value::Null,
+    });
     bench
 }
 
@@ -207,8 +218,14 @@ async fn a_part_that_breaks_in_the_settle_period_is_an_error_that_keeps_the_chec
 
 #[test]
 fn a_part_that_broke_after_the_outcome_makes_the_run_an_error() {
-    let evidence = Evidence { broke: vec![(Duration::from_secs(3), "pcscd (pid 42) died".into())], ..Evidence::default() };
-    assert_eq!(super::verdict(&[], &evidence), Verdict::Error("after the outcome was in: pcscd (pid 42) died".into()));
+    let evidence = Evidence {
+        broke: vec![(Duration::from_secs(3), "pcscd (pid 42) died".into())],
+        ..Evidence::default()
+    };
+    assert_eq!(
+        super::verdict(&[], &evidence),
+        Verdict::Error("after the outcome was in: pcscd (pid 42) died".into())
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -221,5 +238,12 @@ async fn a_wrong_winner_is_a_failure_with_expected_and_observed() {
     bench.evidence.apdus.push(authenticated(1));
     let result = run(bench).await;
     assert_eq!(result.verdict, Verdict::Fail);
-    assert!(result.failures().iter().any(|f| f.starts_with("winner: expected china-mobile-1, observed firmware: ")), "{:?}", result.failures());
+    assert!(
+        result
+            .failures()
+            .iter()
+            .any(|f| f.starts_with("winner: expected china-mobile-1, observed firmware: ")),
+        "{:?}",
+        result.failures()
+    );
 }

@@ -27,7 +27,9 @@ pub async fn run(hook: &Hook, values: &[(&str, String)]) -> Result<(), String> {
         Ok(Ok(output)) => output,
         Ok(Err(e)) => return Err(format!("hook {}: `{program}`: {e}", hook.name)),
         // Dropping the future drops the child, which kills it.
-        Err(_) => return Err(format!("hook {}: `{program}` did not finish within {limit:?}; killed", hook.name)),
+        Err(_) => {
+            return Err(format!("hook {}: `{program}` did not finish within {limit:?}; killed", hook.name));
+        }
     };
     if output.status.success() {
         tracing::debug!(hook = %hook.name, "hook done");
@@ -36,7 +38,12 @@ pub async fn run(hook: &Hook, values: &[(&str, String)]) -> Result<(), String> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
     let said = tail.into_iter().rev().collect::<Vec<_>>().join(" / ");
-    Err(format!("hook {}: `{program}` failed ({}){}", hook.name, output.status, if said.is_empty() { String::new() } else { format!(": {said}") }))
+    Err(format!(
+        "hook {}: `{program}` failed ({}){}",
+        hook.name,
+        output.status,
+        if said.is_empty() { String::new() } else { format!(": {said}") }
+    ))
 }
 
 /// Replaces each `{name}` of `values` in `arg`.

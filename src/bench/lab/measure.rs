@@ -23,14 +23,22 @@ pub struct Measured {
 }
 
 /// Scans from `port` and returns the cells as the site `site_id` (the scenario's, measured).
-pub async fn scan(port: &Path, baud: u32, wait: Duration, catalog: &Catalog, site_id: &str) -> Result<Measured, String> {
+pub async fn scan(
+    port: &Path,
+    baud: u32,
+    wait: Duration,
+    catalog: &Catalog,
+    site_id: &str,
+) -> Result<Measured, String> {
     let name = port.display().to_string();
     let stream = crate::bench::serial::open("observer port", port, baud, wait).await?;
     let (rd, mut wr) = tokio::io::split(stream);
     let mut lines = BufReader::new(rd).lines();
     let mut answer = Vec::new();
     for cmd in ["ATE0", "AT+QOPS"] {
-        wr.write_all(format!("{cmd}\r").as_bytes()).await.map_err(|e| format!("observer port {name}: {e}"))?;
+        wr.write_all(format!("{cmd}\r").as_bytes())
+            .await
+            .map_err(|e| format!("observer port {name}: {e}"))?;
         answer.clear();
         let done = tokio::time::timeout(SCAN_TIMEOUT, async {
             while let Ok(Some(line)) = lines.next_line().await {
@@ -48,7 +56,9 @@ pub async fn scan(port: &Path, baud: u32, wait: Duration, catalog: &Catalog, sit
         .await;
         match done {
             Ok(result) => result?,
-            Err(_) => return Err(format!("observer port {name}: no answer to {cmd} within {SCAN_TIMEOUT:?}")),
+            Err(_) => {
+                return Err(format!("observer port {name}: no answer to {cmd} within {SCAN_TIMEOUT:?}"));
+            }
         }
     }
     Ok(place(&answer, catalog, site_id))
@@ -71,8 +81,12 @@ pub fn place(lines: &[String], catalog: &Catalog, site_id: &str) -> Measured {
             continue;
         };
         match catalog.carriers.values().find(|c| c.plmn.numeric() == *plmn) {
-            Some(carrier) => cells.push(Cell { carrier: carrier.id.clone(), rat, signal_dbm: dbm, label: None }),
-            None => unplaced.push(format!("{plmn} {} {dbm} dBm (no carrier fixture has PLMN {plmn})", rat.name())),
+            Some(carrier) => {
+                cells.push(Cell { carrier: carrier.id.clone(), rat, signal_dbm: dbm, label: None })
+            }
+            None => {
+                unplaced.push(format!("{plmn} {} {dbm} dBm (no carrier fixture has PLMN {plmn})", rat.name()))
+            }
         }
     }
     let fixture = catalog.sites.get(site_id);
@@ -114,7 +128,10 @@ mod tests {
         .collect();
         let m = place(&lines, &catalog, "frankfurt-airport");
         assert_eq!(m.site.cells.len(), 2);
-        assert_eq!((m.site.cells[0].carrier.as_str(), m.site.cells[0].rat, m.site.cells[0].signal_dbm), ("telekom-de", Rat::Lte, -71.0));
+        assert_eq!(
+            (m.site.cells[0].carrier.as_str(), m.site.cells[0].rat, m.site.cells[0].signal_dbm),
+            ("telekom-de", Rat::Lte, -71.0)
+        );
         assert_eq!(m.site.cells[1].rat, Rat::Gsm);
         assert_eq!(m.unplaced.len(), 1);
         assert!(m.unplaced[0].contains("no carrier fixture has PLMN 00199"), "{:?}", m.unplaced);

@@ -31,14 +31,15 @@ use super::observer::Observer;
 use super::{Bench, serial};
 use crate::backend::Backend;
 use crate::backend::tcp::TcpBackend;
+use crate::bench::evidence::{Evidence, ReportImsi};
 use crate::bridge::{BridgeError, CardFault, FaultControl, SlotBridge, Trace};
 use crate::clock::{RigClock, TimeScale};
 use crate::hw::pcsc::{CallWatch, CardWorker, Readers, read_identity};
 use crate::hw::simtrace::{SocketTransport, UsbTransport};
 use crate::model::{
-    CardemChannel, Catalog, ConsoleFormat, FaultKind, LabBench, LabNetwork, ObserverKind, Placement, Rig, Scenario,
+    CardemChannel, Catalog, ConsoleFormat, FaultKind, LabBench, LabNetwork, ObserverKind, Placement, Rig,
+    Scenario,
 };
-use crate::bench::evidence::{Evidence, ReportImsi};
 
 /// A real card answers a command within its work waiting time (about a second, a few for a
 /// slow AUTHENTICATE); a PC/SC call that has not returned after this is the bench's fault.
@@ -126,7 +127,8 @@ pub fn use_pcscd(socket: Option<&PathBuf>) -> Result<(), String> {
 async fn verify_inventory(catalog: &Catalog, lab: &LabBench, scenario: &Scenario) -> Result<(), String> {
     let mut wanted = Vec::new();
     for p in scenario.placements() {
-        let reader = lab.reader_of(&p.seed).ok_or_else(|| format!("seed {} is not in the card inventory", p.seed))?;
+        let reader =
+            lab.reader_of(&p.seed).ok_or_else(|| format!("seed {} is not in the card inventory", p.seed))?;
         let seed = catalog.seeds.get(&p.seed).ok_or_else(|| format!("unknown seed {}", p.seed))?;
         wanted.push((reader.name.clone(), seed.id.clone(), seed.iccid.to_string(), seed.imsi.to_string()));
     }
@@ -176,7 +178,13 @@ pub struct LabBenchUp {
 }
 
 impl LabBenchUp {
-    async fn bring_up(&mut self, catalog: &Catalog, scenario: &Scenario, wait: Duration, rig: &Rig) -> Result<(), String> {
+    async fn bring_up(
+        &mut self,
+        catalog: &Catalog,
+        scenario: &Scenario,
+        wait: Duration,
+        rig: &Rig,
+    ) -> Result<(), String> {
         self.shape_network(catalog, scenario).await?;
         for p in scenario.placements() {
             self.start_bridge(p).await?;
@@ -186,7 +194,8 @@ impl LabBenchUp {
         self.console = Some(tokio::io::split(console));
         let observer = &self.lab.observer.port;
         if let LabNetwork::Measured { .. } = self.lab.network {
-            let measured = measure::scan(&observer.path, observer.baud, wait, catalog, &scenario.site).await?;
+            let measured =
+                measure::scan(&observer.path, observer.baud, wait, catalog, &scenario.site).await?;
             for cell in &measured.unplaced {
                 tracing::warn!(scenario = %scenario.id, "measured cell left out: {cell}");
             }
@@ -201,10 +210,12 @@ impl LabBenchUp {
         let LabNetwork::Fixture(hooks) = &self.lab.network else {
             return Ok(());
         };
-        let site = catalog.sites.get(&scenario.site).ok_or_else(|| format!("unknown site {}", scenario.site))?;
+        let site =
+            catalog.sites.get(&scenario.site).ok_or_else(|| format!("unknown site {}", scenario.site))?;
         let cells = self._dir.path().join("cells.toml");
         std::fs::write(&cells, cells_file(catalog, site)).map_err(|e| format!("bench folder: {e}"))?;
-        hooks::run(&hooks.set_site, &[("site", site.id.clone()), ("cells", cells.display().to_string())]).await?;
+        hooks::run(&hooks.set_site, &[("site", site.id.clone()), ("cells", cells.display().to_string())])
+            .await?;
         for p in scenario.placements() {
             for fault in p.faults.iter().filter(|f| !f.kind.is_card_fault()) {
                 let name = fault.kind.name();
@@ -216,16 +227,27 @@ impl LabBenchUp {
     }
 
     async fn start_bridge(&mut self, p: &Placement) -> Result<(), String> {
-        let reader = self.lab.reader_of(&p.seed).map(|r| r.name.clone()).ok_or_else(|| format!("seed {} has no reader", p.seed))?;
-        let card = CardWorker::connect(&reader).await.map_err(|e| format!("reader \"{reader}\" (slot {}): {e}", p.slot))?;
+        let reader = self
+            .lab
+            .reader_of(&p.seed)
+            .map(|r| r.name.clone())
+            .ok_or_else(|| format!("seed {} has no reader", p.seed))?;
+        let card = CardWorker::connect(&reader)
+            .await
+            .map_err(|e| format!("reader \"{reader}\" (slot {}): {e}", p.slot))?;
         let card_calls = card.call_watch();
-        let channel = self.lab.channel(p.slot).cloned().ok_or_else(|| format!("slot {} has no channel wired", p.slot))?;
+        let channel = self
+            .lab
+            .channel(p.slot)
+            .cloned()
+            .ok_or_else(|| format!("slot {} has no channel wired", p.slot))?;
         let (faults, task) = match channel {
             CardemChannel::Socket { path } => {
                 let transport = SocketTransport::connect(&path)
                     .await
                     .map_err(|e| format!("SIM slot {} channel {}: {e}", p.slot, path.display()))?;
-                let (bridge, faults) = SlotBridge::new(p.slot, transport, card, self.trace.clone(), self.clock);
+                let (bridge, faults) =
+                    SlotBridge::new(p.slot, transport, card, self.trace.clone(), self.clock);
                 (faults, tokio::spawn(bridge.with_null_interval(self.null_interval()).run()))
             }
             CardemChannel::Usb { product_id, serial, channel } => {
@@ -236,7 +258,8 @@ impl LabBenchUp {
                 .await
                 .map_err(|e| format!("SIM slot {}: {e}", p.slot))?
                 .map_err(|e| format!("SIM slot {} (board {serial}, channel {channel}): {e}", p.slot))?;
-                let (bridge, faults) = SlotBridge::new(p.slot, transport, card, self.trace.clone(), self.clock);
+                let (bridge, faults) =
+                    SlotBridge::new(p.slot, transport, card, self.trace.clone(), self.clock);
                 (faults, tokio::spawn(bridge.with_null_interval(self.null_interval()).run()))
             }
         };
@@ -326,7 +349,13 @@ fn fault_values(catalog: &Catalog, p: &Placement, kind: &FaultKind) -> Vec<(&'st
         FaultKind::SlowAttach { delay_ms } => (String::new(), delay_ms.to_string()),
         _ => (String::new(), String::new()),
     };
-    vec![("seed", p.seed.clone()), ("imsi", imsi), ("slot", p.slot.to_string()), ("cause", cause), ("delay_ms", delay)]
+    vec![
+        ("seed", p.seed.clone()),
+        ("imsi", imsi),
+        ("slot", p.slot.to_string()),
+        ("cause", cause),
+        ("delay_ms", delay),
+    ]
 }
 
 impl Bench for LabBenchUp {
@@ -366,7 +395,9 @@ impl Bench for LabBenchUp {
     }
 
     fn broken(&mut self) -> Option<String> {
-        if let Some(s) = self.slots.iter().find(|s| s.card_calls.pending_for().is_some_and(|w| w > CARD_CALL_BOUND)) {
+        if let Some(s) =
+            self.slots.iter().find(|s| s.card_calls.pending_for().is_some_and(|w| w > CARD_CALL_BOUND))
+        {
             return Some(format!(
                 "pcscd has not answered a PC/SC call for slot {} (reader \"{}\") within {} ms: the bench's card \
                  stack (pcscd or the reader's driver) hung, not the card",
@@ -398,7 +429,8 @@ impl Bench for LabBenchUp {
     }
 
     fn set_card_fault(&mut self, slot: u8, fault: Option<CardFault>) -> Result<(), String> {
-        let s = self.slots.iter().find(|s| s.slot == slot).ok_or_else(|| format!("slot {slot} is not in use"))?;
+        let s =
+            self.slots.iter().find(|s| s.slot == slot).ok_or_else(|| format!("slot {slot} is not in use"))?;
         match fault {
             Some(f) => s.faults.apply(f),
             None => s.faults.insert(),

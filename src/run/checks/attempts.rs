@@ -9,7 +9,11 @@ pub fn master_first(i: &Input) -> Finding {
     let master = &i.scenario.master;
     let first = i.attempts().first().map(|(_, slot)| i.seed_of_slot(*slot));
     let observed = first.clone().unwrap_or_else(|| "no attempt".into());
-    Finding::new(format!("{} (slot {})", master.seed, master.slot), observed, first.as_deref() == Some(&master.seed))
+    Finding::new(
+        format!("{} (slot {})", master.seed, master.slot),
+        observed,
+        first.as_deref() == Some(&master.seed),
+    )
 }
 
 pub fn master_judgement(i: &Input) -> Finding {
@@ -23,7 +27,9 @@ pub fn master_judgement(i: &Input) -> Finding {
     });
     let never = "never judged (result mode, silence)";
     match (&expected.judged, judged, started) {
-        (Judged::Connected { .. }, None, _) => Finding::new("connected", "connected (not judged failed)", true),
+        (Judged::Connected { .. }, None, _) => {
+            Finding::new("connected", "connected (not judged failed)", true)
+        }
         (Judged::Connected { .. }, Some((_, _, reason)), _) => {
             Finding::new("connected", format!("judged failed: {reason}"), false)
         }

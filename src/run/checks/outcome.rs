@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use super::{Finding, Input};
+use crate::bench::evidence::{ReportImsi, StepKind};
 use crate::bridge::Subject;
 use crate::console::Event;
 use crate::method::attempt::fmt_ms;
 use crate::method::oracle::Outcome;
-use crate::bench::evidence::{ReportImsi, StepKind};
 
 /// The DUT's claim must match the oracle, no independent source may point elsewhere, and at
 /// least one independent source must confirm it: the card's AUTHENTICATE through the bridge,
@@ -46,7 +46,12 @@ fn seed_won(i: &Input, seed: &str, slot: u8) -> Finding {
         None => "firmware: none".into(),
     };
     let until = connected.map_or(Duration::MAX, |(at, _)| at);
-    let sources = [card_says(i, slot, until), network_says(i, seed), observer_says(i, slot, until), backend_says(i, seed)];
+    let sources = [
+        card_says(i, slot, until),
+        network_says(i, seed),
+        observer_says(i, slot, until),
+        backend_says(i, seed),
+    ];
     let mut observed = vec![firmware];
     let (mut agree, mut disagree) = (0, 0);
     for say in sources.into_iter().flatten() {
@@ -195,13 +200,19 @@ pub fn time_to_winner(i: &Input) -> Finding {
         (Outcome::Winner { connected_at_ms, .. }, Some((at, _))) => {
             let took = i.since_start(at);
             Finding::new(
-                format!("≤ {} (the oracle's {} plus overheads)", fmt_ms(limit as u64), fmt_ms(*connected_at_ms)),
+                format!(
+                    "≤ {} (the oracle's {} plus overheads)",
+                    fmt_ms(limit as u64),
+                    fmt_ms(*connected_at_ms)
+                ),
                 fmt_ms(took as u64),
                 took <= limit,
             )
             .measured(took, limit)
         }
-        (Outcome::Winner { .. }, None) => Finding::new(format!("≤ {}", fmt_ms(limit as u64)), "never connected", false),
+        (Outcome::Winner { .. }, None) => {
+            Finding::new(format!("≤ {}", fmt_ms(limit as u64)), "never connected", false)
+        }
         (_, None) => Finding::new("no winner", "no winner", true),
         (_, Some(_)) => Finding::new("no winner", "connected", false),
     }

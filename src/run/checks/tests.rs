@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use super::{Check, Input, Status, evaluate};
 use crate::backend::ReportRecord;
+use crate::bench::evidence::{Evidence, NetworkStep, ReportImsi, StepKind};
 use crate::bridge::{ApduRecord, Subject};
 use crate::clock::TimeScale;
 use crate::console::reader::ConsoleEvent;
 use crate::console::{Event, Role};
 use crate::method::{ScenarioView, expect};
 use crate::model::Catalog;
-use crate::bench::evidence::{Evidence, NetworkStep, ReportImsi, StepKind};
 
 fn catalog() -> Catalog {
     let loaded = crate::fixture::load_default(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("fixtures load");
@@ -37,10 +37,16 @@ impl Seen {
         self.console(at, Event::Attempt { slot, iccid: String::new(), role, index: None, pass: 1 })
     }
     fn judged(self, at: u64, slot: u8, explicit: bool) -> Seen {
-        self.console(at, Event::Judged { slot, iccid: String::new(), ok: false, reason: "rejected".into(), explicit })
+        self.console(
+            at,
+            Event::Judged { slot, iccid: String::new(), ok: false, reason: "rejected".into(), explicit },
+        )
     }
     fn connected(self, at: u64, slot: u8) -> Seen {
-        self.console(at, Event::Connected { slot, iccid: String::new(), imsi: String::new(), plmn: None, rat: None })
+        self.console(
+            at,
+            Event::Connected { slot, iccid: String::new(), imsi: String::new(), plmn: None, rat: None },
+        )
     }
     fn authenticated(mut self, at: u64, slot: u8) -> Seen {
         self.0.apdus.push(ApduRecord {
@@ -111,7 +117,18 @@ fn a_correct_run_passes_every_check() {
         assert_eq!(check.status, Status::Pass, "{check:?}");
     }
     let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["master_first", "master_judgement", "attempt_order", "winner", "time_to_winner", "report", "settled"]);
+    assert_eq!(
+        names,
+        [
+            "master_first",
+            "master_judgement",
+            "attempt_order",
+            "winner",
+            "time_to_winner",
+            "report",
+            "settled"
+        ]
+    );
     let winner = check(&checks, "winner");
     assert!(winner.observed.contains("card authenticated in slot 2: yes"), "{}", winner.observed);
     assert!(winner.observed.contains("observer port: registered"), "{}", winner.observed);
@@ -193,7 +210,11 @@ fn winner_on_a_lab_rests_on_the_claim_plus_one_independent_source() {
     let bare = Seen::default().attempt(0, 0).judged(1150, 0, true).attempt(1160, 2).connected(2700, 2);
     let w = check(&judge(&c, "master-reject", bare), "winner").clone();
     assert_eq!(w.status, Status::NotObservable);
-    assert!(w.observed.starts_with("not observable on this bench: only the firmware's own claim"), "{}", w.observed);
+    assert!(
+        w.observed.starts_with("not observable on this bench: only the firmware's own claim"),
+        "{}",
+        w.observed
+    );
 }
 
 #[test]
@@ -243,7 +264,8 @@ fn report_must_come_through_the_winner_and_none_when_exhausted() {
     none.0.reports.clear();
     let r = check(&judge(&c, "master-reject", none), "report").clone();
     assert_eq!((r.status, r.observed.as_str()), (Status::Fail, "no report"));
-    let exhausted = Seen::default().console(100, Event::Exhausted { pass: 1 }).report(50, &imsi(&c, "ee-uk-1"));
+    let exhausted =
+        Seen::default().console(100, Event::Exhausted { pass: 1 }).report(50, &imsi(&c, "ee-uk-1"));
     let r = check(&judge(&c, "all-exhausted", exhausted), "report").clone();
     assert_eq!((r.status, r.observed.as_str()), (Status::Fail, "1 report(s)"));
 }
@@ -287,7 +309,11 @@ fn master_judgement_fails_a_judgement_sooner_than_a_correct_firmware_can_know() 
     let j = check(&judge(&c, "master-reject", early), "master_judgement").clone();
     assert_eq!(j.status, Status::Fail);
     assert_eq!(j.expected, "failed explicit between 650 ms and 1.65 s");
-    assert!(j.observed.starts_with("failed explicit after 400 ms (sooner than a correct firmware can know)"), "{}", j.observed);
+    assert!(
+        j.observed.starts_with("failed explicit after 400 ms (sooner than a correct firmware can know)"),
+        "{}",
+        j.observed
+    );
     let in_window = Seen::default().attempt(0, 0).judged(700, 0, true);
     assert_eq!(check(&judge(&c, "master-reject", in_window), "master_judgement").status, Status::Pass);
     // master-silent-timeout: silence is judged at T = 30 s, not before 29.5 s.

@@ -13,7 +13,11 @@ use tokio::net::{UnixListener, UnixStream};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Site(String),
-    Fault { seed: String, kind: String, arg: Option<u64> },
+    Fault {
+        seed: String,
+        kind: String,
+        arg: Option<u64>,
+    },
     Clear,
     Configure(PathBuf),
     Restart,
@@ -29,7 +33,9 @@ impl Command {
         let words: Vec<&str> = line.split_whitespace().collect();
         Ok(match words.as_slice() {
             ["site", site] => Command::Site((*site).to_owned()),
-            ["fault", seed, kind] => Command::Fault { seed: (*seed).to_owned(), kind: (*kind).to_owned(), arg: None },
+            ["fault", seed, kind] => {
+                Command::Fault { seed: (*seed).to_owned(), kind: (*kind).to_owned(), arg: None }
+            }
             ["fault", seed, kind, arg] => {
                 let arg = arg.parse().map_err(|_| format!("fault {kind}: \"{arg}\" is not a number"))?;
                 Command::Fault { seed: (*seed).to_owned(), kind: (*kind).to_owned(), arg: Some(arg) }
@@ -95,9 +101,9 @@ where
 
 /// Sends one command to a running emulated lab and returns its answer.
 pub async fn send(socket: &Path, cmd: &Command) -> Result<(), String> {
-    let stream = UnixStream::connect(socket)
-        .await
-        .map_err(|e| format!("no emulated lab at {}: {e} (is `seedrig sim lab` running?)", socket.display()))?;
+    let stream = UnixStream::connect(socket).await.map_err(|e| {
+        format!("no emulated lab at {}: {e} (is `seedrig sim lab` running?)", socket.display())
+    })?;
     let (rd, mut wr) = stream.into_split();
     wr.write_all(format!("{}\n", cmd.line()).as_bytes()).await.map_err(|e| e.to_string())?;
     let mut answer = String::new();
@@ -115,7 +121,18 @@ mod tests {
 
     #[test]
     fn commands_round_trip_through_their_line() {
-        for line in ["site paris-cdg", "fault ee-uk-1 reject 15", "fault ee-uk-1 silent", "clear", "configure /tmp/x.toml", "restart", "fault-mode wrong-order", "fault-mode none", "unplug", "replug"] {
+        for line in [
+            "site paris-cdg",
+            "fault ee-uk-1 reject 15",
+            "fault ee-uk-1 silent",
+            "clear",
+            "configure /tmp/x.toml",
+            "restart",
+            "fault-mode wrong-order",
+            "fault-mode none",
+            "unplug",
+            "replug",
+        ] {
             assert_eq!(Command::parse(line).unwrap().line(), line);
         }
         assert!(Command::parse("fault a reject x").unwrap_err().contains("\"x\" is not a number"));

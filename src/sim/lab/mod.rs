@@ -77,11 +77,16 @@ impl EmulatedLab {
         let backend = free_loopback_port()?;
         let first_site = match &options.site {
             Some(site) if catalog.sites.contains_key(site) => site.clone(),
-            Some(site) => return Err(format!("no site \"{site}\"; `seedrig list --long` shows the sites scenarios use")),
+            Some(site) => {
+                return Err(format!(
+                    "no site \"{site}\"; `seedrig list --long` shows the sites scenarios use"
+                ));
+            }
             None => catalog.sites.keys().next().cloned().ok_or("the fixtures have no site")?,
         };
-        let network = Network::for_lab(&catalog, &first_site, &[], scale, clock, BackendRoute::Forward(backend))
-            .map_err(|e| format!("simulated network: {e}"))?;
+        let network =
+            Network::for_lab(&catalog, &first_site, &[], scale, clock, BackendRoute::Forward(backend))
+                .map_err(|e| format!("simulated network: {e}"))?;
         let network = Arc::new(SwitchableNetwork::new(network));
         let config = ModemConfig {
             slots: options.slots,
@@ -90,7 +95,8 @@ impl EmulatedLab {
             clock,
             wwt: scale.ms(CARD_WWT_MS),
         };
-        let modem = Modem::start_with(config, network.clone()).await.map_err(|e| format!("simulated modem: {e}"))?;
+        let modem =
+            Modem::start_with(config, network.clone()).await.map_err(|e| format!("simulated modem: {e}"))?;
         let firmware_console = Arc::new(Pty::open().map_err(|e| format!("console pseudo-terminal: {e}"))?);
         let rig_console = Arc::new(Pty::open().map_err(|e| format!("console pseudo-terminal: {e}"))?);
         let console_link = dir.path().join("dut-console");
@@ -114,9 +120,17 @@ impl EmulatedLab {
         }));
         let mut tasks = tasks;
         let control_path = dir.path().join("control.sock");
-        let listener =
-            tokio::net::UnixListener::bind(&control_path).map_err(|e| format!("control socket {}: {e}", control_path.display()))?;
-        let world = World { catalog: catalog.clone(), scale, clock, backend, network, site: first_site, faults: Vec::new() };
+        let listener = tokio::net::UnixListener::bind(&control_path)
+            .map_err(|e| format!("control socket {}: {e}", control_path.display()))?;
+        let world = World {
+            catalog: catalog.clone(),
+            scale,
+            clock,
+            backend,
+            network,
+            site: first_site,
+            faults: Vec::new(),
+        };
         tasks.push(serve_control(listener, world, dut.clone()));
         let rig_file = rig_file::write(&rig_file::Layout {
             options: &options,
@@ -168,8 +182,15 @@ struct World {
 
 impl World {
     fn reshape(&mut self) -> Result<(), String> {
-        let network = Network::for_lab(&self.catalog, &self.site, &self.faults, self.scale, self.clock, BackendRoute::Forward(self.backend))
-            .map_err(|e| e.to_string())?;
+        let network = Network::for_lab(
+            &self.catalog,
+            &self.site,
+            &self.faults,
+            self.scale,
+            self.clock,
+            BackendRoute::Forward(self.backend),
+        )
+        .map_err(|e| e.to_string())?;
         network.continue_sqns_from(&self.network.current());
         self.network.set(network);
         Ok(())
@@ -191,11 +212,15 @@ fn network_fault(name: &str, arg: Option<u64>) -> Result<FaultKind, String> {
     if kind.is_card_fault() {
         return Err(format!("{name} is a card fault: the rig's bridge applies it, not the network"));
     }
-    let cause = |default: u8| arg.map_or(Ok(default), |a| u8::try_from(a).map_err(|_| format!("cause {a} is not 0-255")));
+    let cause = |default: u8| {
+        arg.map_or(Ok(default), |a| u8::try_from(a).map_err(|_| format!("cause {a} is not 0-255")))
+    };
     Ok(match kind {
         FaultKind::Reject { .. } => FaultKind::Reject { cause: cause(15)? },
         FaultKind::DialFail { .. } => FaultKind::DialFail { cause: cause(FaultKind::DEFAULT_DIAL_CAUSE)? },
-        FaultKind::SlowAttach { .. } => FaultKind::SlowAttach { delay_ms: arg.ok_or("slow_attach needs its delay in ms")? },
+        FaultKind::SlowAttach { .. } => {
+            FaultKind::SlowAttach { delay_ms: arg.ok_or("slow_attach needs its delay in ms")? }
+        }
         other => other,
     })
 }
@@ -343,7 +368,8 @@ fn free_loopback_port() -> Result<SocketAddr, String> {
 async fn start_cards(catalog: &Catalog) -> Result<PrivatePcscd, String> {
     let mut cards: Vec<LabelledCard> = Vec::new();
     for seed in catalog.seeds.values() {
-        let card = VirtualUsim::from_catalog(catalog, seed).map_err(|e| format!("virtual card {}: {e}", seed.id))?;
+        let card =
+            VirtualUsim::from_catalog(catalog, seed).map_err(|e| format!("virtual card {}: {e}", seed.id))?;
         cards.push((seed.id.clone(), Box::new(card)));
     }
     tokio::task::spawn_blocking(move || PrivatePcscd::start(cards))

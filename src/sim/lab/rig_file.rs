@@ -31,7 +31,8 @@ fn path(p: &Path) -> String {
 
 /// `["seedrig", "sim", <what>, "--control", SOCKET, args...]`
 fn hook(l: &Layout, what: &str, args: &[&str]) -> String {
-    let mut argv = vec![path(&l.options.seedrig), quoted("sim"), quoted(what), quoted("--control"), path(l.control)];
+    let mut argv =
+        vec![path(&l.options.seedrig), quoted("sim"), quoted(what), quoted("--control"), path(l.control)];
     argv.extend(args.iter().map(|a| quoted(a)));
     format!("[{}]", argv.join(", "))
 }
@@ -39,10 +40,15 @@ fn hook(l: &Layout, what: &str, args: &[&str]) -> String {
 pub fn write(l: &Layout) -> String {
     let mut out = String::new();
     let o = l.options;
-    let _ = writeln!(out, "# An emulated lab (`seedrig sim lab`): the virtual world presented as a lab bench.");
+    let _ =
+        writeln!(out, "# An emulated lab (`seedrig sim lab`): the virtual world presented as a lab bench.");
     let _ = writeln!(out, "# Valid while that process runs; every path below is its own.\n");
     let _ = writeln!(out, "kind = \"lab\"\nname = \"emulated-lab\"\nslots = {}", o.slots);
-    let _ = writeln!(out, "time_scale = {}          # the emulated world runs scaled; a real lab runs at 1", o.time_scale);
+    let _ = writeln!(
+        out,
+        "time_scale = {}          # the emulated world runs scaled; a real lab runs at 1",
+        o.time_scale
+    );
     let _ = writeln!(out, "hotplug_wait_s = 2\n");
     let _ = writeln!(out, "[pcsc]\nsocket = {}\n", path(l.pcsc_socket));
     for (name, seed) in &l.readers {
@@ -52,7 +58,11 @@ pub fn write(l: &Layout) -> String {
         let _ = writeln!(out, "[[channels]]\nslot = {slot}\nsocket = {}\n", path(socket));
     }
     let _ = writeln!(out, "[dut]\nconsole = {}\nboot_timeout_s = 10", path(l.console));
-    let _ = writeln!(out, "configure = {{ run = {}, timeout_s = 10 }}", hook(l, "dut", &["configure", "{config}"]));
+    let _ = writeln!(
+        out,
+        "configure = {{ run = {}, timeout_s = 10 }}",
+        hook(l, "dut", &["configure", "{config}"])
+    );
     let _ = writeln!(out, "reset = {{ run = {}, timeout_s = 10 }}\n", hook(l, "dut", &["restart"]));
     if o.text_console {
         let _ = writeln!(out, "[dut.console_events]\nformat = \"patterns\"\n");
@@ -88,5 +98,9 @@ pub fn write(l: &Layout) -> String {
 
 /// Every network fault kind, by name.
 fn network_kinds() -> Vec<&'static str> {
-    FaultKind::NAMES.iter().copied().filter(|n| FaultKind::from_name(n).is_some_and(|k| !k.is_card_fault())).collect()
+    FaultKind::NAMES
+        .iter()
+        .copied()
+        .filter(|n| FaultKind::from_name(n).is_some_and(|k| !k.is_card_fault()))
+        .collect()
 }

@@ -691,10 +691,12 @@ async fn handles_of_one_network_are_stale_on_another() {
 #[test]
 fn a_replacing_network_continues_each_subscribers_sqn() {
     use crate::sim::network::BackendRoute;
-    let catalog = crate::fixture::load_default(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap().catalog;
+    let catalog =
+        crate::fixture::load_default(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap().catalog;
     let site = catalog.sites.keys().next().unwrap().clone();
     let route = || BackendRoute::Stub(crate::backend::Backend::new(RigClock::start()));
-    let make = || Network::for_lab(&catalog, &site, &[], TimeScale::REAL, RigClock::start(), route()).unwrap();
+    let make =
+        || Network::for_lab(&catalog, &site, &[], TimeScale::REAL, RigClock::start(), route()).unwrap();
     let old = make();
     let imsi = catalog.seeds.values().next().unwrap().imsi.to_string();
     let taken: Vec<u64> = (0..3).map(|_| old.inner.subscribers[&imsi].take_sqn()).collect();
