@@ -112,26 +112,21 @@ fn neighbour(camped: &Camped, cell: &HeardCell) -> String {
     let p = CellParams::of_cell(cell);
     let m = Measures::of(cell.rat, cell.dbm);
     match cell.rat {
-        Rat::Lte if camped.rat == Rat::Lte && camped.params.channel == p.channel => format!(
-            "+QENG: \"neighbourcell intra\",\"LTE\",{},{},{},{},{},{},{},-,-,-,-",
-            p.channel,
-            p.phys,
-            m.rsrq,
-            m.rsrp,
-            m.rssi,
-            m.sinr,
-            (m.rsrp + 140).max(0)
-        ),
-        Rat::Lte => format!(
-            "+QENG: \"neighbourcell inter\",\"LTE\",{},{},{},{},{},{},{},-,-,-",
-            p.channel,
-            p.phys,
-            m.rsrq,
-            m.rsrp,
-            m.rssi,
-            m.sinr,
-            (m.rsrp + 140).max(0)
-        ),
+        Rat::Lte => {
+            // Quectel prints one field more for a neighbour on the serving channel.
+            let intra = camped.rat == Rat::Lte && camped.params.channel == p.channel;
+            let (kind, tail) = if intra { ("intra", "-,-,-,-") } else { ("inter", "-,-,-") };
+            format!(
+                "+QENG: \"neighbourcell {kind}\",\"LTE\",{},{},{},{},{},{},{},{tail}",
+                p.channel,
+                p.phys,
+                m.rsrq,
+                m.rsrp,
+                m.rssi,
+                m.sinr,
+                (m.rsrp + 140).max(0)
+            )
+        }
         Rat::Umts => format!(
             "+QENG: \"neighbourcell\",\"WCDMA\",{},-,-,-,{},{},{},{}",
             p.channel,
