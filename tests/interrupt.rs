@@ -105,7 +105,7 @@ fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitSt
 fn sigint_ends_the_scenario_as_an_error_writes_the_reports_and_exits_130_within_2_s() {
     let _turn = turn();
     let out = tempfile::tempdir().unwrap();
-    let mut run = start(&[], out.path());
+    let mut run = start(&["--jobs", "1"], out.path());
     let pid = run.id();
     let first = wait_for_first_verdict(&mut run);
     assert!(first.starts_with("PASS"), "{first}");
@@ -126,12 +126,12 @@ fn sigint_ends_the_scenario_as_an_error_writes_the_reports_and_exits_130_within_
 fn sigterm_exits_143_and_a_second_sigint_exits_at_once() {
     let _turn = turn();
     let out = tempfile::tempdir().unwrap();
-    let mut run = start(&["all-exhausted", "master-reject", "--exact"], out.path());
+    let mut run = start(&["all-exhausted", "master-reject", "--exact", "--jobs", "1"], out.path());
     wait_for_first_verdict(&mut run);
     signal(&run, "TERM");
     assert_eq!(wait_exit(&mut run, Duration::from_secs(5)).and_then(|s| s.code()), Some(143));
 
-    let mut run = start(&[], out.path());
+    let mut run = start(&["--jobs", "1"], out.path());
     let pid = run.id();
     wait_for_first_verdict(&mut run);
     signal(&run, "INT");
@@ -155,6 +155,9 @@ fn job_workers_stop_with_their_parent() {
     signal(&run, "TERM");
     let status = wait_exit(&mut run, Duration::from_secs(5)).expect("the run exits");
     assert_eq!(status.code(), Some(143));
+    // The jobs got the same signal and handed back what they had run.
+    let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
+    assert!(junit.contains("interrupted by SIGTERM"), "{junit}");
     let until = Instant::now() + Duration::from_secs(2);
     while !processes_of(pid).is_empty() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(50));
@@ -166,7 +169,7 @@ fn job_workers_stop_with_their_parent() {
 fn after_a_sigkill_nothing_runs_on_and_the_next_run_removes_the_leftovers() {
     let _turn = turn();
     let out = tempfile::tempdir().unwrap();
-    let mut run = start(&[], out.path());
+    let mut run = start(&["--jobs", "1"], out.path());
     let pid = run.id();
     wait_for_first_verdict(&mut run);
     std::thread::sleep(Duration::from_millis(200));

@@ -28,7 +28,7 @@ fn a_rig_that_runs_late_reports_errors_not_failures() {
     let run = Command::new(env!("CARGO_BIN_EXE_seedrig"))
         .arg("--fixtures")
         .arg(root.join("fixtures"))
-        .args(["run", "--exact", "--results-json"])
+        .args(["run", "--jobs", "1", "--exact", "--results-json"])
         .arg(&results)
         .args(scenarios)
         .stdout(Stdio::piped())

@@ -6,6 +6,9 @@
 //! instead; a scenario that bench cannot run (more slots than it wires, a seed it does not hold,
 //! a network fault it cannot make) is ignored, with the reason printed before the run.
 //!
+//! On the default virtual bench every scenario runs twice: at the bench's own time scale, and
+//! as `<scenario>@0.01` at time scale 0.01 with the same nominal bounds.
+//!
 //! The scenarios run one at a time: a process talks to one pcscd, and a bench runs one DUT.
 
 use std::path::{Path, PathBuf};
@@ -29,21 +32,35 @@ fn main() {
         .find(|r| same_file(&r.path, &rig_path))
         .cloned()
         .expect("the rig file holds a bench");
-    let rig = std::sync::Arc::new(rig);
-    let trials = catalog
+    // The default virtual bench also runs every scenario at the fastest time scale it holds,
+    // with the same nominal bounds: `<scenario>@0.01`.
+    let fastest = (std::env::var_os("SEEDRIG_RIG").is_none()
+        && matches!(rig.kind, seedrig::model::RigKind::Virtual))
+    .then(|| Rig { time_scale: FASTEST_SCALE, name: format!("{}@{FASTEST_SCALE}", rig.name), ..rig.clone() });
+    let mut trials = trials_on(&catalog, std::sync::Arc::new(rig), "");
+    if let Some(fast) = fastest {
+        trials.extend(trials_on(&catalog, std::sync::Arc::new(fast), &format!("@{FASTEST_SCALE}")));
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
+
+/// The time scale the starter suite must hold on the virtual bench.
+const FASTEST_SCALE: f64 = 0.01;
+
+fn trials_on(catalog: &std::sync::Arc<Catalog>, rig: std::sync::Arc<Rig>, suffix: &str) -> Vec<Trial> {
+    catalog
         .scenarios
         .values()
         .map(|scenario| {
-            let skip = seedrig::bench::plan::cannot_run(&catalog, &rig, scenario);
+            let skip = seedrig::bench::plan::cannot_run(catalog, &rig, scenario);
             if let Some(why) = &skip {
                 eprintln!("ignored on bench {}: {}: {why}", rig.name, scenario.id);
             }
             let (catalog, rig, id) = (catalog.clone(), rig.clone(), scenario.id.clone());
-            Trial::test(scenario.id.clone(), move || run_one(&catalog, &rig, &id))
+            Trial::test(format!("{}{suffix}", scenario.id), move || run_one(&catalog, &rig, &id))
                 .with_ignored_flag(skip.is_some())
         })
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
+        .collect()
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -29,6 +29,61 @@ pub struct Evidence {
     pub network: Option<Vec<NetworkStep>>,
     /// Parts that broke after the outcome was in (during the settle period), with when.
     pub broke: Vec<(Duration, String)>,
+    /// The rig's own real time in the DUT's exchanges, where the bench can measure it (a
+    /// virtual bench, whose radio runs scaled); `None` elsewhere.
+    pub rig_time: Option<RigTime>,
+}
+
+/// What the rig's own machinery costs the DUT in real time, on a bench whose radio time is
+/// scaled: serial lines, the simulated modem's handling, the card path. None of it is radio
+/// time, so scaling it up as if it were would blame the firmware for the rig.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RigTime {
+    /// One AT exchange through the bench with no radio wait (the serial line both ways and the
+    /// modem's handling): the median of `AT` → `OK` round trips on the observer port, measured
+    /// when the bench came up.
+    pub at_exchange: Duration,
+    /// When each of the DUT's AT commands reached the modem.
+    pub dut_commands: Vec<Duration>,
+}
+
+/// The real time the rig spent in the DUT's exchanges within one stretch of a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Allowance {
+    pub real: Duration,
+    pub at_exchanges: usize,
+    pub apdus: usize,
+}
+
+impl Allowance {
+    /// `+ 1.2 ms real for the rig (14 AT exchanges, 9 APDUs)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "+ {:.2} ms real for the rig ({} AT exchanges, {} APDUs)",
+            self.real.as_secs_f64() * 1000.0,
+            self.at_exchanges,
+            self.apdus
+        )
+    }
+}
+
+impl Evidence {
+    /// The rig's real time in `(from, to]`: one AT exchange per DUT command, plus one for the
+    /// console line that reports the result, plus every APDU's time through the bridge — except
+    /// an APDU a `slow` card fault held back, whose delay is the fault's (scaled) time.
+    pub fn rig_allowance(&self, from: Duration, to: Duration) -> Option<Allowance> {
+        let rig = self.rig_time.as_ref()?;
+        let within = |at: &Duration| *at > from && *at <= to;
+        let at_exchanges = rig.dut_commands.iter().filter(|at| within(at)).count() + 1;
+        let apdus: Vec<&ApduRecord> =
+            self.apdus.iter().filter(|a| within(&a.at) && a.fault != Some("slow")).collect();
+        let card: Duration = apdus.iter().map(|a| a.latency).sum();
+        Some(Allowance {
+            real: rig.at_exchange * at_exchanges as u32 + card,
+            at_exchanges,
+            apdus: apdus.len(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -84,6 +139,34 @@ pub fn registration_stat(line: &str) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rig_allowance_counts_the_dut_commands_and_apdus_of_its_stretch_only() {
+        let ms = Duration::from_millis;
+        let apdu = |at: u64, latency_us: u64| ApduRecord {
+            at: ms(at),
+            slot: 0,
+            cla: 0,
+            ins: 0xB0,
+            subject: crate::bridge::Subject::Other,
+            sw: Some(0x9000),
+            latency: Duration::from_micros(latency_us),
+            fault: None,
+        };
+        let held = ApduRecord { fault: Some("slow"), ..apdu(16, 50_000) };
+        let mut e =
+            Evidence { apdus: vec![apdu(5, 900), apdu(15, 300), held, apdu(25, 200)], ..Evidence::default() };
+        assert_eq!(e.rig_allowance(ms(10), ms(20)), None, "a bench that does not measure allows nothing");
+        e.rig_time = Some(RigTime {
+            at_exchange: Duration::from_micros(100),
+            dut_commands: vec![ms(9), ms(11), ms(12), ms(20), ms(21)],
+        });
+        let a = e.rig_allowance(ms(10), ms(20)).unwrap();
+        // 11, 12, 20 and the result's console line: 4 exchanges of 100 µs; the APDU at 15: 300 µs
+        // (the one a slow card held back is the fault's time, not the rig's).
+        assert_eq!(a, Allowance { real: Duration::from_micros(700), at_exchanges: 4, apdus: 1 });
+        assert_eq!(a.describe(), "+ 0.70 ms real for the rig (4 AT exchanges, 1 APDUs)");
+    }
 
     #[test]
     fn registration_stat_reads_the_first_field_of_registration_urcs_only() {

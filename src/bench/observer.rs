@@ -22,23 +22,29 @@ pub type Urcs = Arc<Mutex<Vec<(Duration, String)>>>;
 /// A watched observer port; the watch ends when it is dropped or the port closes.
 pub struct Observer {
     pub urcs: Urcs,
+    /// The median round trip of `AT` → `OK`, where it was measured at set-up.
+    pub at_exchange: Option<Duration>,
     task: JoinHandle<()>,
 }
 
 impl Observer {
-    /// Opens `port` (waiting up to `hotplug_wait` for it to appear), sets the reports up, and
+    /// Opens `port` (waiting up to `hotplug_wait` for it to appear), sets the reports up,
+    /// times `pings` bare `AT` exchanges (none on a real modem, whose time is not scaled), and
     /// starts recording. Errors name the port.
     pub async fn watch(
         port: &Path,
         baud: u32,
         clock: RigClock,
         hotplug_wait: Duration,
+        pings: usize,
     ) -> Result<Observer, String> {
         let name = port.display().to_string();
         let stream = super::serial::open("observer port", port, baud, hotplug_wait).await?;
         let (rd, mut wr) = tokio::io::split(stream);
         let mut lines = BufReader::new(rd).lines();
-        for cmd in SETUP {
+        let mut round_trips = Vec::with_capacity(pings);
+        for cmd in SETUP.iter().chain(std::iter::repeat_n(&"AT", pings)) {
+            let sent = std::time::Instant::now();
             wr.write_all(format!("{cmd}\r").as_bytes())
                 .await
                 .map_err(|e| format!("observer port {name}: {e}"))?;
@@ -54,7 +60,12 @@ impl Observer {
             if !matches!(answered, Ok(true)) {
                 return Err(format!("observer port {name}: no answer to {cmd} within {ANSWER_TIMEOUT:?}"));
             }
+            if *cmd == "AT" {
+                round_trips.push(sent.elapsed());
+            }
         }
+        round_trips.sort();
+        let at_exchange = round_trips.get(round_trips.len() / 2).copied();
         let urcs: Urcs = Arc::default();
         let seen = urcs.clone();
         let task = tokio::spawn(async move {
@@ -68,7 +79,7 @@ impl Observer {
                 }
             }
         });
-        Ok(Observer { urcs, task })
+        Ok(Observer { urcs, at_exchange, task })
     }
 
     pub fn lines(&self) -> Vec<(Duration, String)> {

@@ -12,7 +12,7 @@ use super::firmware_config::{Wiring, firmware_config};
 use super::observer::Observer;
 use super::{Bench, Sabotage};
 use crate::backend::Backend;
-use crate::bench::evidence::{Evidence, NetworkStep, ReportImsi, StepKind};
+use crate::bench::evidence::{Evidence, NetworkStep, ReportImsi, RigTime, StepKind};
 use crate::bridge::{BridgeError, CardFault, FaultControl, SlotBridge, Trace};
 use crate::clock::{RigClock, TimeScale};
 use crate::hw::pcsc::{CallWatch, CardWorker, PcscError, Readers, read_identity};
@@ -193,7 +193,7 @@ impl VirtualBench {
         };
         let observer = match options.watch_observer {
             true => Some(
-                Observer::watch(modem.observer_port(), 115_200, clock, Duration::ZERO)
+                Observer::watch(modem.observer_port(), 115_200, clock, Duration::ZERO, CALIBRATION_PINGS)
                     .await
                     .map_err(BenchError::Modem)?,
             ),
@@ -301,6 +301,14 @@ impl VirtualBench {
         self.observer.as_ref().map(Observer::lines).unwrap_or_default()
     }
 
+    /// The rig's own time in the DUT's exchanges: the observer's `AT` round trip at bring-up
+    /// and when each of the firmware's commands reached the modem.
+    fn rig_time(&self) -> Option<RigTime> {
+        let at_exchange = self.observer.as_ref()?.at_exchange?;
+        let dut_commands = self.modem.as_ref()?.firmware_commands();
+        Some(RigTime { at_exchange, dut_commands })
+    }
+
     /// Restores every card, stops the firmware, the bridges, the modem and pcscd.
     pub async fn down(mut self) {
         for s in &self.slots {
@@ -402,6 +410,9 @@ impl VirtualStation {
 /// stopped answering. It is real time, whatever the time scale.
 const CARD_CALL_BOUND: Duration = Duration::from_millis(250);
 
+/// `AT` round trips timed on the observer port at bring-up: the rig's cost of one exchange.
+const CALIBRATION_PINGS: usize = 8;
+
 /// How long the reference firmware may take to boot.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -458,6 +469,7 @@ impl Bench for VirtualBench {
             reports: self.backend.reports(),
             report_imsi: ReportImsi::Context,
             network: Some(self.network.ground_truth().into_iter().map(network_step).collect()),
+            rig_time: self.rig_time(),
             ..Evidence::default()
         }
     }

@@ -99,9 +99,10 @@ enum Command {
         /// Run the firmware with a deliberate fault (self-test)
         #[arg(long, hide = true, value_name = "MODE")]
         firmware_fault: Option<String>,
-        /// Run this many virtual benches side by side (each its own process and pcscd)
-        #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
-        jobs: usize,
+        /// Run this many virtual benches side by side, each its own process and pcscd
+        /// [default: the machine's cores on a virtual bench; a lab bench runs one]
+        #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: Option<u16>,
         /// Write the results as JSON (used by --jobs)
         #[arg(long, hide = true, value_name = "FILE")]
         results_json: Option<PathBuf>,
@@ -301,7 +302,7 @@ pub fn run() -> ExitCode {
                 junit,
                 timelines,
                 fault: firmware_fault,
-                jobs,
+                jobs: jobs.map(usize::from),
                 results_json,
                 partition,
                 repeat,

@@ -19,8 +19,9 @@ pub struct RunArgs {
     pub junit: Option<PathBuf>,
     pub timelines: Option<PathBuf>,
     pub fault: Option<String>,
-    /// Benches side by side (each a process of its own, with its own pcscd).
-    pub jobs: usize,
+    /// Benches side by side (each a process of its own, with its own pcscd); `None`: as many
+    /// as the machine has cores on a virtual bench, one on a lab bench.
+    pub jobs: Option<usize>,
     /// Write the results as JSON here (how parallel jobs hand theirs back).
     pub results_json: Option<PathBuf>,
     /// Run only this share of the selected scenarios.
@@ -44,11 +45,12 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    if args.jobs > 1 && matches!(rig.kind, seedrig::model::RigKind::Lab(_)) {
+    let lab = matches!(rig.kind, seedrig::model::RigKind::Lab(_));
+    if let Some(jobs) = args.jobs.filter(|j| *j > 1 && lab) {
         eprintln!(
-            "error: --jobs {}: bench {} is a lab bench, which runs one DUT at a time; run it with --jobs 1 \
+            "error: --jobs {jobs}: bench {} is a lab bench, which runs one DUT at a time; run it with --jobs 1 \
              (several lab benches share a suite as separate runs)",
-            args.jobs, rig.name
+            rig.name
         );
         return ExitCode::from(EXIT_CONFIG);
     }
@@ -79,8 +81,9 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
     let stop = Stop::default();
     let jobs = JobChildren::default();
     watch_signals(stop.clone(), jobs.clone());
-    let results = if args.jobs > 1 {
-        run_parallel(fixtures, &args, &selected, &stop, &jobs)
+    let parallel = args.jobs.unwrap_or(if lab { 1 } else { machine_cores() }).min(selected.len());
+    let results = if parallel > 1 {
+        run_parallel(fixtures, &args, parallel, &selected, &stop, &jobs)
     } else {
         let options = RunOptions {
             firmware_binary: super::firmware_binary(),
@@ -97,7 +100,10 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
             eprintln!("error: cannot write {}: {e}", path.display());
         }
     }
-    print_summary(&results, args.repeat > 1);
+    // A job of a parallel run hands its results back; the parent sums them all up.
+    if args.results_json.is_none() {
+        print_summary(&results, args.repeat > 1);
+    }
     if let Some(path) = &args.junit {
         let partition = args.partition.map(|p| p.to_string());
         match seedrig::report::junit(&rig.name, partition.as_deref(), args.allow_flaky, &results) {
@@ -135,7 +141,7 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
 type JobChildren = Arc<Mutex<Vec<u32>>>;
 
 /// Listens for SIGINT and SIGTERM for the whole run, on a thread of its own: the first asks the
-/// runner to stop (and passes SIGTERM on to job workers, which stop the same way); a second
+/// runner to stop (and passes the same signal on to job workers, which stop the same way); a second
 /// SIGINT ends the process at once — its children die with it (parent-death signals).
 fn watch_signals(stop: Stop, jobs: JobChildren) {
     use tokio::signal::unix::{SignalKind, signal};
@@ -161,9 +167,12 @@ fn watch_signals(stop: Stop, jobs: JobChildren) {
                     "\n{}: ending the scenario under way and taking the bench down",
                     signal_name(signal)
                 );
+                // The same signal, so each job's reports name the one the run got.
+                let pass =
+                    if signal == 2 { rustix::process::Signal::INT } else { rustix::process::Signal::TERM };
                 for pid in jobs.lock().map(|v| v.clone()).unwrap_or_default() {
                     if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-                        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+                        let _ = rustix::process::kill_process(pid, pass);
                     }
                 }
             }
@@ -189,6 +198,7 @@ pub fn select(catalog: &Catalog, filters: &[String], exact: bool) -> Vec<String>
 fn run_parallel(
     fixtures: &Path,
     args: &RunArgs,
+    parallel: usize,
     ids: &[String],
     stop: &Stop,
     jobs: &JobChildren,
@@ -204,11 +214,12 @@ fn run_parallel(
     };
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("seedrig"));
     let mut children = Vec::new();
-    for job in 0..args.jobs.min(ids.len()) {
-        let share: Vec<&String> = ids.iter().skip(job).step_by(args.jobs).collect();
+    for job in 0..parallel {
+        let share: Vec<&String> = ids.iter().skip(job).step_by(parallel).collect();
         let out = dir.path().join(format!("job{job}.json"));
         let mut cmd = std::process::Command::new(&exe);
         cmd.arg("--fixtures").arg(fixtures).arg("run").arg("--rig").arg(&args.rig).arg("--exact");
+        cmd.arg("--jobs").arg("1");
         cmd.arg("--results-json").arg(&out).args(share.iter().map(|s| s.as_str()));
         if args.repeat > 1 {
             cmd.arg("--repeat").arg(args.repeat.to_string());
@@ -219,18 +230,25 @@ fn run_parallel(
         if let Some(f) = &args.fault {
             cmd.arg("--firmware-fault").arg(f);
         }
-        cmd.stdout(std::process::Stdio::null());
+        // Each job prints its results as they come (one write each); they are passed on.
+        cmd.stdout(std::process::Stdio::piped());
         // A worker dies with this process, however it ends; a stop reaches it as SIGTERM.
         seedrig::children::die_with_parent(&mut cmd, rustix::process::Signal::TERM);
-        let child = cmd.spawn();
-        if let (Ok(c), Ok(mut pids)) = (&child, jobs.lock()) {
-            pids.push(c.id());
+        let mut child = cmd.spawn();
+        let mut printer = None;
+        if let Ok(c) = &mut child {
+            if let Ok(mut pids) = jobs.lock() {
+                pids.push(c.id());
+            }
+            printer = c.stdout.take().map(|out| std::thread::spawn(move || pass_on(out)));
         }
-        children.push((child, out, share));
+        children.push((child, printer, out, share));
     }
     let mut results = Vec::new();
-    for (child, out, share) in children {
+    for (child, printer, out, share) in children {
         let outcome = child.and_then(|mut c| c.wait()).map_err(|e| e.to_string());
+        // Everything the job printed is out before the summary.
+        let _ = printer.map(std::thread::JoinHandle::join);
         let parsed: Option<Vec<ScenarioResult>> =
             std::fs::read_to_string(&out).ok().and_then(|text| serde_json::from_str(&text).ok());
         match (outcome, parsed) {
@@ -244,8 +262,24 @@ fn run_parallel(
         }
     }
     results.sort_by_key(|r| ids.iter().position(|id| *id == r.scenario));
-    results.iter().for_each(print_result);
     results
+}
+
+/// Copies a job's output to ours as it arrives, each read in one write.
+fn pass_on(mut from: std::process::ChildStdout) {
+    use std::io::{Read, Write};
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = from.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let _ = std::io::stdout().lock().write_all(&buf[..n]);
+    }
+}
+
+/// The default number of virtual benches side by side: one per core.
+fn machine_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn errored(id: &str, reason: String) -> ScenarioResult {
@@ -382,27 +416,33 @@ fn expected_ms(e: &seedrig::method::Expected, s: &seedrig::model::Scenario) -> u
     }
 }
 
+/// One scenario's result, printed in one write: lines of parallel jobs never interleave.
 fn print_result(r: &ScenarioResult) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(result_text(r).as_bytes());
+}
+
+fn result_text(r: &ScenarioResult) -> String {
     if let Some(stats) = &r.repeat {
-        print_repeated(r, stats);
-        return;
+        return repeated_text(r, stats);
     }
     let nominal = format!("{:.1} s nominal, {:.1} s wall", r.nominal_ms / 1000.0, r.wall.as_secs_f64());
     match &r.verdict {
-        Verdict::Pass => println!("PASS   {}  ({nominal})", r.scenario),
+        Verdict::Pass => format!("PASS   {}  ({nominal})\n", r.scenario),
         Verdict::Fail => {
-            println!("FAIL   {}  ({nominal})", r.scenario);
+            let mut text = format!("FAIL   {}  ({nominal})\n", r.scenario);
             for f in r.failures() {
-                println!("         {f}");
+                text.push_str(&format!("         {f}\n"));
             }
+            text
         }
-        Verdict::Error(reason) => println!("ERROR  {}: {reason}", r.scenario),
-        Verdict::Skipped(reason) => println!("SKIP   {}: {reason}", r.scenario),
+        Verdict::Error(reason) => format!("ERROR  {}: {reason}\n", r.scenario),
+        Verdict::Skipped(reason) => format!("SKIP   {}: {reason}\n", r.scenario),
     }
 }
 
 /// A repeated scenario: its runs counted apart, flaky when they disagree.
-fn print_repeated(r: &ScenarioResult, s: &seedrig::run::repeat::RepeatStats) {
+fn repeated_text(r: &ScenarioResult, s: &seedrig::run::repeat::RepeatStats) -> String {
     let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.2} s", v / 1000.0));
     let spread = format!(
         "{} runs: {} passed, {} failed, {} errors, {} skipped; success {:.0} %; time to winner p50 {}, p95 {}",
@@ -425,12 +465,13 @@ fn print_repeated(r: &ScenarioResult, s: &seedrig::run::repeat::RepeatStats) {
             Verdict::Skipped(_) => "SKIP  ",
         }
     };
-    println!("{word} {}  ({spread})", r.scenario);
+    let mut text = format!("{word} {}  ({spread})\n", r.scenario);
     match &r.verdict {
-        Verdict::Fail => r.failures().iter().for_each(|f| println!("         {f}")),
-        Verdict::Error(reason) | Verdict::Skipped(reason) => println!("         {reason}"),
+        Verdict::Fail => r.failures().iter().for_each(|f| text.push_str(&format!("         {f}\n"))),
+        Verdict::Error(reason) | Verdict::Skipped(reason) => text.push_str(&format!("         {reason}\n")),
         Verdict::Pass => {}
     }
+    text
 }
 
 fn print_summary(results: &[ScenarioResult], repeated: bool) {

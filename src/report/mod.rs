@@ -100,10 +100,15 @@ fn test_case(r: &ScenarioResult, allow_flaky: bool) -> TestCase {
             Status::NotObservable => "not observable",
         };
         let value = match (c.measured_ms, c.limit_ms) {
-            (Some(m), Some(l)) => format!("{status} (measured {m:.0} ms, limit {l:.0} ms)"),
+            (Some(m), Some(l)) => {
+                format!("{status} (measured {m:.0} ms, limit {l:.0} ms{})", html::rig_allowance(c))
+            }
             _ => format!("{status}: expected {}; observed {}", c.expected, c.observed),
         };
         case.add_property((format!("check.{}", c.name), value));
+        if let Some(a) = c.rig_allowance_ms {
+            case.add_property((format!("check.{}.rig_allowance_ms", c.name), format!("{a:.3}")));
+        }
     }
     case
 }
@@ -157,6 +162,7 @@ mod tests {
             status: Status::Pass,
             measured_ms: Some(31_900.0),
             limit_ms: Some(40_000.0),
+            rig_allowance_ms: None,
         });
         let other = result("master-connects", Verdict::Pass, Duration::from_millis(700), 2_500.0);
         let xml = junit("virtual", None, false, &[r, other]).unwrap();

@@ -81,6 +81,7 @@ mod tests {
                 status: Status::Pass,
                 measured_ms: Some(ms),
                 limit_ms: Some(60_000.0),
+                rig_allowance_ms: None,
             });
         }
         r

@@ -201,7 +201,7 @@ impl LabBenchUp {
             }
             self.measured = Some(measured);
         }
-        self.observer = Some(Observer::watch(&observer.path, observer.baud, self.clock, wait).await?);
+        self.observer = Some(Observer::watch(&observer.path, observer.baud, self.clock, wait, 0).await?);
         self.start_dut(catalog, scenario, rig).await
     }
 

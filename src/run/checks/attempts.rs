@@ -50,12 +50,16 @@ pub fn master_judgement(i: &Input) -> Finding {
             // Sooner than a correct firmware can know is as wrong as too late: the firmware
             // judged on something else (a timer too short, a guess).
             let early = if took < earliest { " (sooner than a correct firmware can know)" } else { "" };
-            Finding::new(
+            let allowance = i.evidence.rig_allowance(start, at);
+            Finding::within(
                 format!("failed {} {window}", kind(*explicit)),
                 format!("failed {} after {}{early}: {reason}", kind(seen_explicit), fmt_ms(took as u64)),
-                *explicit == seen_explicit && took <= bound && took >= earliest,
+                took,
+                bound,
+                allowance,
+                i.scale,
+                *explicit == seen_explicit && took >= earliest,
             )
-            .measured(took, bound)
         }
         (Judged::Failed { .. }, _, _) => Finding::new("judged failed", "not judged", false),
     }

@@ -12,7 +12,7 @@ mod tests;
 
 use std::time::Duration;
 
-use crate::bench::evidence::Evidence;
+use crate::bench::evidence::{Allowance, Evidence};
 use crate::clock::TimeScale;
 use crate::console::Event;
 use crate::method::oracle::Expected;
@@ -36,6 +36,10 @@ pub struct Check {
     /// A measurement in nominal milliseconds, where the check is one.
     pub measured_ms: Option<f64>,
     pub limit_ms: Option<f64>,
+    /// Real milliseconds of the rig's own time allowed on top of `limit_ms` (nominal), where
+    /// the bench measured it: a scaled bench's serial lines and card path are not radio time.
+    #[serde(default)]
+    pub rig_allowance_ms: Option<f64>,
 }
 
 impl Check {
@@ -52,6 +56,7 @@ pub struct Finding {
     pub status: Status,
     pub measured_ms: Option<f64>,
     pub limit_ms: Option<f64>,
+    pub allowance: Option<Allowance>,
 }
 
 impl Finding {
@@ -62,6 +67,7 @@ impl Finding {
             status: if passed { Status::Pass } else { Status::Fail },
             measured_ms: None,
             limit_ms: None,
+            allowance: None,
         }
     }
 
@@ -72,6 +78,7 @@ impl Finding {
             status: Status::NotObservable,
             measured_ms: None,
             limit_ms: None,
+            allowance: None,
         }
     }
 
@@ -79,6 +86,28 @@ impl Finding {
         self.measured_ms = Some(measured_ms);
         self.limit_ms = Some(limit_ms);
         self
+    }
+
+    /// A measurement within a nominal limit plus the rig's own real time, where the bench
+    /// measured it: passes when `measured_ms` is within both, and says so beside the limit.
+    fn within(
+        expected: String,
+        observed: String,
+        measured_ms: f64,
+        limit_ms: f64,
+        allowance: Option<Allowance>,
+        scale: TimeScale,
+        also: bool,
+    ) -> Finding {
+        let extra = allowance.map_or(0.0, |a| scale.nominal_ms(a.real));
+        let expected = match allowance {
+            Some(a) => format!("{expected} {}", a.describe()),
+            None => expected,
+        };
+        let mut f = Finding::new(expected, observed, also && measured_ms <= limit_ms + extra)
+            .measured(measured_ms, limit_ms);
+        f.allowance = allowance;
+        f
     }
 }
 
@@ -117,6 +146,7 @@ pub fn evaluate(input: &Input) -> Vec<Check> {
                 status: f.status,
                 measured_ms: f.measured_ms,
                 limit_ms: f.limit_ms,
+                rig_allowance_ms: f.allowance.map(|a| a.real.as_secs_f64() * 1000.0),
             }
         })
         .collect()

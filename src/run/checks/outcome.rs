@@ -199,16 +199,19 @@ pub fn time_to_winner(i: &Input) -> Finding {
     match (&i.expected.outcome, i.connected()) {
         (Outcome::Winner { connected_at_ms, .. }, Some((at, _))) => {
             let took = i.since_start(at);
-            Finding::new(
+            Finding::within(
                 format!(
                     "≤ {} (the oracle's {} plus overheads)",
                     fmt_ms(limit as u64),
                     fmt_ms(*connected_at_ms)
                 ),
                 fmt_ms(took as u64),
-                took <= limit,
+                took,
+                limit,
+                i.evidence.rig_allowance(i.evidence.started_at, at),
+                i.scale,
+                true,
             )
-            .measured(took, limit)
         }
         (Outcome::Winner { .. }, None) => {
             Finding::new(format!("≤ {}", fmt_ms(limit as u64)), "never connected", false)

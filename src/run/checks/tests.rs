@@ -322,3 +322,40 @@ fn master_judgement_fails_a_judgement_sooner_than_a_correct_firmware_can_know() 
     assert_eq!(j.status, Status::Fail, "{j:?}");
     assert!(j.expected.starts_with("failed at T between 29.5 s and 30.5 s"), "{}", j.expected);
 }
+
+#[test]
+fn the_rigs_own_measured_time_is_allowed_in_real_time_beside_a_nominal_bound_and_no_more() {
+    let c = catalog();
+    let scenario = &c.scenarios["master-reject"];
+    let expected = expect(&ScenarioView::from_catalog(&c, scenario).unwrap());
+    // master-reject's bound is 1.65 s nominal; at scale 0.01 that is 16.5 ms real. The DUT
+    // judged after 17.5 ms real (1.75 s nominal): 1 ms late on radio time alone.
+    let scale = TimeScale::new(0.01);
+    let seen = |commands: usize| {
+        let mut e = Seen::default().attempt(0, 0).judged(0, 0, true).0;
+        e.console[1].at = Duration::from_micros(17_500);
+        // Ten exchanges of 100 µs each, plus the console line that reported the result.
+        e.rig_time = Some(crate::bench::evidence::RigTime {
+            at_exchange: Duration::from_micros(100),
+            dut_commands: (1..=commands as u64).map(|n| Duration::from_micros(n * 1000)).collect(),
+        });
+        e
+    };
+    let judged = |evidence: &Evidence| {
+        let input = Input { catalog: &c, scenario, expected: &expected, scale, evidence };
+        evaluate(&input).into_iter().find(|c| c.name == "master_judgement").unwrap()
+    };
+    // 10 commands + the report line: 1.1 ms real for the rig covers the 1 ms.
+    let j = judged(&seen(10));
+    assert_eq!(j.status, Status::Pass, "{j:?}");
+    assert_eq!(j.rig_allowance_ms.map(|a| (a * 1000.0).round()), Some(1100.0));
+    assert_eq!(j.limit_ms, Some(1650.0), "the nominal bound is not loosened");
+    assert!(j.expected.ends_with("+ 1.10 ms real for the rig (11 AT exchanges, 0 APDUs)"), "{}", j.expected);
+    // 5 commands: 0.6 ms real does not.
+    assert_eq!(judged(&seen(5)).status, Status::Fail);
+    // A bench that does not measure its own time allows nothing.
+    let mut unmeasured = seen(10);
+    unmeasured.rig_time = None;
+    let j = judged(&unmeasured);
+    assert_eq!((j.status, j.rig_allowance_ms), (Status::Fail, None));
+}

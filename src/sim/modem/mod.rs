@@ -180,6 +180,11 @@ impl Modem {
         socket_path(&self.slot_dir, slot)
     }
 
+    /// When each command line reached the firmware's port, on the rig clock.
+    pub fn firmware_commands(&self) -> Vec<Duration> {
+        self.shared.firmware_commands.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
     /// Every short message `AT+CMGS` accepted, in order (none is delivered anywhere).
     pub fn sent_sms(&self) -> Vec<SentSms> {
         self.shared.core().sms.sent.clone()
@@ -221,6 +226,8 @@ pub(crate) struct Shared {
     /// the card and must not see another's half-done state.
     sim_lock: Arc<tokio::sync::Mutex<()>>,
     tasks: Tasks,
+    /// When each command line reached the firmware's port, on the rig clock.
+    firmware_commands: Mutex<Vec<Duration>>,
 }
 
 /// The modem's state. Held only for short, await-free updates; URCs are queued under it so
@@ -273,6 +280,7 @@ impl Shared {
             urcs: UrcHub::new(links.clone()),
             sim_lock: Arc::new(tokio::sync::Mutex::new(())),
             tasks: Tasks::default(),
+            firmware_commands: Mutex::default(),
         });
         for actor in actors {
             shared.spawn(actor.run());
@@ -291,6 +299,15 @@ impl Shared {
 
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) -> Option<AbortHandle> {
         self.tasks.spawn(task)
+    }
+
+    /// A command line arrived on port `id`: the firmware's are stamped (the rig's own time in
+    /// each exchange is allowed for in the timing checks).
+    fn heard_command(&self, id: usize) {
+        if id == FIRMWARE {
+            let now = self.clock.now();
+            self.firmware_commands.lock().unwrap_or_else(|e| e.into_inner()).push(now);
+        }
     }
 
     fn active_slot(&self) -> SlotHandle {

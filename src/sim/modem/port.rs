@@ -63,6 +63,7 @@ impl Port {
     async fn on_input(&mut self, input: Input, reader: &mut LineReader) {
         let reply = match input {
             Input::Line { text, term } => {
+                self.shared.heard_command(self.id);
                 self.echo(&text, term);
                 commands::execute(self, &text).await
             }
