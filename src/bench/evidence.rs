@@ -45,6 +45,9 @@ pub struct RigTime {
     pub at_exchange: Duration,
     /// When each of the DUT's AT commands reached the modem.
     pub dut_commands: Vec<Duration>,
+    /// How much later than asked each of the simulated radio's waits ended (timer granularity
+    /// and scheduling), with when it ended.
+    pub late_waits: Vec<(Duration, Duration)>,
 }
 
 /// The real time the rig spent in the DUT's exchanges within one stretch of a run.
@@ -53,16 +56,19 @@ pub struct Allowance {
     pub real: Duration,
     pub at_exchanges: usize,
     pub apdus: usize,
+    /// Of `real`: how late the simulated radio's waits ended.
+    pub late_waits: Duration,
 }
 
 impl Allowance {
     /// `+ 1.2 ms real for the rig (14 AT exchanges, 9 APDUs)`.
     pub fn describe(&self) -> String {
         format!(
-            "+ {:.2} ms real for the rig ({} AT exchanges, {} APDUs)",
+            "+ {:.2} ms real for the rig ({} AT exchanges, {} APDUs, radio waits {:.2} ms late)",
             self.real.as_secs_f64() * 1000.0,
             self.at_exchanges,
-            self.apdus
+            self.apdus,
+            self.late_waits.as_secs_f64() * 1000.0
         )
     }
 }
@@ -70,7 +76,8 @@ impl Allowance {
 impl Evidence {
     /// The rig's real time in `(from, to]`: one AT exchange per DUT command, plus one for the
     /// console line that reports the result, plus every APDU's time through the bridge — except
-    /// an APDU a `slow` card fault held back, whose delay is the fault's (scaled) time.
+    /// an APDU a `slow` card fault held back, whose delay is the fault's (scaled) time — plus
+    /// how late the simulated radio's waits that ended in it were.
     pub fn rig_allowance(&self, from: Duration, to: Duration) -> Option<Allowance> {
         let rig = self.rig_time.as_ref()?;
         let within = |at: &Duration| *at > from && *at <= to;
@@ -78,10 +85,12 @@ impl Evidence {
         let apdus: Vec<&ApduRecord> =
             self.apdus.iter().filter(|a| within(&a.at) && a.fault != Some("slow")).collect();
         let card: Duration = apdus.iter().map(|a| a.latency).sum();
+        let late_waits: Duration = rig.late_waits.iter().filter(|(at, _)| within(at)).map(|(_, l)| *l).sum();
         Some(Allowance {
-            real: rig.at_exchange * at_exchanges as u32 + card,
+            real: rig.at_exchange * at_exchanges as u32 + card + late_waits,
             at_exchanges,
             apdus: apdus.len(),
+            late_waits,
         })
     }
 }
@@ -160,12 +169,21 @@ mod tests {
         e.rig_time = Some(RigTime {
             at_exchange: Duration::from_micros(100),
             dut_commands: vec![ms(9), ms(11), ms(12), ms(20), ms(21)],
+            late_waits: vec![(ms(9), ms(5)), (ms(18), Duration::from_micros(250))],
         });
         let a = e.rig_allowance(ms(10), ms(20)).unwrap();
         // 11, 12, 20 and the result's console line: 4 exchanges of 100 µs; the APDU at 15: 300 µs
-        // (the one a slow card held back is the fault's time, not the rig's).
-        assert_eq!(a, Allowance { real: Duration::from_micros(700), at_exchanges: 4, apdus: 1 });
-        assert_eq!(a.describe(), "+ 0.70 ms real for the rig (4 AT exchanges, 1 APDUs)");
+        // (the one a slow card held back is the fault's time, not the rig's); the radio wait
+        // that ended at 18, 250 µs late.
+        let late = Duration::from_micros(250);
+        assert_eq!(
+            a,
+            Allowance { real: Duration::from_micros(950), at_exchanges: 4, apdus: 1, late_waits: late }
+        );
+        assert_eq!(
+            a.describe(),
+            "+ 0.95 ms real for the rig (4 AT exchanges, 1 APDUs, radio waits 0.25 ms late)"
+        );
     }
 
     #[test]

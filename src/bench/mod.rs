@@ -27,6 +27,7 @@ pub mod observer;
 pub mod plan;
 pub mod serial;
 pub mod virtual_bench;
+pub mod warm_cards;
 
 use std::time::Duration;
 

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::firmware_config::{Wiring, firmware_config};
 use super::observer::Observer;
+use super::warm_cards::{self, WarmCards};
 use super::{Bench, Sabotage};
 use crate::backend::Backend;
 use crate::bench::evidence::{Evidence, NetworkStep, ReportImsi, RigTime, StepKind};
@@ -21,9 +22,8 @@ use crate::method::attempt::CARD_WWT_MS;
 use crate::model::{Catalog, ConsoleFormat, Rig, Scenario};
 use crate::sim::modem::{Modem, ModemConfig};
 use crate::sim::network::{Network, TruthKind};
-use crate::sim::pcscd::{LabelledCard, PcscdError, PrivatePcscd};
+use crate::sim::pcscd::{PcscdError, PrivatePcscd};
 use crate::sim::pty::Pty;
-use crate::sim::usim::VirtualUsim;
 
 /// The backend's address as the firmware is told it; the simulated network routes it to the
 /// stub (nothing listens anywhere).
@@ -112,21 +112,40 @@ pub struct VirtualBench {
     pcscd: Option<PrivatePcscd>,
     /// The modem's observer port, watched by the rig (the runner's benches).
     observer: Option<Observer>,
+    /// Where pcscd goes back at tear-down, on a station that keeps its cards warm.
+    warm: Option<WarmCards>,
+    /// Something broke or was broken on purpose: pcscd is not trusted with another scenario.
+    tainted: bool,
     _dir: tempfile::TempDir,
 }
 
 impl VirtualBench {
-    /// Brings the virtual world of `scenario` up, with its card faults applied.
+    /// Brings the virtual world of `scenario` up, with its card faults applied: a pcscd of its
+    /// own for the scenario's seeds, stopped at tear-down.
     pub async fn up(
         catalog: &Catalog,
         scenario: &Scenario,
         rig: &Rig,
         options: VirtualBenchOptions,
     ) -> Result<VirtualBench, BenchError> {
+        VirtualBench::bring_up(catalog, scenario, rig, options, None).await
+    }
+
+    /// [`up`](Self::up), with the cards of `warm` (put back to the fixture's state) where given.
+    async fn bring_up(
+        catalog: &Catalog,
+        scenario: &Scenario,
+        rig: &Rig,
+        options: VirtualBenchOptions,
+        warm: Option<WarmCards>,
+    ) -> Result<VirtualBench, BenchError> {
         let clock = RigClock::start();
         let scale = TimeScale::new(rig.time_scale);
         let dir = crate::children::private_temp_dir("bench")?;
-        let pcscd = start_cards(catalog, scenario).await?;
+        let pcscd = match &warm {
+            Some(cards) => cards.take(catalog, scenario).await?,
+            None => warm_cards::start(warm_cards::scenario_seeds(catalog, scenario)?).await?,
+        };
         let backend = Backend::new(clock);
         let network = Network::new(catalog, scenario, scale, clock, backend.clone())
             .map_err(|e| BenchError::Network(e.to_string()))?;
@@ -146,7 +165,10 @@ impl VirtualBench {
         let mut slot_paths = Vec::new();
         for p in scenario.placements() {
             let reader = pcscd.reader(&p.seed).map(|r| r.name.clone()).unwrap_or_default();
-            check_card(&reader, p.slot, &catalog.seeds[&p.seed]).await?;
+            if warm.is_none() {
+                // Warm cards were seated by the rig itself, from the seed files, a moment ago.
+                check_card(&reader, p.slot, &catalog.seeds[&p.seed]).await?;
+            }
             let card = CardWorker::connect(&reader)
                 .await
                 .map_err(|source| BenchError::Reader { slot: p.slot, source })?;
@@ -216,6 +238,8 @@ impl VirtualBench {
             firmware,
             pcscd: Some(pcscd),
             observer,
+            warm,
+            tainted: false,
             _dir: dir,
         })
     }
@@ -231,6 +255,12 @@ impl VirtualBench {
 
     /// A part that broke while running: a bridge that ended, or the firmware process.
     pub fn broken(&mut self) -> Option<String> {
+        let broken = self.find_broken();
+        self.tainted |= broken.is_some();
+        broken
+    }
+
+    fn find_broken(&mut self) -> Option<String> {
         if let Some(pcscd) = self.pcscd.as_ref().filter(|p| !p.alive()) {
             let slots: Vec<String> = self.slots.iter().map(|s| s.slot.to_string()).collect();
             return Some(format!(
@@ -301,12 +331,13 @@ impl VirtualBench {
         self.observer.as_ref().map(Observer::lines).unwrap_or_default()
     }
 
-    /// The rig's own time in the DUT's exchanges: the observer's `AT` round trip at bring-up
-    /// and when each of the firmware's commands reached the modem.
+    /// The rig's own time in the DUT's exchanges: the observer's `AT` round trip at bring-up,
+    /// when each of the firmware's commands reached the modem, and how late the simulated
+    /// radio's waits ended.
     fn rig_time(&self) -> Option<RigTime> {
         let at_exchange = self.observer.as_ref()?.at_exchange?;
         let dut_commands = self.modem.as_ref()?.firmware_commands();
-        Some(RigTime { at_exchange, dut_commands })
+        Some(RigTime { at_exchange, dut_commands, late_waits: self.network.late_waits() })
     }
 
     /// Restores every card, stops the firmware, the bridges, the modem and pcscd.
@@ -322,26 +353,32 @@ impl VirtualBench {
         for s in self.slots.drain(..) {
             s.task.abort();
             let _ = s.task.await;
+            // A card call still under way could reach the card the next scenario is given.
+            self.tainted |= !calls_settle(&s.card_calls, CARD_CALL_BOUND).await;
         }
         if let Some(modem) = self.modem.take() {
             modem.stop().await;
         }
-        if let Some(pcscd) = self.pcscd.take() {
-            let _ = tokio::task::spawn_blocking(move || drop(pcscd)).await;
+        let Some(pcscd) = self.pcscd.take() else { return };
+        match &self.warm {
+            Some(warm) if !self.tainted && pcscd.alive() => warm.give_back(pcscd),
+            _ => {
+                let _ = tokio::task::spawn_blocking(move || drop(pcscd)).await;
+            }
         }
     }
 }
 
-async fn start_cards(catalog: &Catalog, scenario: &Scenario) -> Result<PrivatePcscd, BenchError> {
-    let mut cards: Vec<LabelledCard> = Vec::new();
-    for p in scenario.placements() {
-        let seed = &catalog.seeds[&p.seed];
-        let card = VirtualUsim::from_catalog(catalog, seed)
-            .map_err(|e| BenchError::Card { seed: p.seed.clone(), reason: e.to_string() })?;
-        cards.push((p.seed.clone(), Box::new(card)));
+/// Waits up to `bound` for the PC/SC call under way (if any) to return.
+async fn calls_settle(calls: &CallWatch, bound: Duration) -> bool {
+    let until = tokio::time::Instant::now() + bound;
+    while calls.pending_for().is_some() {
+        if tokio::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let started = tokio::task::spawn_blocking(move || PrivatePcscd::start(cards)).await;
-    started.map_err(|e| BenchError::Firmware(e.to_string()))?.map_err(BenchError::from)
+    true
 }
 
 /// The reader must hold the seed the scenario names (ICCID and IMSI over PC/SC).
@@ -377,14 +414,22 @@ fn spawn_firmware(launch: &FirmwareLaunch, config: &Path) -> Result<Child, Bench
         .map_err(|e| BenchError::Firmware(format!("cannot start {}: {e}", launch.binary.display())))
 }
 
-/// The virtual bench as the runner sees it: a fresh world per scenario.
+/// The virtual bench as the runner sees it: the cards of every seed stay warm in one pcscd
+/// across scenarios; the rest (modem, network, backend, bridges, firmware) is made anew for
+/// each, in about a millisecond, so no state of theirs can carry over.
 pub struct VirtualStation {
     firmware: FirmwareLaunch,
+    cards: WarmCards,
 }
 
 impl VirtualStation {
     pub fn new(firmware: FirmwareLaunch) -> VirtualStation {
-        VirtualStation { firmware }
+        VirtualStation { firmware, cards: WarmCards::default() }
+    }
+
+    /// The warm cards between scenarios (for tests).
+    pub fn warm_cards(&self) -> &WarmCards {
+        &self.cards
     }
 
     pub async fn up(
@@ -395,13 +440,8 @@ impl VirtualStation {
     ) -> Result<VirtualBench, BenchError> {
         let launch =
             FirmwareLaunch { binary: self.firmware.binary.clone(), fault: self.firmware.fault.clone() };
-        VirtualBench::up(
-            catalog,
-            scenario,
-            rig,
-            VirtualBenchOptions { firmware: Some(launch), watch_observer: true },
-        )
-        .await
+        let options = VirtualBenchOptions { firmware: Some(launch), watch_observer: true };
+        VirtualBench::bring_up(catalog, scenario, rig, options, Some(self.cards.clone())).await
     }
 }
 
@@ -476,6 +516,7 @@ impl Bench for VirtualBench {
 
     fn sabotage(&mut self, what: Sabotage) -> bool {
         let Some(pcscd) = self.pcscd.as_mut() else { return false };
+        self.tainted = true;
         match what {
             Sabotage::KillPcscd => pcscd.kill(),
             Sabotage::FreezePcscd => pcscd.freeze(),

@@ -309,6 +309,9 @@ pub fn run_all(
     let mut progress = Progress::new(catalog, rig, ids, repeat.times, std::io::stderr().is_terminal());
     let mut results = Vec::new();
     let mut runner = Runner::new(catalog, rig, options);
+    if let Err(e) = runtime.block_on(runner.warm_up()) {
+        tracing::warn!("bench warm-up: {e}");
+    }
     for id in ids {
         let scenario = &catalog.scenarios[id];
         let mut runs = Vec::new();

@@ -187,6 +187,16 @@ impl<'a> Runner<'a> {
         Runner { catalog, rig, options, station }
     }
 
+    /// Brings up what the station keeps across scenarios (a virtual bench's pcscd with every
+    /// seed's card) before the first one; a failure here shows again, as an error, in the
+    /// first scenario that needs it.
+    pub async fn warm_up(&mut self) -> Result<(), String> {
+        match &mut self.station {
+            Station::Virtual(s) => s.warm_cards().warm_up(self.catalog).await.map_err(|e| e.to_string()),
+            Station::Lab(_) => Ok(()),
+        }
+    }
+
     pub async fn run(&mut self, scenario: &Scenario) -> ScenarioResult {
         let wall = Instant::now();
         if let Some(why) = crate::bench::plan::cannot_run(self.catalog, self.rig, scenario) {

@@ -49,6 +49,14 @@ impl CardSlot {
         let mut guard = self.card.lock().ok()?;
         Some(f(guard.as_mut()))
     }
+
+    /// Seats another card in this reader slot (vpcd still sees a card present).
+    pub fn replace(&self, card: Box<dyn VirtualCard>) {
+        match self.card.lock() {
+            Ok(mut guard) => *guard = card,
+            Err(poisoned) => *poisoned.into_inner() = card,
+        }
+    }
 }
 
 /// Fills the second slot of a vpcd reader entry when the number of cards is odd: vpcd needs a

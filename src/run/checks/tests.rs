@@ -338,6 +338,7 @@ fn the_rigs_own_measured_time_is_allowed_in_real_time_beside_a_nominal_bound_and
         e.rig_time = Some(crate::bench::evidence::RigTime {
             at_exchange: Duration::from_micros(100),
             dut_commands: (1..=commands as u64).map(|n| Duration::from_micros(n * 1000)).collect(),
+            late_waits: Vec::new(),
         });
         e
     };
@@ -350,7 +351,12 @@ fn the_rigs_own_measured_time_is_allowed_in_real_time_beside_a_nominal_bound_and
     assert_eq!(j.status, Status::Pass, "{j:?}");
     assert_eq!(j.rig_allowance_ms.map(|a| (a * 1000.0).round()), Some(1100.0));
     assert_eq!(j.limit_ms, Some(1650.0), "the nominal bound is not loosened");
-    assert!(j.expected.ends_with("+ 1.10 ms real for the rig (11 AT exchanges, 0 APDUs)"), "{}", j.expected);
+    assert!(
+        j.expected
+            .ends_with("+ 1.10 ms real for the rig (11 AT exchanges, 0 APDUs, radio waits 0.00 ms late)"),
+        "{}",
+        j.expected
+    );
     // 5 commands: 0.6 ms real does not.
     assert_eq!(judged(&seen(5)).status, Status::Fail);
     // A bench that does not measure its own time allows nothing.

@@ -43,6 +43,7 @@ use crate::clock::TimeScale;
 use crate::model::{Catalog, FaultKind, NetworkTiming, Scenario, Site};
 use rng::Rng;
 use session::Sessions;
+use std::time::Duration;
 use subscribers::Subscriber;
 use truth::TruthLog;
 
@@ -63,6 +64,10 @@ struct Inner {
     sessions: Mutex<Sessions>,
     rng: Mutex<Rng>,
     truth: TruthLog,
+    clock: RigClock,
+    /// How much later than asked each radio wait ended (the machine's timers and scheduling,
+    /// not radio time), with when it ended.
+    late: Mutex<Vec<(Duration, Duration)>>,
 }
 
 /// Shows the shape of the network, never a key.
@@ -146,6 +151,8 @@ impl Network {
             sessions: Mutex::new(Sessions::new()),
             rng: Mutex::new(Rng::seeded(rng_seed)),
             truth: TruthLog::new(clock),
+            clock,
+            late: Mutex::default(),
         };
         Ok(Network { inner: Arc::new(inner) })
     }
@@ -170,11 +177,22 @@ impl Network {
         self.inner.truth.record(imsi, kind);
     }
 
-    /// Waits `ms` nominal milliseconds, scaled.
+    /// Waits `ms` nominal milliseconds, scaled, and notes how late the wait ended.
     async fn pause(&self, ms: u64) {
         if ms > 0 {
-            tokio::time::sleep(self.inner.scale.ms(ms)).await;
+            let asked = self.inner.scale.ms(ms);
+            let from = std::time::Instant::now();
+            tokio::time::sleep(asked).await;
+            let late = from.elapsed().saturating_sub(asked);
+            if let Ok(mut v) = self.inner.late.lock() {
+                v.push((self.inner.clock.now(), late));
+            }
         }
+    }
+
+    /// How much later than asked each radio wait ended, with when it ended (rig clock).
+    pub fn late_waits(&self) -> Vec<(Duration, Duration)> {
+        self.inner.late.lock().map(|v| v.clone()).unwrap_or_default()
     }
 }
 

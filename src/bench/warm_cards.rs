@@ -1,0 +1,95 @@
+//! The virtual bench's cards kept warm across scenarios: one pcscd serving a virtual USIM for
+//! every seed of the fixtures, started with the first scenario and kept while it stays healthy.
+//!
+//! Before each scenario the cards it places are put back to the fixture's state — each one a
+//! fresh card made from its seed file (SQN, PIN and its tries, files), seated in the same
+//! reader — so nothing a scenario did to a card (an advanced SQN, a blocked PIN, a selected
+//! file) can reach the next one. A bench that broke, was sabotaged, or still has a card call
+//! under way when it comes down does not hand its pcscd back: the next scenario starts a new one.
+
+use std::sync::{Arc, Mutex};
+
+use super::virtual_bench::BenchError;
+use crate::model::{Catalog, Scenario};
+use crate::sim::pcscd::{LabelledCard, PrivatePcscd};
+use crate::sim::usim::VirtualUsim;
+
+/// A station's warm pcscd between scenarios: a bench takes it when it comes up and gives it
+/// back when it comes down healthy.
+#[derive(Clone, Default)]
+pub struct WarmCards(Arc<Mutex<Option<PrivatePcscd>>>);
+
+impl WarmCards {
+    /// The warm pcscd with the scenario's cards put back to the fixture's state; a new one,
+    /// serving every seed, when there is none or the last one died.
+    pub async fn take(&self, catalog: &Catalog, scenario: &Scenario) -> Result<PrivatePcscd, BenchError> {
+        let parked = self.0.lock().ok().and_then(|mut p| p.take()).filter(PrivatePcscd::alive);
+        let pcscd = match parked {
+            Some(pcscd) => pcscd,
+            None => start(every_seed(catalog)?).await?,
+        };
+        reseat(&pcscd, catalog, scenario)?;
+        Ok(pcscd)
+    }
+
+    /// Starts the pcscd of every seed now, so the first scenario does not wait for it.
+    pub async fn warm_up(&self, catalog: &Catalog) -> Result<(), BenchError> {
+        if self.is_warm() {
+            return Ok(());
+        }
+        let pcscd = start(every_seed(catalog)?).await?;
+        self.give_back(pcscd);
+        Ok(())
+    }
+
+    /// Keeps `pcscd` for the next scenario.
+    pub fn give_back(&self, pcscd: PrivatePcscd) {
+        if let Ok(mut parked) = self.0.lock() {
+            *parked = Some(pcscd);
+        }
+    }
+
+    /// Whether a pcscd is parked here (for tests).
+    pub fn is_warm(&self) -> bool {
+        self.0.lock().is_ok_and(|p| p.is_some())
+    }
+}
+
+/// A pcscd serving `cards`, started off the runtime (it waits for its readers).
+pub async fn start(cards: Vec<LabelledCard>) -> Result<PrivatePcscd, BenchError> {
+    let started = tokio::task::spawn_blocking(move || PrivatePcscd::start(cards)).await;
+    started.map_err(|e| BenchError::Firmware(e.to_string()))?.map_err(BenchError::from)
+}
+
+/// The scenario's cards, each labelled with its seed id.
+pub fn scenario_seeds(catalog: &Catalog, scenario: &Scenario) -> Result<Vec<LabelledCard>, BenchError> {
+    scenario.placements().map(|p| fresh_card(catalog, &p.seed)).collect()
+}
+
+fn every_seed(catalog: &Catalog) -> Result<Vec<LabelledCard>, BenchError> {
+    catalog.seeds.keys().map(|seed| fresh_card(catalog, seed)).collect()
+}
+
+fn fresh_card(catalog: &Catalog, seed: &str) -> Result<LabelledCard, BenchError> {
+    let file = catalog
+        .seeds
+        .get(seed)
+        .ok_or_else(|| BenchError::Card { seed: seed.to_owned(), reason: "no such seed".into() })?;
+    let card = VirtualUsim::from_catalog(catalog, file)
+        .map_err(|e| BenchError::Card { seed: seed.to_owned(), reason: e.to_string() })?;
+    Ok((seed.to_owned(), Box::new(card)))
+}
+
+/// Puts a fresh card, as the fixture describes it, into the reader of each seed the scenario
+/// places.
+fn reseat(pcscd: &PrivatePcscd, catalog: &Catalog, scenario: &Scenario) -> Result<(), BenchError> {
+    for p in scenario.placements() {
+        let (_, card) = fresh_card(catalog, &p.seed)?;
+        let reader = pcscd.reader(&p.seed).ok_or_else(|| BenchError::Card {
+            seed: p.seed.clone(),
+            reason: "the warm pcscd serves no card for it (the fixtures changed under the run)".into(),
+        })?;
+        reader.slot.replace(card);
+    }
+    Ok(())
+}
