@@ -2,7 +2,7 @@
 //!   (a) a direct PC/SC transmit to a virtual card (pcsc crate → private pcscd → vpcd → card);
 //!   (b) the same card through the APDU bridge, from a socket card-emulation client (the
 //!       simulated modem's side: SIMtrace2 frames → bridge → PC/SC → card).
-//! Targets: (b)/(a) median ≤ 1.10 and (b) p99 < 2 ms. The rounds alternate between the paths,
+//! Targets: (b)/(a) median ≤ 1.10 and (b) p99 < 1 ms, each printed beside its figure. The rounds alternate between the paths,
 //! so drift in the machine's load falls on both alike. For reference it also times the async
 //! PC/SC call alone (the card worker thread the bridge uses), to show where the difference
 //! lies: in the hand-over between the runtime and the thread that may block, or in framing.
@@ -114,6 +114,11 @@ fn main() {
     println!("    for reference: the async PC/SC call alone (card worker thread, as the bridge makes it)");
     println!("                              {}   {}   {}", us(worked.p50), us(worked.p99), us(worked.max));
     let ratio = bridged.p50.as_secs_f64() / direct.p50.as_secs_f64();
-    println!("(b)/(a) median ratio: {ratio:.3}   (target ≤ 1.10)");
-    println!("(b) p99: {}   (target < 2 ms)", us(bridged.p99));
+    let met = |ok: bool| if ok { "met" } else { "NOT MET" };
+    println!(
+        "(b)/(a) median ratio: {ratio:.3}   (target ≤ 1.10: {})   (b) − (a) median: {}",
+        met(ratio <= 1.10),
+        us(bridged.p50.saturating_sub(direct.p50))
+    );
+    println!("(b) p99: {}   (target < 1 ms: {})", us(bridged.p99), met(bridged.p99 < Duration::from_millis(1)));
 }
