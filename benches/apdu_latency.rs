@@ -120,5 +120,9 @@ fn main() {
         met(ratio <= 1.10),
         us(bridged.p50.saturating_sub(direct.p50))
     );
-    println!("(b) p99: {}   (target < 1 ms: {})", us(bridged.p99), met(bridged.p99 < Duration::from_millis(1)));
+    println!(
+        "(b) p99: {}   (target < 1 ms: {})",
+        us(bridged.p99),
+        met(bridged.p99 < Duration::from_millis(1))
+    );
 }

@@ -106,6 +106,9 @@ enum Command {
         /// Write the results as JSON (used by --jobs)
         #[arg(long, hide = true, value_name = "FILE")]
         results_json: Option<PathBuf>,
+        /// This run is one job of a parallel run: its parent prints the summary
+        #[arg(long, hide = true)]
+        as_job: bool,
         /// Run one share of the scenarios: count:M/N (every Nth in name order, from the Mth) or
         /// hash:M/N (by a hash of the name), as cargo-nextest does
         #[arg(long, value_name = "SCHEME:M/N", value_parser = Partition::parse)]
@@ -287,6 +290,7 @@ pub fn run() -> ExitCode {
             firmware_fault,
             jobs,
             results_json,
+            as_job,
             partition,
             repeat,
             until_fail,
@@ -304,6 +308,7 @@ pub fn run() -> ExitCode {
                 fault: firmware_fault,
                 jobs: jobs.map(usize::from),
                 results_json,
+                as_job,
                 partition,
                 repeat,
                 until_fail,

@@ -24,6 +24,8 @@ pub struct RunArgs {
     pub jobs: Option<usize>,
     /// Write the results as JSON here (how parallel jobs hand theirs back).
     pub results_json: Option<PathBuf>,
+    /// One job of a parallel run: no summary (the parent sums all jobs up).
+    pub as_job: bool,
     /// Run only this share of the selected scenarios.
     pub partition: Option<Partition>,
     /// Run each scenario this many times.
@@ -101,7 +103,7 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         }
     }
     // A job of a parallel run hands its results back; the parent sums them all up.
-    if args.results_json.is_none() {
+    if !args.as_job {
         print_summary(&results, args.repeat > 1);
     }
     if let Some(path) = &args.junit {
@@ -219,7 +221,7 @@ fn run_parallel(
         let out = dir.path().join(format!("job{job}.json"));
         let mut cmd = std::process::Command::new(&exe);
         cmd.arg("--fixtures").arg(fixtures).arg("run").arg("--rig").arg(&args.rig).arg("--exact");
-        cmd.arg("--jobs").arg("1");
+        cmd.arg("--jobs").arg("1").arg("--as-job");
         cmd.arg("--results-json").arg(&out).args(share.iter().map(|s| s.as_str()));
         if args.repeat > 1 {
             cmd.arg("--repeat").arg(args.repeat.to_string());
