@@ -1,6 +1,8 @@
 //! An overloaded bench machine: the rig itself runs late, so it stamps what it sees late and a
-//! timing check can fail on that alone. The rig measures its own lateness and makes such a
-//! scenario an error ("bench overloaded"), never a firmware failure.
+//! timing check can fail on that alone. The rig measures its own lateness: the simulated
+//! radio's waits that ended late are allowed beside each bound as the rig's own time, and a
+//! check that still fails while the rig ran later than its tolerance makes the scenario an
+//! error ("bench overloaded"), never a firmware failure.
 //!
 //! The load here is the harshest kind: the rig's process is stopped for 80 ms every 120 ms
 //! (SIGSTOP / SIGCONT) while its firmware and pcscd run on.
@@ -69,9 +71,20 @@ fn a_rig_that_runs_late_reports_errors_not_failures() {
             r.rig_lag_ms
         );
     }
-    let overloaded = parsed
-        .iter()
-        .filter(|r| matches!(&r.verdict, Verdict::Error(why) if why.starts_with("bench overloaded: the rig ran up to")))
-        .count();
-    assert!(overloaded >= 1, "no scenario was judged on a late rig's timing: {text}");
+    // The lateness is accounted for, one way or the other: a check that failed on it made the
+    // scenario a "bench overloaded" error, or a timing check passed only with the rig's own
+    // measured lateness (radio waits that ended late while the rig was stopped) allowed.
+    let accounted = |r: &&ScenarioResult| {
+        let overloaded = matches!(&r.verdict, Verdict::Error(why) if why.starts_with("bench overloaded: the rig ran up to"));
+        let allowed = r.checks.iter().any(|c| c.rig_allowance_ms.is_some_and(|ms| ms >= 20.0));
+        overloaded || allowed
+    };
+    assert!(
+        parsed.iter().filter(accounted).count() >= 1,
+        "no scenario accounted for the rig's lateness: {text}\n{:#?}",
+        parsed
+            .iter()
+            .map(|r| (&r.scenario, r.checks.iter().map(|c| c.rig_allowance_ms).collect::<Vec<_>>()))
+            .collect::<Vec<_>>()
+    );
 }
