@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tokio::process::{Child, Command};
-use tokio::task::JoinHandle;
 
 use super::firmware_config::{Wiring, firmware_config};
 use super::observer::Observer;
@@ -14,7 +13,7 @@ use super::warm_cards::{self, WarmCards};
 use super::{Bench, Sabotage};
 use crate::backend::Backend;
 use crate::bench::evidence::{Evidence, NetworkStep, ReportImsi, RigTime, StepKind};
-use crate::bridge::{BridgeError, CardFault, FaultControl, SlotBridge, Trace};
+use crate::bridge::{BridgeError, CardFault, FaultControl, RunningBridge, SlotBridge, Trace};
 use crate::clock::{RigClock, TimeScale};
 use crate::hw::pcsc::{CallWatch, CardWorker, PcscError, Readers, read_identity};
 use crate::hw::simtrace::{SocketTransport, TransportError};
@@ -94,7 +93,7 @@ struct SlotRig {
     /// The slot's PC/SC calls under way, watched for a pcscd that stopped answering.
     card_calls: CallWatch,
     faults: FaultControl,
-    task: JoinHandle<Result<(), BridgeError>>,
+    bridge: RunningBridge,
 }
 
 pub struct VirtualBench {
@@ -187,7 +186,7 @@ impl VirtualBench {
                 reader: reader.clone(),
                 card_calls,
                 faults,
-                task: tokio::spawn(bridge.run()),
+                bridge: bridge.spawn(),
             });
             slot_paths.push(SlotPath {
                 slot: p.slot,
@@ -298,9 +297,10 @@ impl VirtualBench {
             }
         }
         for s in &self.slots {
-            if s.task.is_finished() {
+            if s.bridge.is_finished() {
+                let why = s.bridge.why().unwrap_or_else(|| "ended".into());
                 return Some(format!(
-                    "the bridge of slot {} stopped: its card-emulation channel or its reader \"{}\" failed",
+                    "the bridge of slot {} (reader \"{}\") stopped: {why}",
                     s.slot, s.reader
                 ));
             }
@@ -351,10 +351,10 @@ impl VirtualBench {
         }
         drop(self.observer.take());
         for s in self.slots.drain(..) {
-            s.task.abort();
-            let _ = s.task.await;
-            // A card call still under way could reach the card the next scenario is given.
-            self.tainted |= !calls_settle(&s.card_calls, CARD_CALL_BOUND).await;
+            s.bridge.stop().await;
+            // A card call still under way, or a disconnect (which resets the card), could reach
+            // the card the next scenario is given.
+            self.tainted |= !card_released(&s.card_calls, CARD_CALL_BOUND).await;
         }
         if let Some(modem) = self.modem.take() {
             modem.stop().await;
@@ -369,10 +369,10 @@ impl VirtualBench {
     }
 }
 
-/// Waits up to `bound` for the PC/SC call under way (if any) to return.
-async fn calls_settle(calls: &CallWatch, bound: Duration) -> bool {
+/// Waits up to `bound` for the slot's PC/SC connection to be closed.
+async fn card_released(calls: &CallWatch, bound: Duration) -> bool {
     let until = tokio::time::Instant::now() + bound;
-    while calls.pending_for().is_some() {
+    while !calls.closed() {
         if tokio::time::Instant::now() >= until {
             return false;
         }

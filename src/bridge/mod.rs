@@ -10,5 +10,5 @@ pub mod trace;
 
 pub use fault::CardFault;
 pub use link::{CardLink, LocalCard};
-pub use slot::{BridgeError, FaultControl, SlotBridge};
+pub use slot::{BridgeError, FaultControl, RunningBridge, SlotBridge};
 pub use trace::{ApduRecord, CardEvent, Subject, Trace};

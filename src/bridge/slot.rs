@@ -6,6 +6,7 @@
 //! byte if it carries some, send the complete command to the card, and answer procedure byte
 //! plus data, then the status word.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -53,6 +54,29 @@ impl FaultControl {
 
     pub fn current(&self) -> Option<CardFault> {
         *self.tx.borrow()
+    }
+}
+
+/// A bridge running as a task: whether it ended, and why.
+pub struct RunningBridge {
+    task: tokio::task::JoinHandle<()>,
+    ended: Arc<Mutex<Option<String>>>,
+}
+
+impl RunningBridge {
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Why it ended (the channel's or the card's error), once it has.
+    pub fn why(&self) -> Option<String> {
+        self.ended.lock().ok().and_then(|w| w.clone())
+    }
+
+    /// Stops it and waits until it has (its card link is dropped with it).
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
     }
 }
 
@@ -116,6 +140,26 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
     pub fn with_null_interval(mut self, every: Duration) -> SlotBridge<T, C> {
         self.null_every = every.max(Duration::from_micros(100));
         self
+    }
+
+    /// Runs the bridge as a task of the current runtime.
+    pub fn spawn(self) -> RunningBridge
+    where
+        T: 'static,
+        C: 'static,
+    {
+        let ended: Arc<Mutex<Option<String>>> = Arc::default();
+        let why = Arc::clone(&ended);
+        let task = tokio::spawn(async move {
+            let reason = match self.run().await {
+                Ok(()) => "its fault control was dropped".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            if let Ok(mut slot) = why.lock() {
+                *slot = Some(reason);
+            }
+        });
+        RunningBridge { task, ended }
     }
 
     /// Runs until the fault control is dropped (Ok) or a part of the bench fails (Err).

@@ -351,6 +351,8 @@ pub struct CallWatch(std::sync::Arc<std::sync::Mutex<Calls>>);
 struct Calls {
     since: Option<std::time::Instant>,
     longest: Duration,
+    /// The connection is closed: no call of this worker can reach the card any more.
+    closed: bool,
 }
 
 impl CallWatch {
@@ -362,6 +364,18 @@ impl CallWatch {
     /// The longest call that returned so far.
     pub fn longest(&self) -> Duration {
         self.0.lock().map(|c| c.longest).unwrap_or_default()
+    }
+
+    /// Whether the worker has disconnected from the card (its handle was dropped and the
+    /// call under way, if any, returned). Until then it may still reset the card.
+    pub fn closed(&self) -> bool {
+        self.0.lock().map(|c| c.closed).unwrap_or(true)
+    }
+
+    fn close(&self) {
+        if let Ok(mut c) = self.0.lock() {
+            c.closed = true;
+        }
     }
 
     fn begin(&self) {
@@ -404,6 +418,7 @@ impl CardWorker {
                         card
                     }
                     Err(e) => {
+                        watch.close();
                         let _ = ready_tx.send(Err(e));
                         return;
                     }
@@ -418,6 +433,8 @@ impl CardWorker {
                     watch.end();
                     let _ = reply.send(result);
                 }
+                drop(card);
+                watch.close();
             })
             .map_err(|_| PcscError::WorkerGone { reader: reader.to_owned() })?;
         ready_rx.await.map_err(|_| PcscError::WorkerGone { reader: reader.to_owned() })??;

@@ -23,7 +23,6 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::task::JoinHandle;
 use tokio_serial::SerialStream;
 
 use super::firmware_config::{Wiring, firmware_config};
@@ -32,7 +31,7 @@ use super::{Bench, serial};
 use crate::backend::Backend;
 use crate::backend::tcp::TcpBackend;
 use crate::bench::evidence::{Evidence, ReportImsi};
-use crate::bridge::{BridgeError, CardFault, FaultControl, SlotBridge, Trace};
+use crate::bridge::{CardFault, FaultControl, RunningBridge, SlotBridge, Trace};
 use crate::clock::{RigClock, TimeScale};
 use crate::hw::pcsc::{CallWatch, CardWorker, Readers, read_identity};
 use crate::hw::simtrace::{SocketTransport, UsbTransport};
@@ -156,7 +155,7 @@ struct LabSlot {
     reader: String,
     card_calls: CallWatch,
     faults: FaultControl,
-    task: JoinHandle<Result<(), BridgeError>>,
+    bridge: RunningBridge,
 }
 
 /// A lab bench, up for one scenario.
@@ -241,14 +240,14 @@ impl LabBenchUp {
             .channel(p.slot)
             .cloned()
             .ok_or_else(|| format!("slot {} has no channel wired", p.slot))?;
-        let (faults, task) = match channel {
+        let (faults, bridge) = match channel {
             CardemChannel::Socket { path } => {
                 let transport = SocketTransport::connect(&path)
                     .await
                     .map_err(|e| format!("SIM slot {} channel {}: {e}", p.slot, path.display()))?;
                 let (bridge, faults) =
                     SlotBridge::new(p.slot, transport, card, self.trace.clone(), self.clock);
-                (faults, tokio::spawn(bridge.with_null_interval(self.null_interval()).run()))
+                (faults, bridge.with_null_interval(self.null_interval()).spawn())
             }
             CardemChannel::Usb { product_id, serial, channel } => {
                 let board = serial.clone();
@@ -260,14 +259,14 @@ impl LabBenchUp {
                 .map_err(|e| format!("SIM slot {} (board {serial}, channel {channel}): {e}", p.slot))?;
                 let (bridge, faults) =
                     SlotBridge::new(p.slot, transport, card, self.trace.clone(), self.clock);
-                (faults, tokio::spawn(bridge.with_null_interval(self.null_interval()).run()))
+                (faults, bridge.with_null_interval(self.null_interval()).spawn())
             }
         };
         // Fault delays are nominal: an emulated lab's world runs scaled (1 on real hardware).
         for fault in p.faults.iter().filter_map(|f| CardFault::from_kind(&f.kind, self.scale.factor())) {
             faults.apply(fault);
         }
-        self.slots.push(LabSlot { slot: p.slot, reader, card_calls, faults, task });
+        self.slots.push(LabSlot { slot: p.slot, reader, card_calls, faults, bridge });
         Ok(())
     }
 
@@ -311,8 +310,7 @@ impl LabBenchUp {
             s.faults.insert();
         }
         for s in self.slots.drain(..) {
-            s.task.abort();
-            let _ = s.task.await;
+            s.bridge.stop().await;
         }
         if let LabNetwork::Fixture(hooks) = &self.lab.network
             && let Err(e) = hooks::run(&hooks.clear, &[]).await
@@ -406,11 +404,9 @@ impl Bench for LabBenchUp {
                 CARD_CALL_BOUND.as_millis()
             ));
         }
-        if let Some(s) = self.slots.iter().find(|s| s.task.is_finished()) {
-            return Some(format!(
-                "the bridge of slot {} stopped: its card-emulation channel or its reader \"{}\" failed",
-                s.slot, s.reader
-            ));
+        if let Some(s) = self.slots.iter().find(|s| s.bridge.is_finished()) {
+            let why = s.bridge.why().unwrap_or_else(|| "ended".into());
+            return Some(format!("the bridge of slot {} (reader \"{}\") stopped: {why}", s.slot, s.reader));
         }
         if self.observer.as_ref().is_some_and(Observer::ended) {
             return Some(format!("observer port {}: the port closed", self.lab.observer.port.path.display()));
