@@ -13,9 +13,9 @@ use super::warm_cards::{self, WarmCards};
 use super::{Bench, Sabotage};
 use crate::backend::Backend;
 use crate::bench::evidence::{Evidence, NetworkStep, ReportImsi, RigTime, StepKind};
-use crate::bridge::{BridgeError, CardFault, FaultControl, RunningBridge, SlotBridge, Trace};
+use crate::bridge::{BridgeError, CardFault, FaultControl, InPlaceCard, RunningBridge, SlotBridge, Trace};
 use crate::clock::{RigClock, TimeScale};
-use crate::hw::pcsc::{CallWatch, CardWorker, PcscError, Readers, read_identity};
+use crate::hw::pcsc::{CallWatch, PcscError, Readers, read_identity};
 use crate::hw::simtrace::{SocketTransport, TransportError};
 use crate::method::attempt::CARD_WWT_MS;
 use crate::model::{Catalog, ConsoleFormat, Rig, Scenario};
@@ -168,7 +168,7 @@ impl VirtualBench {
                 // Warm cards were seated by the rig itself, from the seed files, a moment ago.
                 check_card(&reader, p.slot, &catalog.seeds[&p.seed]).await?;
             }
-            let card = CardWorker::connect(&reader)
+            let card = InPlaceCard::connect(&reader)
                 .await
                 .map_err(|source| BenchError::Reader { slot: p.slot, source })?;
             let card_calls = card.call_watch();
@@ -351,7 +351,7 @@ impl VirtualBench {
         }
         drop(self.observer.take());
         for s in self.slots.drain(..) {
-            s.bridge.stop().await;
+            s.bridge.stop(CARD_CALL_BOUND).await;
             // A card call still under way, or a disconnect (which resets the card), could reach
             // the card the next scenario is given.
             self.tainted |= !card_released(&s.card_calls, CARD_CALL_BOUND).await;

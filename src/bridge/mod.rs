@@ -9,6 +9,6 @@ pub mod t0;
 pub mod trace;
 
 pub use fault::CardFault;
-pub use link::{CardLink, LocalCard};
+pub use link::{CardLink, InPlaceCard, LocalCard};
 pub use slot::{BridgeError, FaultControl, RunningBridge, SlotBridge};
 pub use trace::{ApduRecord, CardEvent, Subject, Trace};

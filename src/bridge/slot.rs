@@ -73,10 +73,12 @@ impl RunningBridge {
         self.ended.lock().ok().and_then(|w| w.clone())
     }
 
-    /// Stops it and waits until it has (its card link is dropped with it).
-    pub async fn stop(self) {
+    /// Stops it and waits up to `within` until it has (its card link is dropped with it);
+    /// false when it did not stop in time — a card call that does not return holds it, and
+    /// it ends on its own once the call does.
+    pub async fn stop(self, within: Duration) -> bool {
         self.task.abort();
-        let _ = self.task.await;
+        tokio::time::timeout(within, self.task).await.is_ok()
     }
 }
 

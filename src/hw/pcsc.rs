@@ -372,19 +372,19 @@ impl CallWatch {
         self.0.lock().map(|c| c.closed).unwrap_or(true)
     }
 
-    fn close(&self) {
+    pub(crate) fn close(&self) {
         if let Ok(mut c) = self.0.lock() {
             c.closed = true;
         }
     }
 
-    fn begin(&self) {
+    pub(crate) fn begin(&self) {
         if let Ok(mut c) = self.0.lock() {
             c.since = Some(std::time::Instant::now());
         }
     }
 
-    fn end(&self) {
+    pub(crate) fn end(&self) {
         if let Ok(mut c) = self.0.lock() {
             let took = c.since.take().map(|t| t.elapsed()).unwrap_or_default();
             c.longest = c.longest.max(took);

@@ -31,9 +31,9 @@ use super::{Bench, serial};
 use crate::backend::Backend;
 use crate::backend::tcp::TcpBackend;
 use crate::bench::evidence::{Evidence, ReportImsi};
-use crate::bridge::{CardFault, FaultControl, RunningBridge, SlotBridge, Trace};
+use crate::bridge::{CardFault, FaultControl, InPlaceCard, RunningBridge, SlotBridge, Trace};
 use crate::clock::{RigClock, TimeScale};
-use crate::hw::pcsc::{CallWatch, CardWorker, Readers, read_identity};
+use crate::hw::pcsc::{CallWatch, Readers, read_identity};
 use crate::hw::simtrace::{SocketTransport, UsbTransport};
 use crate::model::{
     CardemChannel, Catalog, ConsoleFormat, FaultKind, LabBench, LabNetwork, ObserverKind, Placement, Rig,
@@ -231,7 +231,7 @@ impl LabBenchUp {
             .reader_of(&p.seed)
             .map(|r| r.name.clone())
             .ok_or_else(|| format!("seed {} has no reader", p.seed))?;
-        let card = CardWorker::connect(&reader)
+        let card = InPlaceCard::connect(&reader)
             .await
             .map_err(|e| format!("reader \"{reader}\" (slot {}): {e}", p.slot))?;
         let card_calls = card.call_watch();
@@ -310,7 +310,7 @@ impl LabBenchUp {
             s.faults.insert();
         }
         for s in self.slots.drain(..) {
-            s.bridge.stop().await;
+            s.bridge.stop(CARD_CALL_BOUND).await;
         }
         if let LabNetwork::Fixture(hooks) = &self.lab.network
             && let Err(e) = hooks::run(&hooks.clear, &[]).await
