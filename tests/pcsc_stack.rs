@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use seedrig::bridge::{SlotBridge, Trace};
+use seedrig::bridge::{InPlaceCard, SlotBridge, Trace};
 use seedrig::clock::RigClock;
 use seedrig::hw::pcsc::{CardWorker, PcscError, ReaderEvent, Readers, read_identity};
 use seedrig::hw::simtrace::{SocketListener, SocketTransport};
@@ -205,10 +205,10 @@ fn bridge_relays_a_modem_to_a_card_behind_pcscd() {
         let listener = SocketListener::bind(&path).unwrap();
         let host = SocketTransport::connect(&path).await.unwrap();
         let device = listener.accept().await.unwrap();
-        let card = CardWorker::connect(&reader).await.unwrap();
+        let card = InPlaceCard::connect(&reader).await.unwrap();
         let trace = Trace::default();
         let (bridge, _faults) = SlotBridge::new(0, host, card, trace.clone(), RigClock::start());
-        let bridge = tokio::spawn(bridge.run());
+        let bridge = bridge.spawn();
         let mut modem = CardemDevice::new(device, Duration::from_secs(1));
         modem.wait_inserted(Duration::from_secs(2)).await.unwrap();
         assert_eq!(modem.state().atr[0], 0x3B);
@@ -223,6 +223,46 @@ fn bridge_relays_a_modem_to_a_card_behind_pcscd() {
         assert_eq!(answer[2..10], hex("a54211d5e3ba50bf")[..]);
         assert_eq!(trace.apdus().len(), 3);
         assert!(!bridge.is_finished());
+    });
+}
+
+/// A card called in place whose pcscd hangs: the call shows in its watch, the bridge does not
+/// stop within its bound (the call cannot be cancelled), the runtime keeps running, and once
+/// pcscd is gone the call returns and the connection closes.
+#[test]
+fn a_bridge_stuck_on_a_hung_pcscd_shows_in_its_call_watch_and_ends_once_pcscd_is_gone() {
+    let _turn = turn();
+    let (mut pcscd, _) = start(&["telekom-de-1"]);
+    let reader = pcscd.readers()[0].name.clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("slot.sock");
+        let listener = SocketListener::bind(&path).unwrap();
+        let host = SocketTransport::connect(&path).await.unwrap();
+        let device = listener.accept().await.unwrap();
+        let card = InPlaceCard::connect(&reader).await.unwrap();
+        let calls = card.call_watch();
+        let (bridge, _faults) = SlotBridge::new(0, host, card, Trace::default(), RigClock::start());
+        let bridge = bridge.spawn();
+        let mut modem = CardemDevice::new(device, Duration::from_secs(1));
+        modem.wait_inserted(Duration::from_secs(2)).await.unwrap();
+        pcscd.freeze();
+        // The modem gives up on the silent card; the bridge is still inside its PC/SC call.
+        let _ = modem.command(&[0x00, 0xB0, 0x00, 0x00, 0x0A]).await;
+        let waited = calls.pending_for().expect("a call under way");
+        assert!(waited >= Duration::from_millis(500), "{waited:?}");
+        let started = Instant::now();
+        assert!(!bridge.stop(Duration::from_millis(200)).await, "a hung call cannot be cancelled");
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(!calls.closed());
+        pcscd.kill();
+        let until = Instant::now() + Duration::from_secs(5);
+        while !calls.closed() && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(calls.closed(), "the connection closes once pcscd is gone");
+        assert!(calls.pending_for().is_none());
     });
 }
 
