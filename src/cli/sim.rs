@@ -104,7 +104,7 @@ pub fn up(fixtures: &Path, rig_file: &Path, scenario: &str, json: bool, firmware
     let launch = firmware.then(|| FirmwareLaunch { binary: super::firmware_binary(), fault: None });
     let options = VirtualBenchOptions { firmware: launch, watch_observer: false };
     runtime.block_on(async {
-        let bench = match VirtualBench::up(&loaded.catalog, scenario, &rig, options).await {
+        let mut bench = match VirtualBench::up(&loaded.catalog, scenario, &rig, options).await {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("error: the virtual bench did not come up: {e}");
@@ -116,14 +116,35 @@ pub fn up(fixtures: &Path, rig_file: &Path, scenario: &str, json: bool, firmware
         // traffic the rig relays to and from the firmware's console.
         let relay = if firmware { open_console_relay(&bench, &mut paths) } else { None };
         print_paths(&paths, json);
+        let relay_ended = async {
+            match relay {
+                Some(r) => {
+                    let _ = r.await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = wait_for_signal() => {}
-            _ = async { match relay { Some(r) => { let _ = r.await; } None => std::future::pending().await } } => {}
+            _ = relay_ended => {}
+            _ = report_breakage(&mut bench) => {}
         }
         bench.down().await;
         eprintln!("stopped; the virtual bench is down");
         ExitCode::SUCCESS
     })
+}
+
+/// Says once, on stderr, when a part of the bench breaks (a hung or dead pcscd, a bridge that
+/// stopped, the firmware gone); the bench stays up for people to look at until Ctrl-C.
+async fn report_breakage(bench: &mut VirtualBench) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if let Some(why) = bench.broken() {
+            eprintln!("the virtual bench broke: {why}; Ctrl-C takes it down");
+            return std::future::pending().await;
+        }
+    }
 }
 
 /// A terminal for people, relayed to the firmware's console; it replaces the console path.
