@@ -5,6 +5,7 @@
 //!
 //! The runs take turns: each looks for its own processes among all of the machine's.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -158,6 +159,42 @@ fn job_workers_stop_with_their_parent() {
     // The jobs got the same signal and handed back what they had run.
     let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
     assert!(junit.contains("interrupted by SIGTERM"), "{junit}");
+    let until = Instant::now() + Duration::from_secs(2);
+    while !processes_of(pid).is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(processes_of(pid).is_empty(), "{:?}", processes_of(pid));
+}
+
+/// A terminal's Ctrl-C goes to the whole foreground process group. A parallel run (the default
+/// on a multi-core machine) passes it on to its jobs once: they end their scenarios as
+/// interrupted and hand back what they ran, instead of quitting at a second SIGINT.
+#[test]
+fn ctrl_c_to_the_process_group_of_a_parallel_run_keeps_every_jobs_results() {
+    let _turn = turn();
+    let out = tempfile::tempdir().unwrap();
+    let mut run = Command::new(env!("CARGO_BIN_EXE_seedrig"))
+        .arg("--fixtures")
+        .arg(root().join("fixtures"))
+        .args(["run", "--jobs", "2", "--rig"])
+        .arg(root().join("rig/virtual.toml"))
+        .arg("--junit")
+        .arg(out.path().join("junit.xml"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pid = run.id();
+    wait_for_first_verdict(&mut run);
+    let group = format!("-{pid}");
+    assert!(Command::new("kill").args(["-s", "INT", "--", &group]).status().unwrap().success());
+    let status = wait_exit(&mut run, Duration::from_secs(5)).expect("the run exits");
+    assert_eq!(status.code(), Some(130));
+    let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
+    // Both jobs were in a scenario: each ends it as interrupted, and the finished ones stay.
+    assert_eq!(junit.matches("interrupted by SIGINT").count(), 2, "{junit}");
+    assert!(junit.matches("<testcase").count() >= 3, "{junit}");
     let until = Instant::now() + Duration::from_secs(2);
     while !processes_of(pid).is_empty() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(50));

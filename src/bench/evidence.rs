@@ -58,18 +58,29 @@ pub struct Allowance {
     pub apdus: usize,
     /// Of `real`: how late the simulated radio's waits ended.
     pub late_waits: Duration,
+    /// The sum was more than the cap, and `real` is the cap.
+    pub capped: bool,
 }
 
 impl Allowance {
     /// `+ 1.2 ms real for the rig (14 AT exchanges, 9 APDUs)`.
     pub fn describe(&self) -> String {
         format!(
-            "+ {:.2} ms real for the rig ({} AT exchanges, {} APDUs, radio waits {:.2} ms late)",
+            "+ {:.2} ms real for the rig ({} AT exchanges, {} APDUs, radio waits {:.2} ms late{})",
             self.real.as_secs_f64() * 1000.0,
             self.at_exchanges,
             self.apdus,
-            self.late_waits.as_secs_f64() * 1000.0
+            self.late_waits.as_secs_f64() * 1000.0,
+            if self.capped { "; capped at the tolerance" } else { "" }
         )
+    }
+
+    fn capped_at(mut self, cap: Duration) -> Allowance {
+        if self.real > cap {
+            self.real = cap;
+            self.capped = true;
+        }
+        self
     }
 }
 
@@ -77,8 +88,8 @@ impl Evidence {
     /// The rig's real time in `(from, to]`: one AT exchange per DUT command, plus one for the
     /// console line that reports the result, plus every APDU's time through the bridge — except
     /// an APDU a `slow` card fault held back, whose delay is the fault's (scaled) time — plus
-    /// how late the simulated radio's waits that ended in it were.
-    pub fn rig_allowance(&self, from: Duration, to: Duration) -> Option<Allowance> {
+    /// how late the simulated radio's waits that ended in it were; at most `cap`.
+    pub fn rig_allowance(&self, from: Duration, to: Duration, cap: Duration) -> Option<Allowance> {
         let rig = self.rig_time.as_ref()?;
         let within = |at: &Duration| *at > from && *at <= to;
         let at_exchanges = rig.dut_commands.iter().filter(|at| within(at)).count() + 1;
@@ -86,11 +97,26 @@ impl Evidence {
             self.apdus.iter().filter(|a| within(&a.at) && a.fault != Some("slow")).collect();
         let card: Duration = apdus.iter().map(|a| a.latency).sum();
         let late_waits: Duration = rig.late_waits.iter().filter(|(at, _)| within(at)).map(|(_, l)| *l).sum();
-        Some(Allowance {
+        let sum = Allowance {
             real: rig.at_exchange * at_exchanges as u32 + card + late_waits,
             at_exchanges,
             apdus: apdus.len(),
             late_waits,
+            capped: false,
+        };
+        Some(sum.capped_at(cap))
+    }
+
+    /// The rig's real time in a judgement made on the DUT's own timer (at T): only the console
+    /// line that reports it; the rig's other work cannot delay a timer.
+    pub fn console_allowance(&self) -> Option<Allowance> {
+        let rig = self.rig_time.as_ref()?;
+        Some(Allowance {
+            real: rig.at_exchange,
+            at_exchanges: 1,
+            apdus: 0,
+            late_waits: Duration::ZERO,
+            capped: false,
         })
     }
 }
@@ -165,25 +191,43 @@ mod tests {
         let held = ApduRecord { fault: Some("slow"), ..apdu(16, 50_000) };
         let mut e =
             Evidence { apdus: vec![apdu(5, 900), apdu(15, 300), held, apdu(25, 200)], ..Evidence::default() };
-        assert_eq!(e.rig_allowance(ms(10), ms(20)), None, "a bench that does not measure allows nothing");
+        let no_cap = Duration::MAX;
+        assert_eq!(
+            e.rig_allowance(ms(10), ms(20), no_cap),
+            None,
+            "a bench that does not measure allows nothing"
+        );
         e.rig_time = Some(RigTime {
             at_exchange: Duration::from_micros(100),
             dut_commands: vec![ms(9), ms(11), ms(12), ms(20), ms(21)],
             late_waits: vec![(ms(9), ms(5)), (ms(18), Duration::from_micros(250))],
         });
-        let a = e.rig_allowance(ms(10), ms(20)).unwrap();
+        let a = e.rig_allowance(ms(10), ms(20), no_cap).unwrap();
         // 11, 12, 20 and the result's console line: 4 exchanges of 100 µs; the APDU at 15: 300 µs
         // (the one a slow card held back is the fault's time, not the rig's); the radio wait
         // that ended at 18, 250 µs late.
         let late = Duration::from_micros(250);
         assert_eq!(
             a,
-            Allowance { real: Duration::from_micros(950), at_exchanges: 4, apdus: 1, late_waits: late }
+            Allowance {
+                real: Duration::from_micros(950),
+                at_exchanges: 4,
+                apdus: 1,
+                late_waits: late,
+                capped: false
+            }
         );
         assert_eq!(
             a.describe(),
             "+ 0.95 ms real for the rig (4 AT exchanges, 1 APDUs, radio waits 0.25 ms late)"
         );
+        // Never more than the cap (the scenario's tolerance, in real time).
+        let capped = e.rig_allowance(ms(10), ms(20), Duration::from_micros(500)).unwrap();
+        assert_eq!((capped.real, capped.capped), (Duration::from_micros(500), true));
+        assert!(capped.describe().ends_with("; capped at the tolerance)"), "{}", capped.describe());
+        // A judgement on the DUT's own timer: the console line only.
+        let at_t = e.console_allowance().unwrap();
+        assert_eq!((at_t.real, at_t.at_exchanges, at_t.apdus), (Duration::from_micros(100), 1, 0));
     }
 
     #[test]

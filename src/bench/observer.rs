@@ -22,7 +22,8 @@ pub type Urcs = Arc<Mutex<Vec<(Duration, String)>>>;
 /// A watched observer port; the watch ends when it is dropped or the port closes.
 pub struct Observer {
     pub urcs: Urcs,
-    /// The median round trip of `AT` → `OK`, where it was measured at set-up.
+    /// The median round trip of `AT` → `OK` (of an odd number of pings: the middle one), where
+    /// it was measured at set-up.
     pub at_exchange: Option<Duration>,
     task: JoinHandle<()>,
 }

@@ -141,6 +141,7 @@ impl VirtualBench {
         let clock = RigClock::start();
         let scale = TimeScale::new(rig.time_scale);
         let dir = crate::children::private_temp_dir("bench")?;
+        let warm = warm.filter(|_| warm_cards::can_keep_warm(catalog));
         let pcscd = match &warm {
             Some(cards) => cards.take(catalog, scenario).await?,
             None => warm_cards::start(warm_cards::scenario_seeds(catalog, scenario)?).await?,
@@ -342,6 +343,9 @@ impl VirtualBench {
 
     /// Restores every card, stops the firmware, the bridges, the modem and pcscd.
     pub async fn down(mut self) {
+        // A part that broke after the runner last asked counts too (asked before the tear-down
+        // itself stops the firmware and the bridges).
+        self.tainted |= self.find_broken().is_some();
         for s in &self.slots {
             s.faults.insert();
         }
@@ -354,7 +358,7 @@ impl VirtualBench {
             s.bridge.stop(CARD_CALL_BOUND).await;
             // A card call still under way, or a disconnect (which resets the card), could reach
             // the card the next scenario is given.
-            self.tainted |= !card_released(&s.card_calls, CARD_CALL_BOUND).await;
+            self.tainted |= !s.card_calls.closed_within(CARD_CALL_BOUND).await;
         }
         if let Some(modem) = self.modem.take() {
             modem.stop().await;
@@ -367,18 +371,6 @@ impl VirtualBench {
             }
         }
     }
-}
-
-/// Waits up to `bound` for the slot's PC/SC connection to be closed.
-async fn card_released(calls: &CallWatch, bound: Duration) -> bool {
-    let until = tokio::time::Instant::now() + bound;
-    while !calls.closed() {
-        if tokio::time::Instant::now() >= until {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    true
 }
 
 /// The reader must hold the seed the scenario names (ICCID and IMSI over PC/SC).
@@ -451,7 +443,7 @@ impl VirtualStation {
 const CARD_CALL_BOUND: Duration = Duration::from_millis(250);
 
 /// `AT` round trips timed on the observer port at bring-up: the rig's cost of one exchange.
-const CALIBRATION_PINGS: usize = 8;
+const CALIBRATION_PINGS: usize = 9;
 
 /// How long the reference firmware may take to boot.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -14,6 +14,16 @@ use crate::model::{Catalog, Scenario};
 use crate::sim::pcscd::{LabelledCard, PrivatePcscd};
 use crate::sim::usim::VirtualUsim;
 
+/// pcsc-lite serves at most this many readers (`PCSCLITE_MAX_READERS_CONTEXTS`); vpcd makes
+/// them in pairs, one card each.
+pub const MAX_READERS: usize = 16;
+
+/// Whether one pcscd can hold a card for every seed of the fixtures; else each scenario gets a
+/// pcscd of its own, with just its cards.
+pub fn can_keep_warm(catalog: &Catalog) -> bool {
+    catalog.seeds.len().next_multiple_of(2) <= MAX_READERS
+}
+
 /// A station's warm pcscd between scenarios: a bench takes it when it comes up and gives it
 /// back when it comes down healthy.
 #[derive(Clone, Default)]
@@ -28,13 +38,19 @@ impl WarmCards {
             Some(pcscd) => pcscd,
             None => start(every_seed(catalog)).await?,
         };
-        reseat(&pcscd, catalog, scenario)?;
-        Ok(pcscd)
+        match reseat(&pcscd, catalog, scenario) {
+            Ok(()) => Ok(pcscd),
+            Err(e) => {
+                // The cards are re-seated again before the next scenario anyway.
+                self.give_back(pcscd);
+                Err(e)
+            }
+        }
     }
 
     /// Starts the pcscd of every seed now, so the first scenario does not wait for it.
     pub async fn warm_up(&self, catalog: &Catalog) -> Result<(), BenchError> {
-        if self.is_warm() {
+        if self.is_warm() || !can_keep_warm(catalog) {
             return Ok(());
         }
         let pcscd = start(every_seed(catalog)).await?;

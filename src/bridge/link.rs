@@ -58,8 +58,9 @@ impl<C: VirtualCard> CardLink for LocalCard<C> {
 /// the call runs under `block_in_place`: the worker's other tasks move to another thread while
 /// it blocks, and no thread hand-over sits on the APDU path (the card-path benchmark measures
 /// the difference). A call that never returns (pcscd hung) shows in the [`CallWatch`], which
-/// the bench polls; the bench then takes pcscd down, and the call returns. On a current-thread
-/// runtime (tests) the call simply blocks that thread.
+/// the bench polls; the bench then takes pcscd down, and the call returns — so this is for a
+/// bench that owns its pcscd (the virtual bench); a lab bench uses [`CardWorker`]. On a
+/// current-thread runtime (tests) the call simply blocks that thread.
 pub struct InPlaceCard {
     /// `None` only while being dropped.
     conn: Option<CardConnection>,

@@ -233,8 +233,11 @@ fn run_parallel(
             cmd.arg("--firmware-fault").arg(f);
         }
         // Each job prints its results as they come (one write each); they are passed on.
-        cmd.stdout(std::process::Stdio::piped());
-        // A worker dies with this process, however it ends; a stop reaches it as SIGTERM.
+        cmd.stdout(std::process::Stdio::piped()).stdin(std::process::Stdio::null());
+        // A job is not in the terminal's process group: a Ctrl-C reaches this process only,
+        // which passes it on once (a second one would make the job quit without its results).
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        // A worker dies with this process, however it ends.
         seedrig::children::die_with_parent(&mut cmd, rustix::process::Signal::TERM);
         let mut child = cmd.spawn();
         let mut printer = None;
@@ -259,7 +262,9 @@ fn run_parallel(
             (_, None) if stop.requested().is_some() => {}
             (status, None) => {
                 let why = format!("the parallel job running it ended without results ({status:?})");
-                results.extend(share.iter().map(|id| errored(id, why.clone())));
+                let lost: Vec<ScenarioResult> = share.iter().map(|id| errored(id, why.clone())).collect();
+                lost.iter().for_each(print_result);
+                results.extend(lost);
             }
         }
     }

@@ -372,6 +372,18 @@ impl CallWatch {
         self.0.lock().map(|c| c.closed).unwrap_or(true)
     }
 
+    /// Waits up to `bound` for the connection to be closed; false if it was not by then.
+    pub async fn closed_within(&self, bound: Duration) -> bool {
+        let until = tokio::time::Instant::now() + bound;
+        while !self.closed() {
+            if tokio::time::Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        true
+    }
+
     pub(crate) fn close(&self) {
         if let Ok(mut c) = self.0.lock() {
             c.closed = true;

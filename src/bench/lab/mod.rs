@@ -31,9 +31,9 @@ use super::{Bench, serial};
 use crate::backend::Backend;
 use crate::backend::tcp::TcpBackend;
 use crate::bench::evidence::{Evidence, ReportImsi};
-use crate::bridge::{CardFault, FaultControl, InPlaceCard, RunningBridge, SlotBridge, Trace};
+use crate::bridge::{CardFault, FaultControl, RunningBridge, SlotBridge, Trace};
 use crate::clock::{RigClock, TimeScale};
-use crate::hw::pcsc::{CallWatch, Readers, read_identity};
+use crate::hw::pcsc::{CallWatch, CardWorker, Readers, read_identity};
 use crate::hw::simtrace::{SocketTransport, UsbTransport};
 use crate::model::{
     CardemChannel, Catalog, ConsoleFormat, FaultKind, LabBench, LabNetwork, ObserverKind, Placement, Rig,
@@ -225,13 +225,16 @@ impl LabBenchUp {
         Ok(())
     }
 
+    /// A lab's pcscd is the system's: the rig cannot take it down to free a call that hangs,
+    /// so the card is called from a worker thread of its own, with a time limit, rather than
+    /// in place.
     async fn start_bridge(&mut self, p: &Placement) -> Result<(), String> {
         let reader = self
             .lab
             .reader_of(&p.seed)
             .map(|r| r.name.clone())
             .ok_or_else(|| format!("seed {} has no reader", p.seed))?;
-        let card = InPlaceCard::connect(&reader)
+        let card = CardWorker::connect(&reader)
             .await
             .map_err(|e| format!("reader \"{reader}\" (slot {}): {e}", p.slot))?;
         let card_calls = card.call_watch();
@@ -311,6 +314,11 @@ impl LabBenchUp {
         }
         for s in self.slots.drain(..) {
             s.bridge.stop(CARD_CALL_BOUND).await;
+            // The disconnect resets the card: it must be done before the next scenario
+            // connects to the same reader.
+            if !s.card_calls.closed_within(CARD_CALL_BOUND).await {
+                tracing::warn!(slot = s.slot, reader = %s.reader, "the PC/SC connection did not close");
+            }
         }
         if let LabNetwork::Fixture(hooks) = &self.lab.network
             && let Err(e) = hooks::run(&hooks.clear, &[]).await

@@ -50,7 +50,11 @@ pub fn master_judgement(i: &Input) -> Finding {
             // Sooner than a correct firmware can know is as wrong as too late: the firmware
             // judged on something else (a timer too short, a guess).
             let early = if took < earliest { " (sooner than a correct firmware can know)" } else { "" };
-            let allowance = i.evidence.rig_allowance(start, at);
+            // A judgement at T comes from the DUT's own timer, which the rig cannot delay.
+            let allowance = match explicit {
+                true => i.evidence.rig_allowance(start, at, i.allowance_cap()),
+                false => i.evidence.console_allowance(),
+            };
             Finding::within(
                 format!("failed {} {window}", kind(*explicit)),
                 format!("failed {} after {}{early}: {reason}", kind(seen_explicit), fmt_ms(took as u64)),

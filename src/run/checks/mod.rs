@@ -181,6 +181,11 @@ impl Input<'_> {
         self.scale.nominal_ms(at.saturating_sub(self.evidence.started_at))
     }
 
+    /// The most of the rig's own time a bound may allow: the scenario's tolerance, in real time.
+    fn allowance_cap(&self) -> Duration {
+        self.scale.ms(self.scenario.tolerance_ms)
+    }
+
     fn nominal(&self, real: Duration) -> f64 {
         self.scale.nominal_ms(real)
     }
