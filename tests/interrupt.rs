@@ -22,7 +22,13 @@ fn root() -> &'static Path {
 }
 
 fn start(args: &[&str], out: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_seedrig"))
+    command(args, out).spawn().unwrap()
+}
+
+/// `seedrig run` on the virtual bench with `args`, its JUnit report in `out`.
+fn command(args: &[&str], out: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_seedrig"));
+    command
         .arg("--fixtures")
         .arg(root().join("fixtures"))
         .arg("run")
@@ -32,9 +38,8 @@ fn start(args: &[&str], out: &Path) -> Child {
         .arg(out.join("junit.xml"))
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::piped());
+    command
 }
 
 fn signal(child: &Child, name: &str) {
@@ -173,18 +178,7 @@ fn job_workers_stop_with_their_parent() {
 fn ctrl_c_to_the_process_group_of_a_parallel_run_keeps_every_jobs_results() {
     let _turn = turn();
     let out = tempfile::tempdir().unwrap();
-    let mut run = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .arg("--fixtures")
-        .arg(root().join("fixtures"))
-        .args(["run", "--jobs", "2", "--rig"])
-        .arg(root().join("rig/virtual.toml"))
-        .arg("--junit")
-        .arg(out.path().join("junit.xml"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
+    let mut run = command(&["--jobs", "2"], out.path()).process_group(0).spawn().unwrap();
     let pid = run.id();
     wait_for_first_verdict(&mut run);
     let group = format!("-{pid}");

@@ -193,6 +193,33 @@ fn killed_pcscd_is_an_error_not_a_hang_and_a_fresh_instance_serves_again() {
     assert!(read_identity(&card).is_ok());
 }
 
+/// A bridge calling the card in `reader` in place, and the modem side of its channel with the
+/// card inserted; the fault control and the folder of the socket live as long as the bridge.
+struct Bridged {
+    modem: CardemDevice<SocketTransport>,
+    bridge: seedrig::bridge::RunningBridge,
+    calls: seedrig::hw::pcsc::CallWatch,
+    trace: Trace,
+    _faults: seedrig::bridge::FaultControl,
+    _dir: tempfile::TempDir,
+}
+
+async fn bridge_to(reader: &str) -> Bridged {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slot.sock");
+    let listener = SocketListener::bind(&path).unwrap();
+    let host = SocketTransport::connect(&path).await.unwrap();
+    let device = listener.accept().await.unwrap();
+    let card = InPlaceCard::connect(reader).await.unwrap();
+    let calls = card.call_watch();
+    let trace = Trace::default();
+    let (bridge, faults) = SlotBridge::new(0, host, card, trace.clone(), RigClock::start());
+    let bridge = bridge.spawn();
+    let mut modem = CardemDevice::new(device, Duration::from_secs(1));
+    modem.wait_inserted(Duration::from_secs(2)).await.unwrap();
+    Bridged { modem, bridge, calls, trace, _faults: faults, _dir: dir }
+}
+
 #[test]
 fn bridge_relays_a_modem_to_a_card_behind_pcscd() {
     let _turn = turn();
@@ -200,17 +227,8 @@ fn bridge_relays_a_modem_to_a_card_behind_pcscd() {
     let reader = pcscd.readers()[0].name.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("slot.sock");
-        let listener = SocketListener::bind(&path).unwrap();
-        let host = SocketTransport::connect(&path).await.unwrap();
-        let device = listener.accept().await.unwrap();
-        let card = InPlaceCard::connect(&reader).await.unwrap();
-        let trace = Trace::default();
-        let (bridge, _faults) = SlotBridge::new(0, host, card, trace.clone(), RigClock::start());
-        let bridge = bridge.spawn();
-        let mut modem = CardemDevice::new(device, Duration::from_secs(1));
-        modem.wait_inserted(Duration::from_secs(2)).await.unwrap();
+        let mut bridged = bridge_to(&reader).await;
+        let modem = &mut bridged.modem;
         assert_eq!(modem.state().atr[0], 0x3B);
         let aid = [0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02];
         assert_eq!(modem.command(&aid).await.unwrap(), vec![0x90, 0x00]);
@@ -221,8 +239,8 @@ fn bridge_relays_a_modem_to_a_card_behind_pcscd() {
         assert_eq!(modem.command(&auth).await.unwrap(), vec![0x61, 0x35]);
         let answer = modem.command(&[0x00, 0xC0, 0x00, 0x00, 0x35]).await.unwrap();
         assert_eq!(answer[2..10], hex("a54211d5e3ba50bf")[..]);
-        assert_eq!(trace.apdus().len(), 3);
-        assert!(!bridge.is_finished());
+        assert_eq!(bridged.trace.apdus().len(), 3);
+        assert!(!bridged.bridge.is_finished());
     });
 }
 
@@ -236,24 +254,15 @@ fn a_bridge_stuck_on_a_hung_pcscd_shows_in_its_call_watch_and_ends_once_pcscd_is
     let reader = pcscd.readers()[0].name.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("slot.sock");
-        let listener = SocketListener::bind(&path).unwrap();
-        let host = SocketTransport::connect(&path).await.unwrap();
-        let device = listener.accept().await.unwrap();
-        let card = InPlaceCard::connect(&reader).await.unwrap();
-        let calls = card.call_watch();
-        let (bridge, _faults) = SlotBridge::new(0, host, card, Trace::default(), RigClock::start());
-        let bridge = bridge.spawn();
-        let mut modem = CardemDevice::new(device, Duration::from_secs(1));
-        modem.wait_inserted(Duration::from_secs(2)).await.unwrap();
+        let mut bridged = bridge_to(&reader).await;
+        let (modem, calls) = (&mut bridged.modem, bridged.calls.clone());
         pcscd.freeze();
         // The modem gives up on the silent card; the bridge is still inside its PC/SC call.
         let _ = modem.command(&[0x00, 0xB0, 0x00, 0x00, 0x0A]).await;
         let waited = calls.pending_for().expect("a call under way");
         assert!(waited >= Duration::from_millis(500), "{waited:?}");
         let started = Instant::now();
-        assert!(!bridge.stop(Duration::from_millis(200)).await, "a hung call cannot be cancelled");
+        assert!(!bridged.bridge.stop(Duration::from_millis(200)).await, "a hung call cannot be cancelled");
         assert!(started.elapsed() < Duration::from_secs(1));
         assert!(!calls.closed());
         pcscd.kill();
