@@ -72,7 +72,6 @@ fn run_suite(catalog: &Catalog, rig: &Rig, firmware: &Path) -> SuiteRun {
         run.errors_ms.extend(r.timing_error_ms);
     }
     run.wall = started.elapsed();
-    drop(runner);
     run
 }
 

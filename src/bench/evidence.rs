@@ -63,7 +63,8 @@ pub struct Allowance {
 }
 
 impl Allowance {
-    /// `+ 1.2 ms real for the rig (14 AT exchanges, 9 APDUs)`.
+    /// `+ 1.20 ms real for the rig (14 AT exchanges, 9 APDUs, radio waits 0.30 ms late)`, ending
+    /// `; capped at the tolerance)` when the cap applied.
     pub fn describe(&self) -> String {
         format!(
             "+ {:.2} ms real for the rig ({} AT exchanges, {} APDUs, radio waits {:.2} ms late{})",

@@ -298,8 +298,7 @@ impl VirtualBench {
             }
         }
         for s in &self.slots {
-            if s.bridge.is_finished() {
-                let why = s.bridge.why().unwrap_or_else(|| "ended".into());
+            if let Some(why) = s.bridge.stopped() {
                 return Some(format!(
                     "the bridge of slot {} (reader \"{}\") stopped: {why}",
                     s.slot, s.reader
@@ -419,9 +418,9 @@ impl VirtualStation {
         VirtualStation { firmware, cards: WarmCards::default() }
     }
 
-    /// The warm cards between scenarios (for tests).
-    pub fn warm_cards(&self) -> &WarmCards {
-        &self.cards
+    /// Starts the pcscd with every seed's card now, so the first scenario does not wait.
+    pub async fn warm_up(&self, catalog: &Catalog) -> Result<(), BenchError> {
+        self.cards.warm_up(catalog).await
     }
 
     pub async fn up(

@@ -4,8 +4,9 @@
 //! Before each scenario the cards it places are put back to the fixture's state — each one a
 //! fresh card made from its seed file (SQN, PIN and its tries, files), seated in the same
 //! reader — so nothing a scenario did to a card (an advanced SQN, a blocked PIN, a selected
-//! file) can reach the next one. A bench that broke, was sabotaged, or still has a card call
-//! under way when it comes down does not hand its pcscd back: the next scenario starts a new one.
+//! file) can reach the next one. A bench that broke, was sabotaged, or whose PC/SC connections
+//! did not close when it came down does not hand its pcscd back: the next scenario starts a new
+//! one.
 
 use std::sync::{Arc, Mutex};
 
@@ -65,8 +66,8 @@ impl WarmCards {
         }
     }
 
-    /// Whether a pcscd is parked here (for tests).
-    pub fn is_warm(&self) -> bool {
+    /// Whether a pcscd is parked here.
+    fn is_warm(&self) -> bool {
         self.0.lock().is_ok_and(|p| p.is_some())
     }
 }

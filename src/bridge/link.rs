@@ -1,6 +1,6 @@
 //! The card side of the bridge: a card behind PC/SC, called in place ([`InPlaceCard`], what the
-//! benches use) or through a worker thread ([`CardWorker`]), or, in unit tests, a virtual card
-//! in-process. All behind one small trait.
+//! virtual bench uses) or through a worker thread ([`CardWorker`], what a lab bench uses), or,
+//! in unit tests, a virtual card in-process. All behind one small trait.
 
 use std::future::Future;
 use std::time::Duration;
@@ -91,12 +91,7 @@ impl InPlaceCard {
             return Err(PcscError::WorkerGone { reader: self.reader.clone() });
         };
         let watch = &self.watch;
-        let run = move || {
-            watch.begin();
-            let result = f(conn);
-            watch.end();
-            result
-        };
+        let run = move || watch.around(|| f(conn));
         match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
             Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
             _ => run(),

@@ -69,8 +69,11 @@ impl RunningBridge {
     }
 
     /// Why it ended (the channel's or the card's error), once it has.
-    pub fn why(&self) -> Option<String> {
-        self.ended.lock().ok().and_then(|w| w.clone())
+    pub fn stopped(&self) -> Option<String> {
+        if !self.task.is_finished() {
+            return None;
+        }
+        Some(self.ended.lock().ok().and_then(|w| w.clone()).unwrap_or_else(|| "ended".into()))
     }
 
     /// Stops it and waits up to `within` until it has (its card link is dropped with it);

@@ -390,13 +390,21 @@ impl CallWatch {
         }
     }
 
-    pub(crate) fn begin(&self) {
+    /// Runs one PC/SC call, watched: pending while it runs, counted in `longest` once done.
+    pub(crate) fn around<T>(&self, call: impl FnOnce() -> T) -> T {
+        self.begin();
+        let result = call();
+        self.end();
+        result
+    }
+
+    fn begin(&self) {
         if let Ok(mut c) = self.0.lock() {
             c.since = Some(std::time::Instant::now());
         }
     }
 
-    pub(crate) fn end(&self) {
+    fn end(&self) {
         if let Ok(mut c) = self.0.lock() {
             let took = c.since.take().map(|t| t.elapsed()).unwrap_or_default();
             c.longest = c.longest.max(took);
@@ -436,13 +444,11 @@ impl CardWorker {
                     }
                 };
                 for (job, reply) in inbox {
-                    watch.begin();
-                    let result = match job {
+                    let result = watch.around(|| match job {
                         Job::Transmit(apdu) => card.transmit(&apdu),
                         Job::Reset => card.reset().map(|()| Vec::new()),
                         Job::Atr => card.atr(),
-                    };
-                    watch.end();
+                    });
                     let _ = reply.send(result);
                 }
                 drop(card);

@@ -779,16 +779,11 @@ fn build_chart(
 fn measured(c: &Check) -> Option<String> {
     match (c.measured_ms, c.limit_ms) {
         (Some(m), Some(l)) => {
-            Some(format!("measured {}, limit {}{}", fmt_ms(m), fmt_ms(l), rig_allowance(c)))
+            Some(format!("measured {}, limit {}{}", fmt_ms(m), fmt_ms(l), c.rig_allowance_text()))
         }
         (Some(m), None) => Some(format!("measured {}", fmt_ms(m))),
         _ => None,
     }
-}
-
-/// ` + 0.84 ms real for the rig` where the bench measured its own time, else nothing.
-pub fn rig_allowance(c: &Check) -> String {
-    c.rig_allowance_ms.map(|a| format!(" + {a:.2} ms real for the rig")).unwrap_or_default()
 }
 
 /// The page of one scenario.

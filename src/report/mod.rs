@@ -101,7 +101,7 @@ fn test_case(r: &ScenarioResult, allow_flaky: bool) -> TestCase {
         };
         let value = match (c.measured_ms, c.limit_ms) {
             (Some(m), Some(l)) => {
-                format!("{status} (measured {m:.0} ms, limit {l:.0} ms{})", html::rig_allowance(c))
+                format!("{status} (measured {m:.0} ms, limit {l:.0} ms{})", c.rig_allowance_text())
             }
             _ => format!("{status}: expected {}; observed {}", c.expected, c.observed),
         };

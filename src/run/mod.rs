@@ -192,7 +192,7 @@ impl<'a> Runner<'a> {
     /// first scenario that needs it.
     pub async fn warm_up(&mut self) -> Result<(), String> {
         match &mut self.station {
-            Station::Virtual(s) => s.warm_cards().warm_up(self.catalog).await.map_err(|e| e.to_string()),
+            Station::Virtual(s) => s.warm_up(self.catalog).await.map_err(|e| e.to_string()),
             Station::Lab(_) => Ok(()),
         }
     }

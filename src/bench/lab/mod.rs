@@ -412,8 +412,7 @@ impl Bench for LabBenchUp {
                 CARD_CALL_BOUND.as_millis()
             ));
         }
-        if let Some(s) = self.slots.iter().find(|s| s.bridge.is_finished()) {
-            let why = s.bridge.why().unwrap_or_else(|| "ended".into());
+        if let Some((s, why)) = self.slots.iter().find_map(|s| Some((s, s.bridge.stopped()?))) {
             return Some(format!("the bridge of slot {} (reader \"{}\") stopped: {why}", s.slot, s.reader));
         }
         if self.observer.as_ref().is_some_and(Observer::ended) {

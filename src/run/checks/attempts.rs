@@ -51,10 +51,8 @@ pub fn master_judgement(i: &Input) -> Finding {
             // judged on something else (a timer too short, a guess).
             let early = if took < earliest { " (sooner than a correct firmware can know)" } else { "" };
             // A judgement at T comes from the DUT's own timer, which the rig cannot delay.
-            let allowance = match explicit {
-                true => i.evidence.rig_allowance(start, at, i.allowance_cap()),
-                false => i.evidence.console_allowance(),
-            };
+            let allowance =
+                if *explicit { i.rig_allowance(start, at) } else { i.evidence.console_allowance() };
             Finding::within(
                 format!("failed {} {window}", kind(*explicit)),
                 format!("failed {} after {}{early}: {reason}", kind(seen_explicit), fmt_ms(took as u64)),

@@ -46,6 +46,12 @@ impl Check {
     pub fn failed(&self) -> bool {
         self.status == Status::Fail
     }
+
+    /// ` + 0.84 ms real for the rig` beside a limit where the bench measured its own time,
+    /// else nothing.
+    pub fn rig_allowance_text(&self) -> String {
+        self.rig_allowance_ms.map(|a| format!(" + {a:.2} ms real for the rig")).unwrap_or_default()
+    }
 }
 
 /// What one check found, before it is named.
@@ -181,9 +187,9 @@ impl Input<'_> {
         self.scale.nominal_ms(at.saturating_sub(self.evidence.started_at))
     }
 
-    /// The most of the rig's own time a bound may allow: the scenario's tolerance, in real time.
-    fn allowance_cap(&self) -> Duration {
-        self.scale.ms(self.scenario.tolerance_ms)
+    /// The rig's own time in `(from, to]`, at most the scenario's tolerance in real time.
+    fn rig_allowance(&self, from: Duration, to: Duration) -> Option<Allowance> {
+        self.evidence.rig_allowance(from, to, self.scale.ms(self.scenario.tolerance_ms))
     }
 
     fn nominal(&self, real: Duration) -> f64 {

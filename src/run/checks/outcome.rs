@@ -208,7 +208,7 @@ pub fn time_to_winner(i: &Input) -> Finding {
                 fmt_ms(took as u64),
                 took,
                 limit,
-                i.evidence.rig_allowance(i.evidence.started_at, at, i.allowance_cap()),
+                i.rig_allowance(i.evidence.started_at, at),
                 i.scale,
                 true,
             )

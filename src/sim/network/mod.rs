@@ -27,6 +27,7 @@ mod tests;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 pub use session::BackendRoute;
 pub use subscribers::NetworkError;
@@ -43,7 +44,6 @@ use crate::clock::TimeScale;
 use crate::model::{Catalog, FaultKind, NetworkTiming, Scenario, Site};
 use rng::Rng;
 use session::Sessions;
-use std::time::Duration;
 use subscribers::Subscriber;
 use truth::TruthLog;
 
