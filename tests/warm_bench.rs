@@ -11,7 +11,9 @@ use seedrig::model::{Catalog, Rig};
 use seedrig::run::{RunOptions, Runner, ScenarioResult};
 
 /// Scenarios that change their cards' state (PIN tries, SQNs, selections, faults) and share
-/// seeds with each other.
+/// seeds with each other. Not master-flaky: which way its bouncing card fails the master
+/// (removed, or not ready after the switch) depends on the bounce's phase when the firmware
+/// starts, a matter of timing, not of state.
 const SCENARIOS: &[&str] = &[
     "master-connects",
     "master-pin-locked",
@@ -19,7 +21,7 @@ const SCENARIOS: &[&str] = &[
     "master-expired",
     "slow-card-connects",
     "standby-faulted-second-wins",
-    "master-flaky",
+    "master-pulled",
     "master-reject",
     "tie-lower-slot",
     "weights-signal",
