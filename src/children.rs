@@ -69,6 +69,19 @@ pub fn temp_prefix(kind: &str) -> String {
     format!("seedrig-{kind}-{}-", std::process::id())
 }
 
+/// The file in a run's temporary folder that names a process group it started (a DUT's), for
+/// the next run to kill when this one was killed before it could.
+pub const PGID_FILE: &str = "dut.pgid";
+
+/// Kills the process group a dead run recorded in `dir` (its DUT and whatever that started).
+fn kill_recorded_group(dir: &Path) {
+    let Ok(text) = std::fs::read_to_string(dir.join(PGID_FILE)) else { return };
+    let Some(pgid) = text.trim().parse::<i32>().ok().and_then(rustix::process::Pid::from_raw) else { return };
+    if rustix::process::kill_process_group(pgid, Signal::KILL).is_ok() {
+        tracing::info!(pgid = pgid.as_raw_nonzero().get(), "killed the DUT process group of a run that is gone");
+    }
+}
+
 /// Removes the temporary files and folders of seedrig runs that are no longer alive; returns
 /// what was removed. A live run's (another bench side by side) are left alone.
 pub fn sweep_leftovers() -> Vec<PathBuf> {
@@ -86,7 +99,10 @@ fn sweep_in(dir: &Path, alive: impl Fn(u32) -> bool) -> Vec<PathBuf> {
         }
         let path = entry.path();
         let gone = match entry.file_type() {
-            Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+            Ok(t) if t.is_dir() => {
+                kill_recorded_group(&path);
+                std::fs::remove_dir_all(&path)
+            }
             _ => std::fs::remove_file(&path),
         };
         if gone.is_ok() {

@@ -105,7 +105,7 @@ fn the_usual_lock_file_and_a_virtual_bench() {
     // Nobody else knows this bench's name; its lock file can go.
     std::fs::remove_file(&path).unwrap();
 
-    let virt = Rig { kind: RigKind::Virtual, ..lab_rig() };
+    let virt = Rig { kind: RigKind::Virtual { dut: None }, ..lab_rig() };
     assert_eq!(lock::lock_path(&virt), None);
     let a = lock::acquire(&virt, Duration::ZERO, |h| panic!("held by {h}")).unwrap();
     let b = lock::acquire(&virt, Duration::ZERO, |h| panic!("held by {h}")).unwrap();

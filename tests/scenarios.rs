@@ -35,7 +35,7 @@ fn main() {
     // The default virtual bench also runs every scenario at the fastest time scale it holds,
     // with the same nominal bounds: `<scenario>@0.01`.
     let fastest = (std::env::var_os("SEEDRIG_RIG").is_none()
-        && matches!(rig.kind, seedrig::model::RigKind::Virtual))
+        && matches!(rig.kind, seedrig::model::RigKind::Virtual { .. }))
     .then(|| Rig { time_scale: FASTEST_SCALE, name: format!("{}@{FASTEST_SCALE}", rig.name), ..rig.clone() });
     let mut trials = trials_on(&catalog, std::sync::Arc::new(rig), "");
     if let Some(fast) = fastest {

@@ -90,7 +90,7 @@ const EXAMPLE_T_S: f64 = 30.0;
 pub async fn examine(catalog: &Catalog, rig: &Rig, firmware: &Path) -> Vec<Row> {
     let mut rows = packages(rig);
     match &rig.kind {
-        RigKind::Virtual => rows.extend(virtual_world(catalog, rig, firmware).await),
+        RigKind::Virtual { .. } => rows.extend(virtual_world(catalog, rig, firmware).await),
         RigKind::Lab(lab) => {
             rows.push(bench_lock(rig));
             rows.extend(lab_bench(catalog, lab).await);
@@ -106,7 +106,7 @@ pub async fn examine(catalog: &Catalog, rig: &Rig, firmware: &Path) -> Vec<Row> 
 fn packages(rig: &Rig) -> Vec<Row> {
     let lab = match &rig.kind {
         RigKind::Lab(lab) => Some(lab),
-        RigKind::Virtual => None,
+        RigKind::Virtual { .. } => None,
     };
     let mut rows = Vec::new();
     let pcscd = first_existing(PCSCD_PROGRAMS);
@@ -580,7 +580,7 @@ async fn virtual_world(catalog: &Catalog, rig: &Rig, firmware: &Path) -> Vec<Row
         return rows;
     };
     let options = VirtualBenchOptions {
-        firmware: Some(FirmwareLaunch { binary: firmware.to_owned(), fault: None }),
+        firmware: Some(FirmwareLaunch::Reference { binary: firmware.to_owned(), fault: None }),
         watch_observer: false,
     };
     let started = Instant::now();

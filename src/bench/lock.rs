@@ -173,7 +173,7 @@ impl Drop for BenchLock {
 /// never locked. The lock file's place is described in the module documentation.
 pub fn acquire(rig: &Rig, timeout: Duration, on_wait: impl FnMut(&Holder)) -> Result<BenchLock, LockError> {
     match &rig.kind {
-        RigKind::Virtual => Ok(BenchLock::none()),
+        RigKind::Virtual { .. } => Ok(BenchLock::none()),
         RigKind::Lab(_) => acquire_in(&lock_dir(), rig, timeout, on_wait),
     }
 }
@@ -186,7 +186,7 @@ pub fn acquire_in(
     timeout: Duration,
     mut on_wait: impl FnMut(&Holder),
 ) -> Result<BenchLock, LockError> {
-    if matches!(rig.kind, RigKind::Virtual) {
+    if matches!(rig.kind, RigKind::Virtual { .. }) {
         return Ok(BenchLock::none());
     }
     let path = dir.join(file_name(&rig.name));
@@ -243,7 +243,7 @@ pub fn lock_dir() -> PathBuf {
 /// Where [`acquire`] locks `rig`'s bench; `None` for a virtual bench, which is never locked.
 pub fn lock_path(rig: &Rig) -> Option<PathBuf> {
     match rig.kind {
-        RigKind::Virtual => None,
+        RigKind::Virtual { .. } => None,
         RigKind::Lab(_) => Some(lock_dir().join(file_name(&rig.name))),
     }
 }
@@ -371,7 +371,7 @@ mod tests {
     #[test]
     fn a_virtual_bench_is_never_locked() {
         let dir = tempfile::tempdir().unwrap();
-        let virt = rig("virtual", RigKind::Virtual);
+        let virt = rig("virtual", RigKind::Virtual { dut: None });
         let a = acquire(&virt, Duration::ZERO, |_| panic!("nobody holds a virtual bench")).unwrap();
         let b = acquire_in(dir.path(), &virt, Duration::ZERO, |_| panic!("nobody holds a virtual bench"))
             .unwrap();

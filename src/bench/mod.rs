@@ -19,6 +19,7 @@
 //! - [`lock`]: one run per lab bench at a time (an OS file lock, released by the kernel).
 
 pub mod doctor;
+pub mod dut_process;
 pub mod evidence;
 pub mod firmware_config;
 pub mod lab;
@@ -68,6 +69,11 @@ pub trait Bench {
     fn sabotage(&mut self, _what: Sabotage) -> bool {
         false
     }
+    /// The DUT's command and the end of its output, where the bench started it as a process
+    /// (for an error that the DUT never booted).
+    fn dut_output(&self) -> Option<String> {
+        None
+    }
     /// Restores the bench (cards in, faults cleared) and releases what the scenario used,
     /// whatever happened.
     async fn down(self);
@@ -89,14 +95,17 @@ pub enum Station {
 }
 
 impl Station {
-    /// `firmware` and `fault` start the reference firmware as the virtual bench's DUT.
+    /// A virtual bench's DUT is the program its rig file names, else the reference firmware
+    /// (`firmware`, with `fault`).
     pub fn new(rig: &crate::model::Rig, firmware: std::path::PathBuf, fault: Option<String>) -> Station {
+        use virtual_bench::FirmwareLaunch;
         match &rig.kind {
-            crate::model::RigKind::Virtual => {
-                Station::Virtual(virtual_bench::VirtualStation::new(virtual_bench::FirmwareLaunch {
-                    binary: firmware,
-                    fault,
-                }))
+            crate::model::RigKind::Virtual { dut } => {
+                let launch = match dut {
+                    Some(program) => FirmwareLaunch::Program(program.clone()),
+                    None => FirmwareLaunch::Reference { binary: firmware, fault },
+                };
+                Station::Virtual(virtual_bench::VirtualStation::new(launch))
             }
             crate::model::RigKind::Lab(lab) => Station::Lab(lab::LabStation::new(rig, lab)),
         }

@@ -1,12 +1,11 @@
 //! The virtual bench for one scenario, up and down.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::process::{Child, Command};
 
+use super::dut_process::DutProcess;
 use super::firmware_config::{Wiring, firmware_config};
 use super::observer::Observer;
 use super::warm_cards::{self, WarmCards};
@@ -18,7 +17,7 @@ use crate::clock::{RigClock, TimeScale};
 use crate::hw::pcsc::{CallWatch, PcscError, Readers, read_identity};
 use crate::hw::simtrace::{SocketTransport, TransportError};
 use crate::method::attempt::CARD_WWT_MS;
-use crate::model::{Catalog, ConsoleFormat, Rig, Scenario};
+use crate::model::{Catalog, ConsoleFormat, DutProgram, Rig, Scenario};
 use crate::sim::modem::{Modem, ModemConfig};
 use crate::sim::network::{Network, TruthKind};
 use crate::sim::pcscd::{PcscdError, PrivatePcscd};
@@ -62,10 +61,48 @@ pub struct VirtualBenchOptions {
     pub watch_observer: bool,
 }
 
-pub struct FirmwareLaunch {
-    pub binary: PathBuf,
-    /// A deliberately wrong behaviour, for the rig's self-test.
-    pub fault: Option<String>,
+/// The device under test a virtual bench starts for each scenario.
+#[derive(Debug, Clone)]
+pub enum FirmwareLaunch {
+    /// The rig's reference firmware.
+    Reference {
+        binary: PathBuf,
+        /// A deliberately wrong behaviour, for the rig's self-test.
+        fault: Option<String>,
+    },
+    /// The firmware a rig file's `[dut]` names.
+    Program(DutProgram),
+}
+
+impl FirmwareLaunch {
+    /// The command line, with the configuration's path in it.
+    pub fn argv(&self, config: &Path) -> Vec<String> {
+        match self {
+            FirmwareLaunch::Reference { binary, fault } => {
+                let mut argv =
+                    vec![binary.display().to_string(), "--config".into(), config.display().to_string()];
+                if let Some(fault) = fault {
+                    argv.extend(["--fault".into(), fault.clone()]);
+                }
+                argv
+            }
+            FirmwareLaunch::Program(p) => p.argv(config),
+        }
+    }
+
+    pub fn console_format(&self) -> &ConsoleFormat {
+        match self {
+            FirmwareLaunch::Reference { .. } => &ConsoleFormat::Json,
+            FirmwareLaunch::Program(p) => &p.events,
+        }
+    }
+
+    pub fn boot_timeout(&self) -> Duration {
+        match self {
+            FirmwareLaunch::Reference { .. } => BOOT_TIMEOUT,
+            FirmwareLaunch::Program(p) => Duration::from_millis(p.boot_timeout_ms),
+        }
+    }
 }
 
 /// What a person needs to talk to the bench.
@@ -107,7 +144,10 @@ pub struct VirtualBench {
     paths: BenchPaths,
     slots: Vec<SlotRig>,
     modem: Option<Modem>,
-    firmware: Option<Child>,
+    firmware: Option<DutProcess>,
+    /// How the DUT's console reads and how long it may take to boot.
+    console_format: ConsoleFormat,
+    boot_timeout: Duration,
     pcscd: Option<PrivatePcscd>,
     /// The modem's observer port, watched by the rig (the runner's benches).
     observer: Option<Observer>,
@@ -221,8 +261,14 @@ impl VirtualBench {
             ),
             false => None,
         };
-        let firmware = match options.firmware {
-            Some(launch) => Some(spawn_firmware(&launch, &config_path)?),
+        let (console_format, boot_timeout) = match &options.firmware {
+            Some(launch) => (launch.console_format().clone(), launch.boot_timeout()),
+            None => (ConsoleFormat::Json, BOOT_TIMEOUT),
+        };
+        let firmware = match &options.firmware {
+            Some(launch) => Some(
+                DutProcess::spawn(&launch.argv(&config_path), dir.path()).map_err(BenchError::Firmware)?,
+            ),
             None => None,
         };
         Ok(VirtualBench {
@@ -236,6 +282,8 @@ impl VirtualBench {
             slots,
             modem: Some(modem),
             firmware,
+            console_format,
+            boot_timeout,
             pcscd: Some(pcscd),
             observer,
             warm,
@@ -305,10 +353,7 @@ impl VirtualBench {
                 ));
             }
         }
-        match self.firmware.as_mut().map(|c| c.try_wait()) {
-            Some(Ok(Some(status))) => Some(format!("the firmware exited ({status})")),
-            _ => None,
-        }
+        self.firmware.as_mut().and_then(DutProcess::exited).map(|why| format!("the firmware {why}"))
     }
 
     /// Sends one line to the firmware's console.
@@ -348,9 +393,8 @@ impl VirtualBench {
         for s in &self.slots {
             s.faults.insert();
         }
-        if let Some(mut child) = self.firmware.take() {
-            let _ = child.start_kill();
-            let _ = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
+        if let Some(firmware) = self.firmware.take() {
+            firmware.stop().await;
         }
         drop(self.observer.take());
         for s in self.slots.drain(..) {
@@ -392,19 +436,6 @@ async fn check_card(reader: &str, slot: u8, seed: &crate::model::Seed) -> Result
     Ok(())
 }
 
-fn spawn_firmware(launch: &FirmwareLaunch, config: &Path) -> Result<Child, BenchError> {
-    let mut command = Command::new(&launch.binary);
-    command.arg("--config").arg(config).stdin(Stdio::null()).kill_on_drop(true);
-    if let Some(fault) = &launch.fault {
-        command.arg("--fault").arg(fault);
-    }
-    // Spawned from a runtime worker, which lives as long as the rig's runtime.
-    crate::children::die_with_parent(command.as_std_mut(), rustix::process::Signal::KILL);
-    command
-        .spawn()
-        .map_err(|e| BenchError::Firmware(format!("cannot start {}: {e}", launch.binary.display())))
-}
-
 /// The virtual bench as the runner sees it: the cards of every seed stay warm in one pcscd
 /// across scenarios; the rest (modem, network, backend, bridges, firmware) is made anew for
 /// each, in about a millisecond, so no state of theirs can carry over.
@@ -429,9 +460,7 @@ impl VirtualStation {
         scenario: &Scenario,
         rig: &Rig,
     ) -> Result<VirtualBench, BenchError> {
-        let launch =
-            FirmwareLaunch { binary: self.firmware.binary.clone(), fault: self.firmware.fault.clone() };
-        let options = VirtualBenchOptions { firmware: Some(launch), watch_observer: true };
+        let options = VirtualBenchOptions { firmware: Some(self.firmware.clone()), watch_observer: true };
         VirtualBench::bring_up(catalog, scenario, rig, options, Some(self.cards.clone())).await
     }
 }
@@ -457,11 +486,15 @@ impl Bench for VirtualBench {
     }
 
     fn boot_timeout(&self) -> Duration {
-        BOOT_TIMEOUT
+        self.boot_timeout
     }
 
     fn console_format(&self) -> &ConsoleFormat {
-        &ConsoleFormat::Json
+        &self.console_format
+    }
+
+    fn dut_output(&self) -> Option<String> {
+        self.firmware.as_ref().map(|f| format!("`{}`{}", f.shown(), f.output_tail()))
     }
 
     async fn console_send(&mut self, line: &str) -> Result<(), String> {

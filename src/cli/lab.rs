@@ -15,7 +15,9 @@ const EXIT_BENCH: u8 = 1;
 pub struct LabArgs {
     pub rig_out: Option<PathBuf>,
     pub slots: u8,
-    pub time_scale: f64,
+    pub time_scale: Option<f64>,
+    /// A virtual rig file whose `[dut]` is the device to run.
+    pub rig: Option<PathBuf>,
     pub text_console: bool,
     pub without_faults: Vec<String>,
     pub firmware_fault: Option<String>,
@@ -28,17 +30,37 @@ pub fn lab(fixtures: &Path, args: LabArgs) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    if !(args.time_scale > 0.0 && args.time_scale <= 1.0) {
-        eprintln!("error: --time-scale {} is out of range; it is above 0 and at most 1", args.time_scale);
+    let rig = match &args.rig {
+        Some(path) => match super::load_rig_any(fixtures, path) {
+            Ok(rig) => Some(rig),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    let program = match rig.as_ref().map(|r| &r.kind) {
+        None => None,
+        Some(seedrig::model::RigKind::Virtual { dut }) => dut.clone(),
+        Some(seedrig::model::RigKind::Lab(_)) => {
+            eprintln!(
+                "error: {} describes a lab bench; `sim lab --rig` takes the device under test from a virtual rig file's [dut]",
+                args.rig.as_deref().unwrap_or(Path::new("")).display()
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let time_scale = args.time_scale.or(rig.as_ref().map(|r| r.time_scale)).unwrap_or(0.05);
+    if !(time_scale > 0.0 && time_scale <= 1.0) {
+        eprintln!("error: --time-scale {time_scale} is out of range; it is above 0 and at most 1");
         return ExitCode::from(EXIT_CONFIG);
     }
     let seedrig = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("seedrig"));
     let options = LabOptions {
         slots: args.slots,
-        time_scale: args.time_scale,
+        time_scale,
         text_console: args.text_console,
         without_faults: args.without_faults,
         firmware: super::firmware_binary(),
+        program,
         seedrig,
         firmware_fault: args.firmware_fault,
         site: args.site,

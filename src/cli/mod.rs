@@ -210,9 +210,14 @@ enum SimCommand {
         /// SIM slots of the emulated DUT
         #[arg(long, default_value_t = 6, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=16))]
         slots: u8,
-        /// Time scale of the emulated world (a real lab runs at 1)
-        #[arg(long, default_value_t = 0.05, value_name = "SCALE")]
-        time_scale: f64,
+        /// Time scale of the emulated world (a real lab runs at 1) [default: the --rig file's,
+        /// else 0.05]
+        #[arg(long, value_name = "SCALE")]
+        time_scale: Option<f64>,
+        /// A virtual rig file whose `[dut]` names the device under test to run (instead of the
+        /// reference firmware), with its console patterns
+        #[arg(long, value_name = "FILE")]
+        rig: Option<PathBuf>,
         /// The DUT prints plain log lines; the rig file maps them to events with patterns
         #[arg(long)]
         text_console: bool,
@@ -328,6 +333,7 @@ pub fn run() -> ExitCode {
             rig_out,
             slots,
             time_scale,
+            rig,
             text_console,
             without_fault,
             firmware_fault,
@@ -335,6 +341,7 @@ pub fn run() -> ExitCode {
             measured,
         }) => {
             let args = lab::LabArgs {
+                rig,
                 site,
                 measured,
                 rig_out,

@@ -101,7 +101,11 @@ pub fn up(fixtures: &Path, rig_file: &Path, scenario: &str, json: bool, firmware
             return ExitCode::from(EXIT_BENCH);
         }
     };
-    let launch = firmware.then(|| FirmwareLaunch { binary: super::firmware_binary(), fault: None });
+    // The rig file's DUT where it names one, else the reference firmware.
+    let launch = firmware.then(|| match &rig.kind {
+        RigKind::Virtual { dut: Some(program) } => FirmwareLaunch::Program(program.clone()),
+        _ => FirmwareLaunch::Reference { binary: super::firmware_binary(), fault: None },
+    });
     let options = VirtualBenchOptions { firmware: launch, watch_observer: false };
     runtime.block_on(async {
         let mut bench = match VirtualBench::up(&loaded.catalog, scenario, &rig, options).await {
@@ -194,7 +198,7 @@ fn print_paths(paths: &BenchPaths, json: bool) {
 /// The rig file, which must describe a virtual bench.
 fn load_rig(fixtures: &Path, path: &Path) -> Result<Rig, ExitCode> {
     let rig = super::load_rig_any(fixtures, path)?;
-    if !matches!(rig.kind, RigKind::Virtual) {
+    if !matches!(rig.kind, RigKind::Virtual { .. }) {
         eprintln!(
             "error: {} describes a lab bench; `sim up` brings up the virtual bench (kind = \"virtual\")",
             path.display()

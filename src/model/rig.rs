@@ -21,8 +21,9 @@ pub struct Rig {
 
 #[derive(Debug, Clone)]
 pub enum RigKind {
-    /// Everything simulated but the software stacks; can do everything.
-    Virtual,
+    /// Everything simulated but the software stacks; can do everything. `dut`: the firmware
+    /// under test, where the rig file names one (else the reference firmware).
+    Virtual { dut: Option<DutProgram> },
     Lab(Box<LabBench>),
 }
 
@@ -106,6 +107,26 @@ pub struct Dut {
     pub events: ConsoleFormat,
     /// How long (ms) the DUT may take from the last hook to its `boot` event.
     pub boot_timeout_ms: u64,
+}
+
+/// A virtual bench's device under test: a program the rig starts per scenario (`[dut]`).
+#[derive(Debug, Clone)]
+pub struct DutProgram {
+    /// The program and its arguments; `{config}` in an argument is the firmware
+    /// configuration's path.
+    pub command: Vec<String>,
+    /// How the console's lines become events.
+    pub events: ConsoleFormat,
+    /// How long (ms) the program may take from its start to its `boot` event.
+    pub boot_timeout_ms: u64,
+}
+
+impl DutProgram {
+    /// The command with `{config}` replaced by `config`.
+    pub fn argv(&self, config: &std::path::Path) -> Vec<String> {
+        let path = config.display().to_string();
+        self.command.iter().map(|a| a.replace("{config}", &path)).collect()
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -447,7 +447,8 @@ impl<B: Bench> Driver<'_, B> {
         let boot = self.bench.boot_timeout();
         let booted = self.read_until(boot, |c| c.any(|e| matches!(e, Event::Boot { .. }))).await?;
         if !booted {
-            return Err(format!("DUT: no `boot` on its console within {boot:?}"));
+            let output = self.bench.dut_output().map(|o| format!(" ({o})")).unwrap_or_default();
+            return Err(format!("DUT: no `boot` on its console within {boot:?}{output}"));
         }
         // The run starts at the DUT's boot: anything before it is an earlier run's.
         if let Some(boot) = self.console.events.iter().rposition(|e| matches!(e.event, Event::Boot { .. })) {

@@ -18,14 +18,12 @@ mod rig_file;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::process::{Child, Command as ProcessCommand};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
+use crate::bench::dut_process::DutProcess;
 use crate::clock::{RigClock, TimeScale};
 use crate::model::{Catalog, FaultKind};
 use crate::sim::modem::{Modem, ModemConfig};
@@ -49,6 +47,9 @@ pub struct LabOptions {
     pub without_faults: Vec<String>,
     /// The reference firmware binary.
     pub firmware: PathBuf,
+    /// The DUT a virtual rig file names (`sim lab --rig FILE`), run instead of the reference
+    /// firmware.
+    pub program: Option<crate::model::DutProgram>,
     /// The seedrig binary the hooks call.
     pub seedrig: PathBuf,
     pub firmware_fault: Option<String>,
@@ -108,6 +109,8 @@ impl EmulatedLab {
         let relay = relay(firmware_console.clone(), rig_console.clone());
         let dut = Arc::new(Mutex::new(Dut {
             firmware: options.firmware.clone(),
+            program: options.program.clone(),
+            record_dir: dir.path().to_owned(),
             fault: options.firmware_fault.clone(),
             text_console: options.text_console,
             at_port: modem.firmware_port().to_owned(),
@@ -261,9 +264,13 @@ fn serve_control(listener: tokio::net::UnixListener, world: World, dut: Arc<Mute
     }))
 }
 
-/// The DUT: the reference firmware, restarted under a console that stays.
+/// The DUT: the reference firmware (or a rig file's program), restarted under a console that
+/// stays.
 struct Dut {
     firmware: PathBuf,
+    program: Option<crate::model::DutProgram>,
+    /// Where the DUT's process group is recorded, for a run after a SIGKILL to find.
+    record_dir: PathBuf,
     fault: Option<String>,
     text_console: bool,
     at_port: PathBuf,
@@ -275,7 +282,7 @@ struct Dut {
     console_link: PathBuf,
     relay: Option<JoinHandle<()>>,
     config: PathBuf,
-    child: Option<Child>,
+    child: Option<DutProcess>,
 }
 
 impl Dut {
@@ -290,9 +297,8 @@ impl Dut {
     }
 
     async fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.start_kill();
-            let _ = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
+        if let Some(child) = self.child.take() {
+            child.stop().await;
         }
     }
 
@@ -306,16 +312,24 @@ impl Dut {
         if let Some(console) = &self.rig_console {
             console.discard_pending();
         }
-        let mut command = ProcessCommand::new(&self.firmware);
-        command.arg("--config").arg(&self.config).stdin(Stdio::null()).kill_on_drop(true);
-        if let Some(fault) = &self.fault {
-            command.arg("--fault").arg(fault);
-        }
-        if self.text_console {
-            command.arg("--console-format").arg("text");
-        }
-        crate::children::die_with_parent(command.as_std_mut(), rustix::process::Signal::KILL);
-        let child = command.spawn().map_err(|e| format!("cannot start {}: {e}", self.firmware.display()))?;
+        let argv = match &self.program {
+            Some(program) => program.argv(&self.config),
+            None => {
+                let mut argv = vec![
+                    self.firmware.display().to_string(),
+                    "--config".into(),
+                    self.config.display().to_string(),
+                ];
+                if let Some(fault) = &self.fault {
+                    argv.extend(["--fault".into(), fault.clone()]);
+                }
+                if self.text_console {
+                    argv.extend(["--console-format".into(), "text".into()]);
+                }
+                argv
+            }
+        };
+        let child = DutProcess::spawn(&argv, &self.record_dir)?;
         self.child = Some(child);
         Ok(())
     }

@@ -57,16 +57,24 @@ pub fn write(l: &Layout) -> String {
     for (slot, socket) in l.slot_sockets.iter().enumerate() {
         let _ = writeln!(out, "[[channels]]\nslot = {slot}\nsocket = {}\n", path(socket));
     }
-    let _ = writeln!(out, "[dut]\nconsole = {}\nboot_timeout_s = 10", path(l.console));
+    let boot_timeout_s = o.program.as_ref().map_or(10, |p| p.boot_timeout_ms.div_ceil(1000));
+    let _ = writeln!(out, "[dut]\nconsole = {}\nboot_timeout_s = {boot_timeout_s}", path(l.console));
     let _ = writeln!(
         out,
         "configure = {{ run = {}, timeout_s = 10 }}",
         hook(l, "dut", &["configure", "{config}"])
     );
     let _ = writeln!(out, "reset = {{ run = {}, timeout_s = 10 }}\n", hook(l, "dut", &["restart"]));
-    if o.text_console {
+    let patterns = match &o.program {
+        Some(program) => match &program.events {
+            crate::model::ConsoleFormat::Patterns(p) => Some(p.clone()),
+            crate::model::ConsoleFormat::Json => None,
+        },
+        None => o.text_console.then(crate::firmware::console::text_patterns),
+    };
+    if let Some(patterns) = patterns {
         let _ = writeln!(out, "[dut.console_events]\nformat = \"patterns\"\n");
-        for p in crate::firmware::console::text_patterns() {
+        for p in patterns {
             let _ = writeln!(out, "[[dut.console_events.patterns]]\nevent = \"{}\"", p.event.name());
             let _ = writeln!(out, "regex = {}", quoted(&p.regex));
             if let Some(explicit) = p.explicit {
