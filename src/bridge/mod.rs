@@ -11,4 +11,4 @@ pub mod trace;
 pub use fault::CardFault;
 pub use link::{CardLink, InPlaceCard, LocalCard};
 pub use slot::{BridgeError, FaultControl, RunningBridge, SlotBridge};
-pub use trace::{ApduRecord, CardEvent, Subject, Trace};
+pub use trace::{ApduRecord, CardEvent, CardEventKind, Subject, Trace};

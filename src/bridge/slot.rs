@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use super::fault::{BAD_ATR, CardFault, Session};
 use super::link::CardLink;
 use super::t0::{Direction, direction, to_apdu};
-use super::trace::{ApduRecord, CardEvent, Subject, Trace};
+use super::trace::{ApduRecord, CardEvent, CardEventKind, Subject, Trace, masked_command};
 use crate::apdu::split_sw;
 use crate::clock::RigClock;
 use crate::hw::pcsc::PcscError;
@@ -103,6 +103,8 @@ pub struct SlotBridge<T: CardemTransport, C: CardLink> {
     /// When a flaky contact next changes.
     bounce_at: Option<tokio::time::Instant>,
     null_every: Duration,
+    /// A card session is under way: the modem reset the card and has not powered it down.
+    active: bool,
 }
 
 enum Wake {
@@ -136,6 +138,7 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
             last_status: 0,
             bounce_at: None,
             null_every: NULL_EVERY,
+            active: false,
         };
         (bridge, FaultControl { tx })
     }
@@ -223,7 +226,7 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
 
     async fn set_inserted(&mut self, inserted: bool) -> Result<(), BridgeError> {
         if inserted {
-            let atr = if self.fault == Some(CardFault::BadAtr) { BAD_ATR.to_vec() } else { self.atr.clone() };
+            let atr = self.atr_seen();
             self.send(Message::SetAtr { atr }).await?;
         }
         self.send(Message::CardInsert { card_insert: u8::from(inserted) }).await?;
@@ -231,22 +234,34 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
             self.inserted = inserted;
             self.session.reset();
             self.held_response = None;
-            self.event(if inserted { "card inserted" } else { "card pulled" });
+            if inserted {
+                self.event(CardEventKind::Inserted, "card inserted");
+            } else {
+                self.event(CardEventKind::Pulled, "card pulled");
+            }
         }
         Ok(())
     }
 
-    fn event(&self, what: impl Into<String>) {
-        self.trace.event(CardEvent { at: self.clock.now(), slot: self.slot, what: what.into() });
+    fn event(&self, kind: CardEventKind, what: impl Into<String>) {
+        self.trace.event(CardEvent { at: self.clock.now(), slot: self.slot, kind, what: what.into() });
+    }
+
+    /// The ATR the modem gets (the card's, or the fault's).
+    fn atr_seen(&self) -> Vec<u8> {
+        if self.fault == Some(CardFault::BadAtr) { BAD_ATR.to_vec() } else { self.atr.clone() }
     }
 
     async fn change_fault(&mut self, fault: Option<CardFault>) -> Result<(), BridgeError> {
         let before = self.fault;
         self.fault = fault;
-        self.event(match fault {
-            Some(f) => format!("fault {} applied", f.name()),
-            None => "faults cleared".to_owned(),
-        });
+        self.event(
+            CardEventKind::Fault,
+            match fault {
+                Some(f) => format!("fault {} applied", f.name()),
+                None => "faults cleared".to_owned(),
+            },
+        );
         self.bounce_at = match fault {
             Some(CardFault::Flaky { up, .. }) => Some(tokio::time::Instant::now() + up),
             _ => None,
@@ -291,17 +306,24 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
         }
     }
 
-    /// A reset released with power and clock present is a card reset (ISO 7816-3 warm reset).
+    /// A reset released with power and clock present starts a card session (ISO 7816-3 cold
+    /// or warm reset); power going away ends it. Both are traced: they are how the card side
+    /// sees the DUT take up and give up a seed.
     async fn on_status(&mut self, flags: u32) -> Result<(), BridgeError> {
+        let power = status_flags::VCC_PRESENT | status_flags::CLK_ACTIVE;
         let was_reset = self.last_status & status_flags::RESET_ACTIVE != 0;
-        let powered = flags & (status_flags::VCC_PRESENT | status_flags::CLK_ACTIVE)
-            == status_flags::VCC_PRESENT | status_flags::CLK_ACTIVE;
+        let was_powered = self.last_status & status_flags::VCC_PRESENT != 0;
+        let powered = flags & power == power;
         self.last_status = flags;
         if was_reset && flags & status_flags::RESET_ACTIVE == 0 && powered && self.inserted {
             self.card.reset().await.map_err(self.card_err())?;
             self.session.reset();
             self.held_response = None;
-            self.event("card reset by the modem");
+            self.active = true;
+            self.event(CardEventKind::Activated { atr: self.atr_seen() }, "card reset by the modem");
+        } else if was_powered && flags & status_flags::VCC_PRESENT == 0 && self.active {
+            self.active = false;
+            self.event(CardEventKind::Deactivated, "card powered down by the modem");
         }
         Ok(())
     }
@@ -327,6 +349,8 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
             cla,
             ins,
             subject,
+            command: masked_command(&header, &data),
+            response: Vec::new(),
             sw: None,
             latency: Duration::ZERO,
             fault: None,
@@ -347,6 +371,7 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
         record.fault = record.fault.or(changed_by);
         record.sw = Some(split_sw(&response).1);
         self.answer(ins, p3, &response).await?;
+        record.response = response;
         record.latency = arrived.elapsed();
         self.trace.push(record);
         Ok(())

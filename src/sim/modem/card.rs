@@ -117,12 +117,14 @@ async fn try_read<T: CardemTransport>(
     reset_first: bool,
 ) -> Result<SimState, Stop> {
     let Some(atr) = present(dev.state()) else { return Ok(SimState::Absent) };
+    // The ATR is what the card answers to a reset: a modem resets the card to read it, as it
+    // does on every new session (a switch, an insertion).
+    if reset_first {
+        reset(dev).await?;
+    }
     // ISO 7816-3: TS is 3B (direct) or 3F (inverse convention); anything else is no card at all.
     if !matches!(atr[0], 0x3B | 0x3F) {
         return Err(Stop::Garbled("ATR"));
-    }
-    if reset_first {
-        reset(dev).await?;
     }
     let iccid = read_iccid(dev).await?;
     expect_ok(transceive(dev, &SELECT_USIM).await?.1, "SELECT ADF.USIM")?;
@@ -147,6 +149,12 @@ async fn read_iccid<T: CardemTransport>(dev: &mut CardemDevice<T>) -> Result<Str
         }
         Err(other) => Err(other),
     }
+}
+
+/// Powers the card down (VCC and clock off), as a modem does with the slot it leaves.
+pub async fn power_down<T: CardemTransport>(dev: &mut CardemDevice<T>) -> Result<(), DeviceError> {
+    let inserted = if present(dev.state()).is_some() { status_flags::CARD_INSERT } else { 0 };
+    dev.status(inserted).await
 }
 
 /// Pulses the reset line with power and clock on, as a modem does when it (re)starts a SIM

@@ -106,9 +106,10 @@ fn cpin_read(port: &Port) -> Reply {
     }
 }
 
-/// `AT+QUIMSLOT=<n>`: detach, drop contexts and sockets, read the new slot's card; `OK`,
-/// then `+CPIN: <state>` and `+QSIMSTAT: 1,<inserted>`. Done even for the slot already
-/// active: it restarts the SIM interface, as the module does.
+/// `AT+QUIMSLOT=<n>`: detach, drop contexts and sockets, power the old slot's card down,
+/// reset the new slot's card and read it; `OK`, then `+CPIN: <state>` and `+QSIMSTAT:
+/// 1,<inserted>`. Done even for the slot already active: it restarts the SIM interface, as
+/// the module does.
 async fn switch(port: &Port, cmd: &Cmd) -> Reply {
     let shared = &port.shared;
     let Some(n) = cmd.int_in(0, 1..=shared.slots.len() as i64) else {
@@ -116,7 +117,11 @@ async fn switch(port: &Port, cmd: &Cmd) -> Reply {
     };
     let slot = (n - 1) as u8;
     let transition = shared.sim_lock.clone().lock_owned().await;
+    let left = shared.core().active;
     begin_read(shared, Some(slot));
+    if left != slot {
+        shared.slots[usize::from(left)].power_down().await;
+    }
     let read = shared.slots[usize::from(slot)].read(true).await;
     let (cpin, present) = apply_read(shared, read);
     let shared = shared.clone();

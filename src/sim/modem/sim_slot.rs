@@ -39,6 +39,7 @@ type ExchangeResult = Result<(Vec<u8>, u16), DeviceError>;
 
 enum SlotOp {
     Read { reset: bool, reply: oneshot::Sender<CardRead> },
+    PowerDown { reply: oneshot::Sender<()> },
     Authenticate { rand: [u8; 16], autn: [u8; 16], reply: oneshot::Sender<AuthResult> },
     Exchange { ex: Exchange, reply: oneshot::Sender<ExchangeResult> },
 }
@@ -51,6 +52,12 @@ impl SlotOp {
             SlotOp::Read { reset, reply } => {
                 let state = card::read_identity(dev, reset).await;
                 let _ = reply.send(CardRead { state, card: present(dev.state()) });
+            }
+            SlotOp::PowerDown { reply } => {
+                if let Err(e) = card::power_down(dev).await {
+                    tracing::debug!("SIM slot: power-down not delivered: {e}");
+                }
+                let _ = reply.send(());
             }
             SlotOp::Authenticate { rand, autn, reply } => {
                 let _ = reply.send(card::authenticate(dev, rand, autn).await);
@@ -66,6 +73,9 @@ impl SlotOp {
         match self {
             SlotOp::Read { reply, .. } => {
                 let _ = reply.send(CardRead { state: SimState::Absent, card: None });
+            }
+            SlotOp::PowerDown { reply } => {
+                let _ = reply.send(());
             }
             SlotOp::Authenticate { reply, .. } => {
                 let _ = reply.send(AuthResult { answer: AuthAnswer::CardError, card_failed: true });
@@ -89,6 +99,11 @@ impl SlotHandle {
     pub async fn read(&self, reset: bool) -> CardRead {
         let absent = CardRead { state: SimState::Absent, card: None };
         self.ask(|reply| SlotOp::Read { reset, reply }).await.unwrap_or(absent)
+    }
+
+    /// Powers the slot's card down (the modem leaves the slot).
+    pub async fn power_down(&self) {
+        let _ = self.ask(|reply| SlotOp::PowerDown { reply }).await;
     }
 
     pub async fn authenticate(&self, rand: [u8; 16], autn: [u8; 16]) -> AuthResult {
