@@ -70,7 +70,7 @@ fn weights_signal_strongest_standby_wins() {
         ]
     );
     assert!(
-        outcome(&text).starts_with("expected outcome: ee-uk-1 (slot 3) wins, connected by 1.4 s"),
+        outcome(&text).starts_with("expected outcome: ee-uk-1 (slot 3) wins, connected at about 1.4 s"),
         "{text}"
     );
 }
@@ -90,7 +90,7 @@ fn weights_tariff_cheapest_standby_wins() {
         ]
     );
     assert!(
-        outcome(&text).starts_with("expected outcome: o2-de-1 (slot 1) wins, connected by 1.78 s"),
+        outcome(&text).starts_with("expected outcome: o2-de-1 (slot 1) wins, connected at about 1.78 s"),
         "{text}"
     );
 }
@@ -111,7 +111,7 @@ fn exact_tie_goes_to_the_lower_slot() {
         ]
     );
     assert!(
-        outcome(&text).starts_with("expected outcome: ee-uk-2 (slot 2) wins, connected by 1.4 s"),
+        outcome(&text).starts_with("expected outcome: ee-uk-2 (slot 2) wins, connected at about 1.4 s"),
         "{text}"
     );
 }
@@ -137,7 +137,7 @@ fn master_rejected_cheaper_of_two_equal_signals_wins() {
     );
     assert!(text.contains("1. master  o2-de-1 (slot 0) at 0 ms: fails on an explicit answer after 1.15 s, judged between 650 ms and 1.65 s: registration rejected, EMM cause 15"), "{text}");
     assert!(
-        outcome(&text).starts_with("expected outcome: vodafone-uk-1 (slot 2) wins, connected by 2.7 s"),
+        outcome(&text).starts_with("expected outcome: vodafone-uk-1 (slot 2) wins, connected at about 2.7 s"),
         "{text}"
     );
 }

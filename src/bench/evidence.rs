@@ -111,10 +111,17 @@ impl Evidence {
     /// The rig's real time in a judgement made on the DUT's own timer (at T): only the console
     /// line that reports it; the rig's other work cannot delay a timer.
     pub fn console_allowance(&self) -> Option<Allowance> {
+        self.timer_allowance(1)
+    }
+
+    /// The rig's real time in a moment the DUT's own timer decides: only the `exchanges` that
+    /// report it (the console line; or, seen from the card side, the slot switch and the card's
+    /// reset that follow it).
+    pub fn timer_allowance(&self, exchanges: usize) -> Option<Allowance> {
         let rig = self.rig_time.as_ref()?;
         Some(Allowance {
-            real: rig.at_exchange,
-            at_exchanges: 1,
+            real: rig.at_exchange * exchanges as u32,
+            at_exchanges: exchanges,
             apdus: 0,
             late_waits: Duration::ZERO,
             capped: false,

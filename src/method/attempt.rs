@@ -37,6 +37,9 @@ pub enum Judged {
         /// The earliest a correct firmware can come to this verdict.
         earliest_ms: u64,
         explicit: bool,
+        /// The explicit answer may come before T or after it (its window straddles T, under
+        /// `both`): judged explicitly when it comes by T, else at T; either is right.
+        either_way: bool,
         reason: String,
     },
     /// `result` judgement waiting for an answer that never comes.
@@ -48,6 +51,46 @@ pub enum Judged {
 impl Judged {
     pub fn connected(&self) -> bool {
         matches!(self, Judged::Connected { .. })
+    }
+
+    /// How a failed attempt is judged; `None` for a connect or a stall.
+    pub fn how(&self) -> Option<JudgedHow> {
+        match self {
+            Judged::Failed { either_way: true, .. } => Some(JudgedHow::Either),
+            Judged::Failed { explicit: true, .. } => Some(JudgedHow::Explicit),
+            Judged::Failed { .. } => Some(JudgedHow::AtT),
+            _ => None,
+        }
+    }
+}
+
+/// How a correct firmware judges a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JudgedHow {
+    /// On the network's or the modem's explicit answer.
+    Explicit,
+    /// At T, on its own timer.
+    AtT,
+    /// Either: the answer's window straddles T.
+    Either,
+}
+
+impl JudgedHow {
+    pub fn describe(self) -> &'static str {
+        match self {
+            JudgedHow::Explicit => "failed explicit",
+            JudgedHow::AtT => "failed at T",
+            JudgedHow::Either => "failed explicit or at T",
+        }
+    }
+
+    /// Whether a judgement the DUT says was explicit (or not) is this kind.
+    pub fn accepts(self, explicit: bool) -> bool {
+        match self {
+            JudgedHow::Explicit => explicit,
+            JudgedHow::AtT => !explicit,
+            JudgedHow::Either => true,
+        }
     }
 }
 
@@ -142,7 +185,8 @@ pub fn attempt(seed: &SeedView) -> AttemptResult {
 /// T does not count under `timeout` and `both`: by then the attempt was judged at T (a connect
 /// or an explicit answer exactly at T still counts).
 pub fn judge(result: &AttemptResult, mode: Judgement, t_ms: u64) -> Judged {
-    let at_t = |reason: String| Judged::Failed { after_ms: t_ms, earliest_ms: t_ms, explicit: false, reason };
+    let at_t =
+        |reason: String| Judged::Failed { after_ms: t_ms, earliest_ms: t_ms, explicit: false, either_way: false, reason };
     match (result, mode) {
         (AttemptResult::Connects { after_ms }, Judgement::Result) => {
             Judged::Connected { after_ms: *after_ms }
@@ -157,6 +201,7 @@ pub fn judge(result: &AttemptResult, mode: Judgement, t_ms: u64) -> Judged {
             after_ms: *after_ms,
             earliest_ms: *earliest_ms,
             explicit: true,
+            either_way: false,
             reason: reason.clone(),
         },
         // An answer that may come by T ends the attempt early; one that comes after T only
@@ -166,7 +211,24 @@ pub fn judge(result: &AttemptResult, mode: Judgement, t_ms: u64) -> Judged {
                 after_ms: *after_ms,
                 earliest_ms: *earliest_ms,
                 explicit: true,
+                either_way: false,
                 reason: reason.clone(),
+            }
+        }
+        // The answer may come by T or after it: explicit when it comes by T, at T otherwise;
+        // the latest is T.
+        (AttemptResult::Explicit { after_ms, earliest_ms, reason }, Judgement::Both) if *earliest_ms < t_ms => {
+            Judged::Failed {
+                after_ms: t_ms,
+                earliest_ms: *earliest_ms,
+                explicit: true,
+                either_way: true,
+                reason: format!(
+                    "{reason} between {} and {}, T {} inside: explicit if by T, else at T",
+                    fmt_ms(*earliest_ms),
+                    fmt_ms(*after_ms),
+                    fmt_ms(t_ms)
+                ),
             }
         }
         (AttemptResult::Explicit { after_ms, reason, .. }, Judgement::Both) => {

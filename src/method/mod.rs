@@ -9,7 +9,7 @@ pub mod index;
 pub mod oracle;
 pub mod view;
 
-pub use attempt::{AttemptResult, Judged, judge};
+pub use attempt::{AttemptResult, Judged, JudgedHow, judge};
 pub use index::{Candidate, Score, rank, score};
 pub use oracle::{Expected, ExpectedAttempt, Outcome, expect, expect_ranked, near_tie_rankings};
 pub use view::{BestCell, ScenarioView, SeedView};

@@ -99,8 +99,8 @@ impl ExpectedBar {
                 Judged::Connected { after_ms } => {
                     (Some(a.starts_at_ms + after_ms), "connected", String::new())
                 }
-                Judged::Failed { after_ms, explicit, reason, .. } => {
-                    let how = if *explicit { "failed explicit" } else { "failed at T" };
+                Judged::Failed { after_ms, reason, .. } => {
+                    let how = a.judged.how().map_or("failed", |h| h.describe());
                     (Some(a.starts_at_ms + after_ms), how, reason.clone())
                 }
                 Judged::Stalled { reason } => (None, "stalled", reason.clone()),

@@ -1,75 +1,217 @@
-//! Checks of the attempts: the master first, how it was judged, the order of the rest.
+//! Checks of the attempts, on what the bench saw ([`Observed`]): the master first, the order of
+//! the rest, when each failed attempt was given up, and the console's claims against the card
+//! side.
 
+use super::observed::{Observed, SeenAttempt, Source};
 use super::{Finding, Input};
-use crate::console::Event;
-use crate::method::Judged;
+use crate::bench::evidence::Allowance;
 use crate::method::attempt::fmt_ms;
+use crate::method::oracle::ExpectedAttempt;
+use crate::method::{Judged, JudgedHow};
 
 pub fn master_first(i: &Input) -> Finding {
+    let o = i.observed();
     let master = &i.scenario.master;
-    let first = i.attempts().first().map(|(_, slot)| i.seed_of_slot(*slot));
-    let observed = first.clone().unwrap_or_else(|| "no attempt".into());
-    Finding::new(
-        format!("{} (slot {})", master.seed, master.slot),
-        observed,
-        first.as_deref() == Some(&master.seed),
-    )
-}
-
-pub fn master_judgement(i: &Input) -> Finding {
-    let expected = &i.expected.attempts[0];
-    let started = i.attempts().first().map(|(at, _)| *at);
-    let judged = i.evidence.console.iter().find_map(|e| match &e.event {
-        Event::Judged { slot, explicit, reason, .. } if *slot == i.scenario.master.slot => {
-            Some((e.at, *explicit, reason.clone()))
-        }
-        _ => None,
-    });
-    let never = "never judged (result mode, silence)";
-    match (&expected.judged, judged, started) {
-        (Judged::Connected { .. }, None, _) => {
-            Finding::new("connected", "connected (not judged failed)", true)
-        }
-        (Judged::Connected { .. }, Some((_, _, reason)), _) => {
-            Finding::new("connected", format!("judged failed: {reason}"), false)
-        }
-        (Judged::Stalled { .. }, None, _) => Finding::new(never, "never judged", true),
-        (Judged::Stalled { .. }, Some((_, _, reason)), _) => {
-            Finding::new(never, format!("judged failed: {reason}"), false)
-        }
-        (Judged::Failed { explicit, .. }, Some((at, seen_explicit, reason)), Some(start)) => {
-            let took = i.nominal(at.saturating_sub(start));
-            let bound = expected.bound_ms.unwrap_or(0) as f64;
-            let earliest = expected.earliest_ms.unwrap_or(0) as f64;
-            let kind = |e: bool| if e { "explicit" } else { "at T" };
-            let window = if earliest > 0.0 {
-                format!("between {} and {}", fmt_ms(earliest as u64), fmt_ms(bound as u64))
-            } else {
-                format!("within {}", fmt_ms(bound as u64))
-            };
-            // Sooner than a correct firmware can know is as wrong as too late: the firmware
-            // judged on something else (a timer too short, a guess).
-            let early = if took < earliest { " (sooner than a correct firmware can know)" } else { "" };
-            // A judgement at T comes from the DUT's own timer, which the rig cannot delay.
-            let allowance =
-                if *explicit { i.rig_allowance(start, at) } else { i.evidence.console_allowance() };
-            Finding::within(
-                format!("failed {} {window}", kind(*explicit)),
-                format!("failed {} after {}{early}: {reason}", kind(seen_explicit), fmt_ms(took as u64)),
-                took,
-                bound,
-                allowance,
-                i.scale,
-                *explicit == seen_explicit && took >= earliest,
-            )
-        }
-        (Judged::Failed { .. }, _, _) => Finding::new("judged failed", "not judged", false),
+    let expected = format!("{} (slot {})", master.seed, master.slot);
+    match o.attempts.first() {
+        Some(first) => Finding::new(expected, o.describe(i, first), first.slot == master.slot),
+        None if o.unseen_slots.contains(&master.slot) => Finding::not_observable(
+            expected,
+            format!("{}'s card is out of its slot (pulled or bouncing), so the card side cannot see it tried, and the console does not say", master.seed),
+        ),
+        None => Finding::new(expected, "no attempt", false),
     }
 }
 
 pub fn attempt_order(i: &Input) -> Finding {
-    let expected = i.expected.attempt_order();
-    let observed: Vec<String> = i.attempts().iter().map(|(_, slot)| i.seed_of_slot(*slot)).collect();
-    let passed = observed.iter().map(String::as_str).eq(expected.iter().copied());
-    Finding::new(expected.join(", "), observed.join(", "), passed)
+    let o = i.observed();
+    let observed: Vec<&SeenAttempt> = o.attempts.iter().collect();
+    let seen_slots: Vec<u8> = observed.iter().map(|a| a.slot).collect();
+    // A seed whose card is pulled and that the console does not mention cannot be compared:
+    // leave it out of the expectation, and say so.
+    let mut skipped = Vec::new();
+    let expected: Vec<&ExpectedAttempt> = i
+        .expected
+        .attempts
+        .iter()
+        .filter(|a| {
+            let invisible = o.unseen_slots.contains(&a.slot) && !seen_slots.contains(&a.slot);
+            if invisible {
+                skipped.push(a.seed.as_str());
+            }
+            !invisible
+        })
+        .collect();
+    let passed = observed.len() == expected.len() && observed.iter().zip(&expected).all(|(o, e)| o.slot == e.slot);
+    let mut expected_text = i.expected.attempt_order().join(", ");
+    if !skipped.is_empty() {
+        expected_text.push_str(&format!(
+            " (not observable for {}: a card out of its slot is never touched and the console does not say)",
+            skipped.join(", ")
+        ));
+    }
+    let observed_text: Vec<String> = observed.iter().map(|a| o.describe(i, a)).collect();
+    let observed_text = if observed_text.is_empty() { "no attempt".into() } else { observed_text.join(", ") };
+    Finding::new(expected_text, observed_text, passed)
+}
+
+/// The console's claims against the card side: every `attempt` line on a seed the card side
+/// can see must be the card session it saw, in order.
+pub fn console_claims(i: &Input) -> Finding {
+    let o = i.observed();
+    let claims = i.console_attempts().len();
+    if !o.card_side {
+        return Finding::not_observable("the console's attempts match the card side", "no card side on this bench");
+    }
+    match o.contradictions.first() {
+        Some(c) => Finding::new("the console's attempts match the card side", c.clone(), false),
+        None if claims == 0 => Finding::new("the console's attempts match the card side", "the console claims no attempt", true),
+        None => Finding::new(
+            "the console's attempts match the card side",
+            format!("{claims} attempt(s) claimed, each seen on the card side"),
+            true,
+        ),
+    }
+}
+
+pub fn master_judgement(i: &Input) -> Finding {
+    judgement(i, 0)
+}
+
+/// Every failed standby attempt, timed like the master's: none before the earliest a correct
+/// firmware can know, none after its bound.
+pub fn standby_judgements(i: &Input) -> Finding {
+    let failed: Vec<usize> = (1..i.expected.attempts.len())
+        .filter(|&n| matches!(i.expected.attempts[n].judged, Judged::Failed { .. }))
+        .collect();
+    if failed.is_empty() {
+        return Finding::new("no failed standby to time", "none", true);
+    }
+    let findings: Vec<(usize, Finding)> = failed.iter().map(|&n| (n, judgement(i, n))).collect();
+    let seed = |n: usize| i.expected.attempts[n].seed.as_str();
+    let expected: Vec<String> = findings.iter().map(|(n, f)| format!("{}: {}", seed(*n), f.expected)).collect();
+    let observed: Vec<String> = findings.iter().map(|(n, f)| format!("{}: {}", seed(*n), f.observed)).collect();
+    let mut out = Finding::new(expected.join("; "), observed.join("; "), true);
+    if findings.iter().any(|(_, f)| f.failed()) {
+        out.status = super::Status::Fail;
+    } else if findings.iter().all(|(_, f)| f.status == super::Status::NotObservable) {
+        out.status = super::Status::NotObservable;
+    }
+    // The first failing (else the last) standby's measurement stands for the check.
+    let shown = findings.iter().find(|(_, f)| f.failed()).or(findings.last()).map(|(_, f)| f);
+    if let Some(f) = shown {
+        out.measured_ms = f.measured_ms;
+        out.limit_ms = f.limit_ms;
+        out.allowance = f.allowance;
+    }
+    out
+}
+
+/// The `n`th expected attempt's judgement against the `n`th attempt the bench saw.
+fn judgement(i: &Input, n: usize) -> Finding {
+    let o = i.observed();
+    let expected = &i.expected.attempts[n];
+    let seen = o.attempts.get(n).filter(|a| a.slot == expected.slot);
+    let never = "never judged (result mode, silence)";
+    let Some(seen) = seen else {
+        if o.unseen_slots.contains(&expected.slot) && !o.attempts.iter().any(|a| a.slot == expected.slot) {
+            return Finding::not_observable(
+                format!("{} judged", expected.seed),
+                "its card is out of its slot (pulled or bouncing), so the card side cannot see it tried, and the console does not say",
+            );
+        }
+        let what = match o.attempts.get(n) {
+            Some(other) => format!("attempt {} went to {}", n + 1, o.describe(i, other)),
+            None => "not tried".into(),
+        };
+        return match &expected.judged {
+            Judged::Connected { .. } => Finding::new("connected", what, false),
+            _ => Finding::new(format!("{} judged failed", expected.seed), what, false),
+        };
+    };
+    match &expected.judged {
+        Judged::Connected { .. } => match seen.ended.filter(|_| !i.won_through(seen.slot)) {
+            Some(end) => Finding::new(
+                "connected",
+                format!("given up after {} ({})", fmt_ms(i.nominal(end.saturating_sub(seen.began)) as u64), seen.source.name()),
+                false,
+            ),
+            None => Finding::new("connected", "connected (not given up)", true),
+        },
+        Judged::Stalled { .. } => match seen.ended {
+            Some(end) => Finding::new(
+                never,
+                format!("given up after {} ({})", fmt_ms(i.nominal(end.saturating_sub(seen.began)) as u64), seen.source.name()),
+                false,
+            ),
+            None => Finding::new(never, "never given up", true),
+        },
+        Judged::Failed { .. } => {
+            let how = expected.judged.how().unwrap_or(JudgedHow::Explicit);
+            failed_in_window(i, n, expected, seen, how)
+        }
+    }
+}
+
+fn failed_in_window(i: &Input, n: usize, expected: &ExpectedAttempt, seen: &SeenAttempt, how: JudgedHow) -> Finding {
+    let bound = expected.bound_ms.unwrap_or(0) as f64;
+    let earliest = expected.earliest_ms.unwrap_or(0) as f64;
+    let window = if earliest > 0.0 {
+        format!("between {} and {}", fmt_ms(earliest as u64), fmt_ms(bound as u64))
+    } else {
+        format!("within {}", fmt_ms(bound as u64))
+    };
+    let expected_text = format!("{} {}", how.describe(), window);
+    // The console's judgement of this attempt, if it printed one: its kind is a claim.
+    let since = if n == 0 { i.evidence.started_at } else { i.observed().attempts[n - 1].began };
+    let claim = i.console_judgement(seen.slot, since);
+    let (end, from) = match (seen.ended, &claim, seen.source) {
+        (Some(end), _, source) => (end, source),
+        (None, Some((at, _, _)), _) => (*at, Source::Console),
+        (None, None, _) => {
+            return Finding::not_observable(
+                expected_text,
+                format!("the bench did not see the DUT give {} up, and the console does not say", expected.seed),
+            );
+        }
+    };
+    let took = i.nominal(end.saturating_sub(seen.began));
+    let early = if took < earliest { " (sooner than a correct firmware can know)" } else { "" };
+    let kind_ok = match &claim {
+        Some((_, explicit, _)) => how.accepts(*explicit),
+        None => true,
+    };
+    let claimed = match &claim {
+        Some((_, explicit, reason)) => {
+            format!("; console: {} ({reason})", if *explicit { "explicit" } else { "at T" })
+        }
+        None => String::new(),
+    };
+    let allowance = allowance(i, how, seen.began, end, from);
+    Finding::within(
+        expected_text,
+        format!("given up after {} ({}){early}{claimed}", fmt_ms(took as u64), from.name()),
+        took,
+        bound,
+        allowance,
+        i.scale,
+        kind_ok && took >= earliest,
+    )
+}
+
+/// The rig's own time in a judgement: an explicit answer goes through the rig's machinery; a
+/// judgement at T comes from the DUT's own timer, which the rig cannot delay — only the line
+/// that reports it (the console's, or the slot switch the card side sees) is the rig's.
+fn allowance(i: &Input, how: JudgedHow, began: std::time::Duration, end: std::time::Duration, from: Source) -> Option<Allowance> {
+    match how {
+        JudgedHow::AtT => i.evidence.timer_allowance(if from == Source::Card { 2 } else { 1 }),
+        _ => i.rig_allowance(began, end),
+    }
+}
+
+impl Input<'_> {
+    /// What the bench saw of the attempts (derived once per check; it is cheap).
+    pub(super) fn observed(&self) -> Observed {
+        Observed::derive(self)
+    }
 }

@@ -6,13 +6,14 @@
 //! guesses). Times are nominal: real time divided by the bench's time scale.
 
 mod attempts;
+pub mod observed;
 mod outcome;
 #[cfg(test)]
 mod tests;
 
 use std::time::Duration;
 
-use crate::bench::evidence::{Allowance, Evidence};
+use crate::bench::evidence::{Allowance, Evidence, StepKind};
 use crate::clock::TimeScale;
 use crate::console::Event;
 use crate::method::oracle::Expected;
@@ -88,6 +89,10 @@ impl Finding {
         }
     }
 
+    fn failed(&self) -> bool {
+        self.status == Status::Fail
+    }
+
     fn measured(mut self, measured_ms: f64, limit_ms: f64) -> Finding {
         self.measured_ms = Some(measured_ms);
         self.limit_ms = Some(limit_ms);
@@ -125,11 +130,21 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
     ("master_first", attempts::master_first),
     ("master_judgement", attempts::master_judgement),
     ("attempt_order", attempts::attempt_order),
+    ("standby_judgements", attempts::standby_judgements),
+    ("console_claims", attempts::console_claims),
     ("winner", outcome::winner),
     ("time_to_winner", outcome::time_to_winner),
     ("report", outcome::report),
     ("settled", outcome::settled),
 ];
+
+/// Data through a seed, as the bench saw it.
+struct Win {
+    at: Duration,
+    imsi: String,
+    /// Which part of the bench saw it: `backend` or `network`.
+    source: &'static str,
+}
 
 /// Everything the checks look at: the scenario, what the oracle expects, and the evidence.
 pub struct Input<'a> {
@@ -196,18 +211,25 @@ impl Input<'_> {
         self.scale.nominal_ms(real)
     }
 
-    /// First-pass attempts: (when, slot).
-    fn attempts(&self) -> Vec<(Duration, u8)> {
-        self.evidence
-            .console
-            .iter()
-            .filter_map(|e| match &e.event {
-                Event::Attempt { slot, pass: 1, .. } => Some((e.at, *slot)),
-                _ => None,
-            })
-            .collect()
+    /// When data first went through a seed, as the bench saw it: the backend's first report
+    /// (on every bench), else the network's first delivery (where the bench has a network).
+    fn win(&self) -> Option<Win> {
+        let report = self.evidence.reports.first().map(|r| Win { at: r.at, imsi: r.imsi.clone(), source: "backend" });
+        let network = || {
+            let steps = self.evidence.network.as_ref()?;
+            let s = steps.iter().filter(|s| s.kind == StepKind::DataDelivered).min_by_key(|s| s.at)?;
+            Some(Win { at: s.at, imsi: s.imsi.clone(), source: "network" })
+        };
+        report.or_else(network)
     }
 
+    /// Whether the bench saw data go through the seed in `slot`.
+    fn won_through(&self, slot: u8) -> bool {
+        let seed = self.seed_of_slot(slot);
+        self.win().is_some_and(|w| self.imsi(&seed) == w.imsi)
+    }
+
+    /// The console's claim of a connection: (when, slot).
     fn connected(&self) -> Option<(Duration, u8)> {
         self.evidence.console.iter().find_map(|e| match &e.event {
             Event::Connected { slot, .. } => Some((e.at, *slot)),

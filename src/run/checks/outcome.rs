@@ -1,32 +1,25 @@
-//! Checks of the outcome: who won (on independent sources), how fast, the report through the
+//! Checks of the outcome, on what the bench saw: who won (data through a seed, confirmed by
+//! independent sources; the console's claim cross-checked), how fast, the report through the
 //! winner, and no switching afterwards.
 
 use std::time::Duration;
 
+use super::observed::answered;
 use super::{Finding, Input};
 use crate::bench::evidence::{ReportImsi, StepKind};
 use crate::bridge::Subject;
-use crate::console::Event;
 use crate::method::attempt::fmt_ms;
 use crate::method::oracle::Outcome;
 
-/// The DUT's claim must match the oracle, no independent source may point elsewhere, and at
-/// least one independent source must confirm it: the card's AUTHENTICATE through the bridge,
-/// the network's record (where the bench has one), the observer port's registration after the
-/// winner authenticated, the backend's report through the winner's IMSI.
+/// The winner is the seed data went through; every independent source the bench has (the
+/// card's last AUTHENTICATE, the network's record, the observer port, the backend) must agree
+/// and at least one must confirm it. The console's `connected` line is a claim: naming another
+/// seed (or a win where the bench saw none) fails, saying nothing does not.
 pub fn winner(i: &Input) -> Finding {
     match &i.expected.outcome {
         Outcome::Winner { seed, slot, .. } => seed_won(i, seed, *slot),
-        Outcome::Exhausted { .. } => nobody_won(i),
-        Outcome::Stalled { seed, .. } => {
-            let claim = i.connected().map(|(_, slot)| i.seed_of_slot(slot));
-            let observed = match (&claim, i.said_exhausted()) {
-                (Some(c), _) => format!("firmware connected {c}"),
-                (None, true) => "firmware said exhausted".into(),
-                (None, false) => "no winner".into(),
-            };
-            Finding::new(format!("stalled on {seed}"), observed, claim.is_none() && !i.said_exhausted())
-        }
+        Outcome::Exhausted { .. } => nobody_won(i, "exhausted", None),
+        Outcome::Stalled { seed, .. } => nobody_won(i, &format!("stalled on {seed}"), Some(seed)),
     }
 }
 
@@ -38,26 +31,22 @@ enum Say {
 }
 
 fn seed_won(i: &Input, seed: &str, slot: u8) -> Finding {
-    let connected = i.connected();
-    let claim = connected.map(|(_, s)| i.seed_of_slot(s));
-    let firmware = match &claim {
-        Some(c) => format!("firmware: {c}"),
-        None if i.said_exhausted() => "firmware: exhausted".into(),
-        None => "firmware: none".into(),
-    };
-    let until = connected.map_or(Duration::MAX, |(at, _)| at);
+    let until = i.win().map(|w| w.at).or(i.connected().map(|(at, _)| at)).unwrap_or(Duration::MAX);
     let sources = [
+        console_says(i, seed),
         card_says(i, slot, until),
         network_says(i, seed),
         observer_says(i, slot, until),
         backend_says(i, seed),
     ];
-    let mut observed = vec![firmware];
+    let mut observed = Vec::new();
     let (mut agree, mut disagree) = (0, 0);
-    for say in sources.into_iter().flatten() {
+    for (n, say) in sources.into_iter().enumerate() {
+        let Some(say) = say else { continue };
+        let independent = n > 0;
         match say {
             Say::Agrees(s) => {
-                agree += 1;
+                agree += usize::from(independent);
                 observed.push(s);
             }
             Say::Disagrees(s) => {
@@ -67,14 +56,24 @@ fn seed_won(i: &Input, seed: &str, slot: u8) -> Finding {
             Say::Silent(s) => observed.push(s),
         }
     }
-    let claim_right = claim.as_deref() == Some(seed);
-    if claim_right && disagree == 0 && agree == 0 {
+    if disagree == 0 && agree == 0 {
         return Finding::not_observable(
             seed,
-            format!("only the firmware's own claim names the winner ({})", observed.join("; ")),
+            format!("no independent source names the winner ({})", observed.join("; ")),
         );
     }
-    Finding::new(seed, observed.join("; "), claim_right && disagree == 0)
+    Finding::new(seed, observed.join("; "), disagree == 0)
+}
+
+/// The console's claim: `connected` through the winner agrees (but confirms nothing by itself).
+fn console_says(i: &Input, seed: &str) -> Option<Say> {
+    let claim = i.connected().map(|(_, slot)| i.seed_of_slot(slot));
+    Some(match claim {
+        Some(c) if c == seed => Say::Agrees(format!("firmware: {c}")),
+        Some(c) => Say::Disagrees(format!("firmware: {c}")),
+        None if i.said_exhausted() => Say::Disagrees("firmware: exhausted".into()),
+        None => Say::Silent("firmware: no claim".into()),
+    })
 }
 
 /// The slot that last authenticated through the bridge before the win must be the winner's.
@@ -99,11 +98,6 @@ fn card_says(i: &Input, slot: u8, until: Duration) -> Option<Say> {
         )),
         None => Say::Disagrees(format!("card authenticated in slot {slot}: no")),
     })
-}
-
-/// A status word that carries an answer (9000, 61xx, 9Fxx).
-fn answered(sw: u16) -> bool {
-    sw == 0x9000 || sw >> 8 == 0x61 || sw >> 8 == 0x9F
 }
 
 fn network_says(i: &Input, seed: &str) -> Option<Say> {
@@ -159,23 +153,30 @@ fn backend_says(i: &Input, seed: &str) -> Option<Say> {
     })
 }
 
-/// Exhausted: the firmware says so, claims no winner, and no seed got data to the backend.
-/// (A seed that registered but never had a data path did not connect.)
-fn nobody_won(i: &Input) -> Finding {
-    let claim = i.connected();
-    let mut observed = match (&claim, i.said_exhausted()) {
-        (Some((at, slot)), _) => vec![format!(
-            "firmware connected {} (slot {slot}) at {}",
-            i.seed_of_slot(*slot),
-            fmt_ms(i.since_start(*at) as u64)
-        )],
-        (None, true) => vec!["firmware: exhausted".into()],
-        (None, false) => vec!["firmware never said exhausted".into()],
-    };
-    let mut contradicted = false;
+/// Exhausted or stalled: no seed got data to the backend (a seed that registered but never
+/// had a data path did not connect), and the console claims no win. A stall also means the
+/// DUT never gave its stalled seed up, and never said exhausted.
+fn nobody_won(i: &Input, expected: &str, stalled_on: Option<&str>) -> Finding {
+    let mut observed = Vec::new();
+    let mut wrong = false;
+    match i.connected() {
+        Some((at, slot)) => {
+            wrong = true;
+            observed.push(format!(
+                "firmware connected {} (slot {slot}) at {}",
+                i.seed_of_slot(slot),
+                fmt_ms(i.since_start(at) as u64)
+            ));
+        }
+        None if i.said_exhausted() => {
+            wrong |= stalled_on.is_some();
+            observed.push("firmware: exhausted".into());
+        }
+        None => observed.push("firmware: no claim".into()),
+    }
     if let Some(steps) = &i.evidence.network {
         for s in steps.iter().filter(|s| s.kind == StepKind::DataDelivered) {
-            contradicted = true;
+            wrong = true;
             observed.push(format!(
                 "network delivered data for {} at {}",
                 i.seed_and_slot(&s.imsi),
@@ -184,28 +185,45 @@ fn nobody_won(i: &Input) -> Finding {
         }
     }
     for r in &i.evidence.reports {
-        contradicted = true;
+        wrong = true;
         observed.push(format!(
             "backend got a report through {} at {}",
             i.seed_and_slot(&r.imsi),
             fmt_ms(i.since_start(r.at) as u64)
         ));
     }
-    Finding::new("exhausted", observed.join("; "), claim.is_none() && i.said_exhausted() && !contradicted)
+    if let Some(seed) = stalled_on {
+        let o = i.observed();
+        match o.attempts.last() {
+            Some(last) if i.seed_of_slot(last.slot) == seed && last.ended.is_none() => {
+                observed.push(format!("still on {seed} ({})", last.source.name()))
+            }
+            Some(last) => {
+                wrong = true;
+                let state = if last.ended.is_some() { "given up" } else { "last tried" };
+                observed.push(format!("{} {state} ({})", i.seed_of_slot(last.slot), last.source.name()));
+            }
+            None => observed.push("no attempt seen".into()),
+        }
+    } else {
+        observed.push("no data through any seed".into());
+    }
+    Finding::new(expected, observed.join("; "), !wrong)
 }
 
 pub fn time_to_winner(i: &Input) -> Finding {
     let limit = i.scenario.timeout_ms as f64;
-    match (&i.expected.outcome, i.connected()) {
-        (Outcome::Winner { connected_at_ms, .. }, Some((at, _))) => {
+    let won = i.win().map(|w| (w.at, w.source)).or(i.connected().map(|(at, _)| (at, "console alone")));
+    match (&i.expected.outcome, won) {
+        (Outcome::Winner { connected_at_ms, .. }, Some((at, source))) => {
             let took = i.since_start(at);
             Finding::within(
                 format!(
-                    "≤ {} (the oracle's {} plus overheads)",
+                    "≤ {} (a correct firmware: about {} by the network's timings)",
                     fmt_ms(limit as u64),
                     fmt_ms(*connected_at_ms)
                 ),
-                fmt_ms(took as u64),
+                format!("{} ({source})", fmt_ms(took as u64)),
                 took,
                 limit,
                 i.rig_allowance(i.evidence.started_at, at),
@@ -217,7 +235,7 @@ pub fn time_to_winner(i: &Input) -> Finding {
             Finding::new(format!("≤ {}", fmt_ms(limit as u64)), "never connected", false)
         }
         (_, None) => Finding::new("no winner", "no winner", true),
-        (_, Some(_)) => Finding::new("no winner", "connected", false),
+        (_, Some((_, source))) => Finding::new("no winner", format!("connected ({source})"), false),
     }
 }
 
@@ -238,17 +256,30 @@ pub fn report(i: &Input) -> Finding {
     }
 }
 
-/// No switching once connected: no attempt after the connect, within the settle period.
+/// No switching once connected: no new card session (the card side) and no `attempt` line
+/// after the win, within the settle period.
 pub fn settled(i: &Input) -> Finding {
-    let Some((at, _)) = i.connected() else {
+    let won = i.win().map(|w| w.at).or(i.connected().map(|(at, _)| at));
+    let Some(at) = won else {
         let won = matches!(i.expected.outcome, Outcome::Winner { .. });
         return Finding::new("no switching after a win", "no win", !won);
     };
-    let later =
-        i.evidence.console.iter().filter(|e| e.at > at && matches!(e.event, Event::Attempt { .. })).count();
+    let o = i.observed();
+    let card_later: Vec<String> =
+        o.attempts.iter().filter(|a| a.began > at && a.source == super::observed::Source::Card).map(|a| super::observed::session_text(i, a)).collect();
+    let console_later = i
+        .evidence
+        .console
+        .iter()
+        .filter(|e| e.at > at && matches!(e.event, crate::console::Event::Attempt { .. }))
+        .count();
+    let mut observed = format!("{} card session(s), {console_later} console attempt(s)", card_later.len());
+    if !card_later.is_empty() {
+        observed.push_str(&format!(": {}", card_later.join("; ")));
+    }
     Finding::new(
         format!("no attempt for {} after connecting", fmt_ms(i.scenario.settle_ms)),
-        format!("{later} attempt(s)"),
-        later == 0,
+        observed,
+        card_later.is_empty() && console_later == 0,
     )
 }

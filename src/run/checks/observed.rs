@@ -1,0 +1,277 @@
+//! The attempts as the bench saw them, not as the DUT says: derived from the card side (each
+//! slot's card sessions through the bridge), with the console's claims used only where the card
+//! side cannot see (a pulled card is never touched) and cross-checked everywhere else.
+//!
+//! The rules (docs/method.md §7):
+//! - A *card session* begins when the modem activates a slot's card (reset released with power
+//!   on) after the DUT was told to start, or — for a slot already active then — at its first
+//!   APDU. Another activation of the same slot is a new attempt (a retry), unless the card went
+//!   out and came back in meanwhile (the modem restarting a card that bounced).
+//! - A session ends when the modem powers the card down, or else when the next one begins.
+//! - Sessions that begin after the oracle's next pass could start belong to a later pass and
+//!   are left out.
+//! - A seed whose card is pulled (or bouncing, and out at the moment) cannot be seen tried: its
+//!   attempt comes from the console's `attempt` line (pass 1) where there is one, and says it
+//!   rests on the console alone.
+
+use std::time::Duration;
+
+use super::Input;
+use crate::bridge::{CardEventKind, Subject};
+use crate::console::Event;
+use crate::method::attempt::fmt_ms;
+use crate::method::oracle::Outcome;
+use crate::model::FaultKind;
+
+/// Where a fact about an attempt comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The card side: card sessions and APDUs through the bridge.
+    Card,
+    /// The DUT's console alone.
+    Console,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Card => "card side",
+            Source::Console => "console alone",
+        }
+    }
+}
+
+/// One attempt as the bench saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenAttempt {
+    pub slot: u8,
+    pub began: Duration,
+    /// When the DUT gave the seed up: its card powered down, or the next attempt began; or the
+    /// console's `judged` line for an attempt only the console saw.
+    pub ended: Option<Duration>,
+    pub source: Source,
+    /// The card's first successful AUTHENTICATE in this attempt, for quoting.
+    pub authenticated: Option<Duration>,
+}
+
+/// What the bench saw of the attempts, and what the console claimed against it.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub attempts: Vec<SeenAttempt>,
+    /// Console claims the card side contradicts, each quoting both sides.
+    pub contradictions: Vec<String>,
+    /// Whether the bench has a card side at all (a bridge that traced).
+    pub card_side: bool,
+    /// Slots whose cards the card side cannot see tried (pulled).
+    pub unseen_slots: Vec<u8>,
+}
+
+impl Observed {
+    pub fn derive(i: &Input) -> Observed {
+        let e = i.evidence;
+        let card_side = !e.card_events.is_empty() || !e.apdus.is_empty();
+        let unseen_slots: Vec<u8> = i
+            .scenario
+            .placements()
+            .filter(|p| !card_side || p.faults.iter().any(|f| may_be_out(&f.kind)))
+            .map(|p| p.slot)
+            .collect();
+        let horizon = next_pass(i);
+        let sessions: Vec<SeenAttempt> =
+            card_sessions(i).into_iter().filter(|s| horizon.is_none_or(|h| s.began < h)).collect();
+        let claims = i.console_attempts();
+        // Console claims on slots the card side cannot see stand in for the card.
+        let mut attempts = sessions.clone();
+        let in_sessions = |slot: u8| sessions.iter().any(|s| s.slot == slot);
+        for &(at, slot) in claims.iter().filter(|(_, slot)| unseen_slots.contains(slot) && !in_sessions(*slot)) {
+            attempts.push(SeenAttempt { slot, began: at, ended: None, source: Source::Console, authenticated: None });
+        }
+        attempts.sort_by_key(|a| a.began);
+        close_console_attempts(i, &mut attempts);
+        let contradictions = if card_side { contradictions(i, &claims, &sessions, &unseen_slots) } else { Vec::new() };
+        Observed { attempts, contradictions, card_side, unseen_slots }
+    }
+
+    /// `seed (slot N)`, as the card side or the console saw it.
+    pub fn describe(&self, i: &Input, a: &SeenAttempt) -> String {
+        format!("{} ({})", i.seed_of_slot(a.slot), a.source.name())
+    }
+}
+
+/// A card that is (or may be, when its contacts bounce) out of its slot when the DUT tries it:
+/// the modem never powers a slot without a card, so the card side may not see the attempt.
+fn may_be_out(kind: &FaultKind) -> bool {
+    matches!(kind, FaultKind::Pulled | FaultKind::Flaky { .. })
+}
+
+/// The moment a later pass may begin, on the rig clock, if the oracle expects one.
+fn next_pass(i: &Input) -> Option<Duration> {
+    match i.expected.outcome {
+        Outcome::Exhausted { next_pass_at_ms: Some(at), .. } => {
+            let nominal = at.saturating_sub(i.scenario.tolerance_ms);
+            Some(i.evidence.started_at + i.scale.ms(nominal))
+        }
+        _ => None,
+    }
+}
+
+/// Card sessions after the start, in order (see the module's rules).
+fn card_sessions(i: &Input) -> Vec<SeenAttempt> {
+    let e = i.evidence;
+    let after = |at: Duration| at >= e.started_at;
+    // Every touch of a card: (when, slot, an activation?).
+    let mut touches: Vec<(Duration, u8, Touch)> = Vec::new();
+    for c in e.card_events.iter().filter(|c| after(c.at)) {
+        let touch = match c.kind {
+            CardEventKind::Activated { .. } => Touch::Activated,
+            CardEventKind::Deactivated => Touch::Deactivated,
+            CardEventKind::Inserted => Touch::Reinserted,
+            _ => continue,
+        };
+        touches.push((c.at, c.slot, touch));
+    }
+    for a in e.apdus.iter().filter(|a| after(a.at)) {
+        let touch = if a.subject == Subject::Authenticate && a.sw.is_some_and(answered) {
+            Touch::Authenticated
+        } else {
+            Touch::Apdu
+        };
+        touches.push((a.at, a.slot, touch));
+    }
+    touches.sort_by_key(|(at, _, _)| *at);
+    let mut sessions: Vec<SeenAttempt> = Vec::new();
+    // The slot whose card came back in since its session's last activation.
+    let mut reinserted: Option<u8> = None;
+    for (at, slot, touch) in touches {
+        let current = sessions.last_mut().filter(|s| s.slot == slot && s.ended.is_none());
+        match (touch, current) {
+            (Touch::Reinserted, Some(_)) => reinserted = Some(slot),
+            (Touch::Reinserted, None) => {}
+            (Touch::Deactivated, Some(s)) => s.ended = Some(at),
+            (Touch::Deactivated, None) => {}
+            (Touch::Activated, Some(_)) if reinserted == Some(slot) => reinserted = None,
+            (Touch::Apdu | Touch::Authenticated, Some(s)) => {
+                if touch == Touch::Authenticated && s.authenticated.is_none() {
+                    s.authenticated = Some(at);
+                }
+            }
+            (touch, _) => {
+                reinserted = None;
+                if let Some(last) = sessions.last_mut()
+                    && last.ended.is_none()
+                {
+                    last.ended = Some(at);
+                }
+                let authenticated = (touch == Touch::Authenticated).then_some(at);
+                sessions.push(SeenAttempt { slot, began: at, ended: None, source: Source::Card, authenticated });
+            }
+        }
+    }
+    sessions
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Touch {
+    Activated,
+    Deactivated,
+    Reinserted,
+    Apdu,
+    Authenticated,
+}
+
+/// A status word that carries an answer (9000, 61xx, 9Fxx).
+pub fn answered(sw: u16) -> bool {
+    sw == 0x9000 || sw >> 8 == 0x61 || sw >> 8 == 0x9F
+}
+
+/// An attempt only the console saw ends at its `judged` line, else when the next one began.
+fn close_console_attempts(i: &Input, attempts: &mut [SeenAttempt]) {
+    for n in 0..attempts.len() {
+        if attempts[n].source != Source::Console {
+            continue;
+        }
+        let (slot, began) = (attempts[n].slot, attempts[n].began);
+        let judged = i.console_judgement(slot, began).map(|(at, _, _)| at);
+        let next = attempts.get(n + 1).map(|a| a.began);
+        attempts[n].ended = judged.or(next);
+    }
+    // A card session that ran on while a console-only attempt began (it cannot: one slot at
+    // a time) ends there.
+    for n in 1..attempts.len() {
+        let next_began = attempts[n].began;
+        if let Some(prev) = attempts.get_mut(n - 1)
+            && prev.ended.is_none_or(|end| end > next_began)
+        {
+            prev.ended = Some(next_began);
+        }
+    }
+}
+
+/// The console's pass-1 attempts on seen slots must be the card side's sessions, in order.
+fn contradictions(
+    i: &Input,
+    claims: &[(Duration, u8)],
+    sessions: &[SeenAttempt],
+    unseen: &[u8],
+) -> Vec<String> {
+    let claimed: Vec<&(Duration, u8)> = claims.iter().filter(|(_, slot)| !unseen.contains(slot)).collect();
+    if claimed.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for n in 0..claimed.len().max(sessions.len()) {
+        let claim = claimed.get(n);
+        let session = sessions.get(n);
+        if let (Some((_, slot)), Some(s)) = (claim, session)
+            && *slot == s.slot
+        {
+            continue;
+        }
+        let console = match claim {
+            Some((at, slot)) => format!("attempt {} at {}", i.seed_of_slot(*slot), fmt_ms(i.since_start(*at) as u64)),
+            None => "no further attempt".into(),
+        };
+        let card = match session {
+            Some(s) => session_text(i, s),
+            None => "no further card session".into(),
+        };
+        out.push(format!("console: {console}; card side: {card}"));
+        // One divergence is the story; what follows it is out of step anyway.
+        break;
+    }
+    out
+}
+
+/// `slot 3 (claro-br-1) reset at 2.1 s, AUTHENTICATE at 2.4 s`
+pub fn session_text(i: &Input, s: &SeenAttempt) -> String {
+    let mut text =
+        format!("slot {} ({}) reset at {}", s.slot, i.seed_of_slot(s.slot), fmt_ms(i.since_start(s.began) as u64));
+    if let Some(auth) = s.authenticated {
+        text.push_str(&format!(", AUTHENTICATE at {}", fmt_ms(i.since_start(auth) as u64)));
+    }
+    text
+}
+
+impl Input<'_> {
+    /// The console's first-pass `attempt` lines: (when, slot).
+    pub(super) fn console_attempts(&self) -> Vec<(Duration, u8)> {
+        self.evidence
+            .console
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Attempt { slot, pass: 1, .. } => Some((e.at, *slot)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The console's `judged` line for `slot` after `since`: (when, explicit, reason).
+    pub(super) fn console_judgement(&self, slot: u8, since: Duration) -> Option<(Duration, bool, String)> {
+        self.evidence.console.iter().find_map(|e| match &e.event {
+            Event::Judged { slot: s, explicit, reason, .. } if *s == slot && e.at >= since => {
+                Some((e.at, *explicit, reason.clone()))
+            }
+            _ => None,
+        })
+    }
+}
