@@ -69,6 +69,11 @@ pub trait Bench {
     fn sabotage(&mut self, _what: Sabotage) -> bool {
         false
     }
+    /// Whether data reached the backend through any seed yet (a connection, as the bench sees
+    /// it).
+    fn data_delivered(&self) -> bool {
+        !self.evidence().reports.is_empty()
+    }
     /// The DUT's command and the end of its output, where the bench started it as a process
     /// (for an error that the DUT never booted).
     fn dut_output(&self) -> Option<String> {

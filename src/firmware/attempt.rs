@@ -152,6 +152,13 @@ impl<'a> Attempt<'a> {
         self.step("context activation (AT+QIACT)");
         self.cmd("AT+QIACT=1", "context activation rejected").await?;
         self.stage = Stage::Dialed;
+        if self.fault == Some(FaultMode::ConnectBeforeData) {
+            // Declared before the report proves the data path.
+            let rat = act.and_then(rat_from_act).map(|r| r.name().to_owned());
+            let (slot, iccid) = (self.seed.slot, self.seed.iccid.clone());
+            let connected = Event::Connected { slot, iccid, imsi: imsi.clone(), plmn: plmn.clone(), rat };
+            self.console.emit(connected);
+        }
         let answer = match sends_report(self.fault) {
             true => Some(self.report(&imsi, plmn.as_deref()).await?),
             false => None,

@@ -59,6 +59,7 @@ pub struct Console {
     clock: Clock,
     format: OutputFormat,
     writer: Option<JoinHandle<()>>,
+    fault: Option<super::faults::FaultMode>,
 }
 
 /// Console commands as they arrive; a line that is no command comes as `Err(reason)`.
@@ -89,7 +90,7 @@ impl Console {
         let writer = tokio::spawn(write_loop(wr, rx));
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         tokio::spawn(read_loop(rd, cmd_tx));
-        (Console { tx: Some(tx), clock, format, writer: Some(writer) }, cmd_rx)
+        (Console { tx: Some(tx), clock, format, writer: Some(writer), fault: None }, cmd_rx)
     }
 
     /// Standard input and output, served by blocking threads (they are not always pollable:
@@ -115,11 +116,20 @@ impl Console {
                 }
             }
         });
-        (Console { tx: Some(tx), clock, format, writer: Some(writer) }, cmd_rx)
+        (Console { tx: Some(tx), clock, format, writer: Some(writer), fault: None }, cmd_rx)
+    }
+
+    /// The self-test fault whose console this is (`silent-console` prints little).
+    pub fn with_fault(mut self, fault: Option<super::faults::FaultMode>) -> Console {
+        self.fault = fault;
+        self
     }
 
     /// Stamps `event` with the firmware's nominal time and writes it.
     pub fn emit(&self, event: Event) {
+        if !super::faults::prints(self.fault, &event) {
+            return;
+        }
         let line = render(self.format, &Stamped { t_ms: self.clock.now_ms(), event });
         if let Some(tx) = &self.tx {
             let _ = tx.send(line);

@@ -17,6 +17,23 @@ pub enum FaultMode {
     StopAfterMaster,
     /// Declares the seed connected once the context is up; never sends the report.
     NoReport,
+    /// Prints the ranked order on its console while it tries the standbys in reverse.
+    LyingConsole,
+    /// Behaves correctly but prints only `boot` and `connected` (must pass: the bench sees).
+    SilentConsole,
+    /// Gives up on a silent standby after a third of T.
+    EarlyStandbyGiveUp,
+    /// Judges every failed standby a quarter of T late.
+    LateStandbyJudgement,
+    /// Tries the first standby that fails a second time before going on.
+    RetryStandby,
+    /// Declares the seed connected once its context is up, before the report proves data, and
+    /// stays on it whatever the report does.
+    ConnectBeforeData,
+    /// Breaks ties between equal indices towards the higher slot.
+    TiesToHigherSlot,
+    /// Ranks a standby by the first usable cell its modem lists, not the strongest.
+    FirstUsableCell,
 }
 
 impl FaultMode {
@@ -27,8 +44,65 @@ impl FaultMode {
             FaultMode::SignalOnly => "signal-only",
             FaultMode::StopAfterMaster => "stop-after-master",
             FaultMode::NoReport => "no-report",
+            FaultMode::LyingConsole => "lying-console",
+            FaultMode::SilentConsole => "silent-console",
+            FaultMode::EarlyStandbyGiveUp => "early-standby-give-up",
+            FaultMode::LateStandbyJudgement => "late-standby-judgement",
+            FaultMode::RetryStandby => "retry-standby",
+            FaultMode::ConnectBeforeData => "connect-before-data",
+            FaultMode::TiesToHigherSlot => "ties-to-higher-slot",
+            FaultMode::FirstUsableCell => "first-usable-cell",
         }
     }
+
+    /// Every mode, in the order `selftest` runs them.
+    pub const ALL: &'static [FaultMode] = &[
+        FaultMode::WrongOrder,
+        FaultMode::IgnoreTimeout,
+        FaultMode::SignalOnly,
+        FaultMode::StopAfterMaster,
+        FaultMode::NoReport,
+        FaultMode::LyingConsole,
+        FaultMode::SilentConsole,
+        FaultMode::EarlyStandbyGiveUp,
+        FaultMode::LateStandbyJudgement,
+        FaultMode::RetryStandby,
+        FaultMode::ConnectBeforeData,
+        FaultMode::TiesToHigherSlot,
+        FaultMode::FirstUsableCell,
+    ];
+
+    /// A mode whose firmware is right and only says less: the suite must pass it.
+    pub fn is_correct_behaviour(self) -> bool {
+        self == FaultMode::SilentConsole
+    }
+}
+
+/// Whether the console prints `event` (`silent-console` prints only `boot` and `connected`).
+pub fn prints(fault: Option<FaultMode>, event: &super::console::Event) -> bool {
+    use super::console::Event;
+    fault != Some(FaultMode::SilentConsole) || matches!(event, Event::Boot { .. } | Event::Connected { .. })
+}
+
+/// How this build ranks (its departures from the method).
+pub fn rank_rule(fault: Option<FaultMode>) -> super::rank::Rule {
+    super::rank::Rule {
+        ties_to_higher_slot: fault == Some(FaultMode::TiesToHigherSlot),
+        first_usable_cell: fault == Some(FaultMode::FirstUsableCell),
+    }
+}
+
+/// The attempt timeout of a standby, nominal: a third of T for `early-standby-give-up`.
+pub fn standby_timeout(t_ms: Option<u64>, fault: Option<FaultMode>) -> Option<u64> {
+    match fault {
+        Some(FaultMode::EarlyStandbyGiveUp) => t_ms.map(|t| t / 3),
+        _ => t_ms,
+    }
+}
+
+/// How long a failed standby is held before the firmware says so, nominal.
+pub fn late_by_ms(t_ms: u64, fault: Option<FaultMode>) -> u64 {
+    if fault == Some(FaultMode::LateStandbyJudgement) { t_ms / 4 } else { 0 }
 }
 
 /// One planned attempt.
@@ -62,12 +136,21 @@ pub fn plan<'a>(
         })
         .collect();
     match fault {
-        Some(FaultMode::WrongOrder) => order.reverse(),
+        Some(FaultMode::WrongOrder | FaultMode::LyingConsole) => order.reverse(),
         Some(FaultMode::StopAfterMaster) => order.clear(),
         _ => {}
     }
     order.insert(0, Planned { seed: master, index: None });
     order
+}
+
+/// What the console says the `n`th attempt is: the planned one, except for `lying-console`,
+/// which names the attempt a correct firmware would make at that position.
+pub fn claimed<'a>(planned: &[Planned<'a>], n: usize, master: &'a SeedConfig, standbys: &'a [SeedConfig], ranked: &[RankEntry], fault: Option<FaultMode>) -> Planned<'a> {
+    if fault != Some(FaultMode::LyingConsole) {
+        return planned[n].clone();
+    }
+    plan(master, standbys, ranked, None).get(n).cloned().unwrap_or_else(|| planned[n].clone())
 }
 
 /// The attempt timeout T the judge applies, nominal; `None`: no clock ends an attempt.

@@ -29,12 +29,20 @@ pub struct Candidate {
 /// The standby's strongest usable measured cell and the price there. Usable: a RAT the seed
 /// works on, a PLMN it has a tariff for (home included). Equal signals: the cell heard first.
 pub fn candidate(seed: &SeedConfig, cells: &[MeasuredCell]) -> Candidate {
-    let usable = cells
+    candidate_by(seed, cells, Rule::default())
+}
+
+fn candidate_by(seed: &SeedConfig, cells: &[MeasuredCell], rule: Rule) -> Candidate {
+    let mut usable = cells
         .iter()
         .filter(|cell| seed.rats.contains(&cell.rat))
         .filter_map(|cell| seed.tariffs.get(&cell.plmn).map(|&tariff| (cell.dbm, tariff)));
     // Only a strictly stronger cell displaces the one heard before it.
-    let strongest = usable.reduce(|kept, next| if next.0 > kept.0 { next } else { kept });
+    let strongest = if rule.first_usable_cell {
+        usable.next()
+    } else {
+        usable.reduce(|kept, next| if next.0 > kept.0 { next } else { kept })
+    };
     match strongest {
         Some((dbm, tariff)) => Candidate { slot: seed.slot, signal_dbm: dbm, tariff: Some(tariff) },
         None => Candidate { slot: seed.slot, signal_dbm: NO_SIGNAL_DBM, tariff: None },
@@ -89,7 +97,21 @@ fn index_steps(index: f64, weights: Weights) -> i64 {
 /// standby that hears nothing, tariff over the standbys that have one (cheaper scores higher);
 /// a standby without a tariff gets B1 = 0.
 pub fn rank_standbys(standbys: &[SeedConfig], cells: &[MeasuredCell], weights: Weights) -> Vec<RankEntry> {
-    let heard: Vec<Candidate> = standbys.iter().map(|s| candidate(s, cells)).collect();
+    rank_standbys_by(standbys, cells, weights, Rule::default())
+}
+
+/// Departures from the method, for the self-test's wrong firmware.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rule {
+    /// Equal indices go to the higher slot first.
+    pub ties_to_higher_slot: bool,
+    /// A standby's signal is the first usable cell listed, not the strongest.
+    pub first_usable_cell: bool,
+}
+
+/// [`rank_standbys`] under `rule`.
+pub fn rank_standbys_by(standbys: &[SeedConfig], cells: &[MeasuredCell], weights: Weights, rule: Rule) -> Vec<RankEntry> {
+    let heard: Vec<Candidate> = standbys.iter().map(|s| candidate_by(s, cells, rule)).collect();
     let signals = Range::of(heard.iter().map(|c| c.signal_dbm));
     let prices = Range::of(heard.iter().filter_map(|c| c.tariff));
     let mut entries: Vec<RankEntry> = standbys
@@ -112,7 +134,11 @@ pub fn rank_standbys(standbys: &[SeedConfig], cells: &[MeasuredCell], weights: W
             }
         })
         .collect();
-    entries.sort_by_key(|e| (Reverse(index_steps(e.index, weights)), e.slot));
+    if rule.ties_to_higher_slot {
+        entries.sort_by_key(|e| (Reverse(index_steps(e.index, weights)), Reverse(e.slot)));
+    } else {
+        entries.sort_by_key(|e| (Reverse(index_steps(e.index, weights)), e.slot));
+    }
     entries
 }
 

@@ -13,7 +13,7 @@ use super::console::{Command, Commands, Console, Event, OutputFormat, Status};
 use super::faults::{self, FaultMode, Planned};
 use super::judge::Judge;
 use super::measure::{MeasuredCell, measure};
-use super::rank::rank_standbys;
+use super::rank::rank_standbys_by;
 use super::report::Answer;
 use crate::model::Weights;
 
@@ -42,6 +42,7 @@ pub async fn run(
 ) -> Result<Infallible, FirmwareError> {
     let clock = Clock::start(cfg.time_scale);
     let (console, commands) = Console::open(&cfg.console, clock, format).map_err(FirmwareError::Console)?;
+    let console = console.with_fault(fault);
     let result = match AtClient::open(&cfg.at_port) {
         Ok(mut at) => Firmware::new(cfg, fault, clock, &console, commands).life(&mut at).await,
         Err(e) => Err(e.into()),
@@ -199,11 +200,22 @@ impl Session<'_> {
             self.shared.update(|s| (s.phase, s.pass, s.seed) = ("measuring", pass, None));
             let cells = self.measure().await?;
             let weights = faults::ranking_weights(self.shared.weights(), self.fault);
-            let ranked = rank_standbys(&self.cfg.standbys, &cells, weights);
+            let ranked = rank_standbys_by(&self.cfg.standbys, &cells, weights, faults::rank_rule(self.fault));
             self.console.emit(Event::Rank { order: ranked.clone() });
-            for planned in faults::plan(&self.cfg.master, &self.cfg.standbys, &ranked, self.fault) {
-                if self.attempt(&planned, pass, &cells, &clock).await? {
+            let (master, standbys) = (&self.cfg.master, &self.cfg.standbys);
+            let plan = faults::plan(master, standbys, &ranked, self.fault);
+            let mut retried = false;
+            for (n, planned) in plan.iter().enumerate() {
+                let claimed = faults::claimed(&plan, n, master, standbys, &ranked, self.fault);
+                if self.attempt(planned, &claimed, pass, &cells, &clock).await? {
                     return Ok(());
+                }
+                // `retry-standby`: the first standby that fails gets a second try.
+                if self.fault == Some(FaultMode::RetryStandby) && n > 0 && !retried {
+                    retried = true;
+                    if self.attempt(planned, &claimed, pass, &cells, &clock).await? {
+                        return Ok(());
+                    }
                 }
             }
             self.console.emit(Event::Exhausted { pass });
@@ -233,32 +245,38 @@ impl Session<'_> {
         Ok(cells)
     }
 
-    /// One attempt; `true` when it connected.
+    /// One attempt; `true` when it connected. `claimed` is what the console says is tried
+    /// (the planned seed, but for the `lying-console` fault).
     async fn attempt(
         &mut self,
         planned: &Planned<'_>,
+        claimed: &Planned<'_>,
         pass: u32,
         cells: &[MeasuredCell],
         clock: &Clock,
     ) -> Result<bool, FirmwareError> {
         let seed = planned.seed;
-        let (slot, iccid) = (seed.slot, seed.iccid.clone());
+        let (slot, iccid) = (claimed.seed.slot, claimed.seed.iccid.clone());
         self.shared.update(|s| (s.phase, s.seed) = ("attempting", Some((slot, iccid.clone()))));
         self.console.emit(Event::Attempt {
             slot,
             iccid: iccid.clone(),
-            role: seed.role,
-            index: planned.index,
+            role: claimed.seed.role,
+            index: claimed.index,
             pass,
         });
-        let judge = Judge {
-            mode: self.cfg.judgement,
-            t_ms: faults::attempt_timeout(self.cfg.attempt_timeout_ms, self.fault),
-        };
+        let is_standby = seed.role == super::config::Role::Standby;
+        let t_ms = faults::attempt_timeout(self.cfg.attempt_timeout_ms, self.fault);
+        let t_ms = if is_standby { faults::standby_timeout(t_ms, self.fault) } else { t_ms };
+        let judge = Judge { mode: self.cfg.judgement, t_ms };
         let attempt =
             Attempt::new(self.at, self.console, self.cfg, seed, cells, self.fault, &self.shared.progress);
         match attempt.run(judge, clock).await? {
             Outcome::Failed { explicit, reason, .. } => {
+                let late = faults::late_by_ms(self.cfg.attempt_timeout_ms, self.fault);
+                if is_standby && late > 0 {
+                    tokio::time::sleep(clock.real(late)).await;
+                }
                 self.console.emit(Event::Judged { slot, iccid, ok: false, reason, explicit });
                 Ok(false)
             }

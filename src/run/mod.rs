@@ -33,6 +33,9 @@ use checks::{Check, Input, Status, evaluate};
 const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
 /// Real-time slack on top of the scenario's own (scaled) deadline, for process start-up.
 const DEADLINE_SLACK: Duration = Duration::from_secs(5);
+/// Real-time slack after an expected exhaustion's last bound, for a console that does not say
+/// `exhausted` (the bench decides then).
+const EXHAUSTION_SLACK: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "verdict", content = "reason", rename_all = "lowercase")]
@@ -458,15 +461,24 @@ impl<B: Bench> Driver<'_, B> {
         let started_at = self.bench.clock().now();
         self.started = Some(tokio::time::Instant::now());
         let scale = self.bench.scale();
-        let deadline = scale.ms(scenario.timeout_ms + scenario.settle_ms) + DEADLINE_SLACK;
+        // Without an outcome on the console the bench decides: data through a seed is a
+        // connection; an expected exhaustion is over once its last judgement's bound and the
+        // settle period have passed.
+        let deadline = match expected.outcome {
+            Outcome::Exhausted { at_ms, .. } => {
+                scale.ms(at_ms + scenario.tolerance_ms + scenario.settle_ms) + EXHAUSTION_SLACK
+            }
+            _ => scale.ms(scenario.timeout_ms + scenario.settle_ms) + DEADLINE_SLACK,
+        };
         let stalled = matches!(expected.outcome, Outcome::Stalled { .. });
         let finished = if stalled {
             // Nothing ends a stall: watch for the scenario's whole timeout.
             self.read_until(scale.ms(scenario.timeout_ms), |_| false).await?;
             true
         } else {
-            // The outcome is in at `connected` or `exhausted`; the settle period below still
-            // collects what follows a win (the VSIM assignment, any switching).
+            // The outcome is in at `connected` or `exhausted`, or when data went through a
+            // seed; the settle period below still collects what follows a win (the VSIM
+            // assignment, any switching).
             self.read_until(deadline, |c| {
                 c.any(|e| matches!(e, Event::Connected { .. } | Event::Exhausted { .. }))
             })
@@ -474,12 +486,15 @@ impl<B: Bench> Driver<'_, B> {
         };
         let finished_at = self.bench.clock().now();
         self.outcome_in = finished;
-        if finished && !stalled && self.console.any(|e| matches!(e, Event::Connected { .. })) {
+        let won = self.console.any(|e| matches!(e, Event::Connected { .. })) || self.bench.data_delivered();
+        if finished && !stalled && won {
             // Watch the settle period for switching.
             self.read_until(scale.ms(scenario.settle_ms), |_| false).await?;
         }
-        if !finished && !self.answers_status().await? {
-            return Err(format!("firmware hung: no outcome within {deadline:?} and no answer to `status`"));
+        let exhausted = matches!(expected.outcome, Outcome::Exhausted { .. });
+        if !finished && !(exhausted && self.card_side_active(started_at)) && !self.answers_status().await? {
+            let card = if exhausted { ", no card traffic since the start" } else { "" };
+            return Err(format!("firmware hung: no outcome within {deadline:?}{card}, and no answer to `status`"));
         }
         // A part that broke since the last look (a card call that never returned while the
         // firmware carried on without the card, say) decides before any check does.
@@ -497,7 +512,14 @@ impl<B: Bench> Driver<'_, B> {
         self.bench.console_send(line).await.map_err(|e| format!("DUT console: {e}"))
     }
 
-    /// Reads console lines until `done`, or `within` passes (Ok(false)), or the bench breaks.
+    /// Whether the DUT touched a card after the start (it is alive, whatever its console says).
+    fn card_side_active(&self, since: Duration) -> bool {
+        let e = self.bench.evidence();
+        e.card_events.iter().any(|c| c.at >= since) || e.apdus.iter().any(|a| a.at >= since)
+    }
+
+    /// Reads console lines until `done` (or data went through a seed), or `within` passes
+    /// (Ok(false)), or the bench breaks.
     async fn read_until(
         &mut self,
         within: Duration,
@@ -505,7 +527,7 @@ impl<B: Bench> Driver<'_, B> {
     ) -> Result<bool, String> {
         let until = tokio::time::Instant::now() + within;
         loop {
-            if done(&self.console) {
+            if done(&self.console) || (!self.outcome_in && self.bench.data_delivered()) {
                 return Ok(true);
             }
             if let Some(signal) = self.stop.requested() {

@@ -13,12 +13,14 @@ pub fn master_first(i: &Input) -> Finding {
     let o = i.observed();
     let master = &i.scenario.master;
     let expected = format!("{} (slot {})", master.seed, master.slot);
+    let master_unseen =
+        o.unseen_slots.contains(&master.slot) && !o.attempts.iter().any(|a| a.slot == master.slot);
     match o.attempts.first() {
-        Some(first) => Finding::new(expected, o.describe(i, first), first.slot == master.slot),
-        None if o.unseen_slots.contains(&master.slot) => Finding::not_observable(
+        _ if master_unseen => Finding::not_observable(
             expected,
             format!("{}'s card is out of its slot (pulled or bouncing), so the card side cannot see it tried, and the console does not say", master.seed),
         ),
+        Some(first) => Finding::new(expected, o.describe(i, first), first.slot == master.slot),
         None => Finding::new(expected, "no attempt", false),
     }
 }
@@ -111,18 +113,18 @@ pub fn standby_judgements(i: &Input) -> Finding {
 fn judgement(i: &Input, n: usize) -> Finding {
     let o = i.observed();
     let expected = &i.expected.attempts[n];
-    let seen = o.attempts.get(n).filter(|a| a.slot == expected.slot);
+    let aligned = o.aligned(i);
     let never = "never judged (result mode, silence)";
-    let Some(seen) = seen else {
-        if o.unseen_slots.contains(&expected.slot) && !o.attempts.iter().any(|a| a.slot == expected.slot) {
-            return Finding::not_observable(
-                format!("{} judged", expected.seed),
-                "its card is out of its slot (pulled or bouncing), so the card side cannot see it tried, and the console does not say",
-            );
-        }
-        let what = match o.attempts.get(n) {
-            Some(other) => format!("attempt {} went to {}", n + 1, o.describe(i, other)),
-            None => "not tried".into(),
+    let Some(Some(seen)) = aligned.get(n) else {
+        let diverged = aligned.iter().position(Option::is_none).unwrap_or(n);
+        let what = if diverged < n {
+            format!("the attempts left the expected order at attempt {}", diverged + 1)
+        } else {
+            let seen_before = aligned[..n].iter().flatten().filter(|a| a.source != Source::Inferred).count();
+            match o.attempts.get(seen_before) {
+                Some(other) => format!("attempt {} went to {}", n + 1, o.describe(i, other)),
+                None => "not tried".into(),
+            }
         };
         return match &expected.judged {
             Judged::Connected { .. } => Finding::new("connected", what, false),
@@ -163,7 +165,10 @@ fn failed_in_window(i: &Input, n: usize, expected: &ExpectedAttempt, seen: &Seen
     };
     let expected_text = format!("{} {}", how.describe(), window);
     // The console's judgement of this attempt, if it printed one: its kind is a claim.
-    let since = if n == 0 { i.evidence.started_at } else { i.observed().attempts[n - 1].began };
+    let since = match n.checked_sub(1).and_then(|p| i.observed().aligned(i).get(p).cloned().flatten()) {
+        Some(prev) => prev.began,
+        None => i.evidence.started_at,
+    };
     let claim = i.console_judgement(seen.slot, since);
     let (end, from) = match (seen.ended, &claim, seen.source) {
         (Some(end), _, source) => (end, source),
@@ -204,7 +209,7 @@ fn failed_in_window(i: &Input, n: usize, expected: &ExpectedAttempt, seen: &Seen
 /// that reports it (the console's, or the slot switch the card side sees) is the rig's.
 fn allowance(i: &Input, how: JudgedHow, began: std::time::Duration, end: std::time::Duration, from: Source) -> Option<Allowance> {
     match how {
-        JudgedHow::AtT => i.evidence.timer_allowance(if from == Source::Card { 2 } else { 1 }),
+        JudgedHow::AtT => i.evidence.timer_allowance(if from == Source::Console { 1 } else { 2 }),
         _ => i.rig_allowance(began, end),
     }
 }

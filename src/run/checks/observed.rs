@@ -30,6 +30,9 @@ pub enum Source {
     Card,
     /// The DUT's console alone.
     Console,
+    /// Neither: a card out of its slot, never touched, whose attempt can only have run
+    /// between the ones the bench saw around it.
+    Inferred,
 }
 
 impl Source {
@@ -37,6 +40,7 @@ impl Source {
         match self {
             Source::Card => "card side",
             Source::Console => "console alone",
+            Source::Inferred => "inferred from the card side: its card is out of its slot",
         }
     }
 }
@@ -90,6 +94,49 @@ impl Observed {
         close_console_attempts(i, &mut attempts);
         let contradictions = if card_side { contradictions(i, &claims, &sessions, &unseen_slots) } else { Vec::new() };
         Observed { attempts, contradictions, card_side, unseen_slots }
+    }
+
+    /// The attempt the bench saw for each of the oracle's attempts, in order, until the first
+    /// that went elsewhere (`None` from there on). An expected attempt on a card out of its
+    /// slot that neither the card side nor the console shows is *inferred*: it can only have
+    /// run between the attempt before it (or the start) and the next one the bench saw.
+    pub fn aligned(&self, i: &Input) -> Vec<Option<SeenAttempt>> {
+        let mut out = Vec::new();
+        let mut k = 0;
+        let mut lost = false;
+        for expected in &i.expected.attempts {
+            if lost {
+                out.push(None);
+                continue;
+            }
+            let invisible = self.unseen_slots.contains(&expected.slot)
+                && !self.attempts.iter().any(|a| a.slot == expected.slot);
+            match self.attempts.get(k) {
+                Some(seen) if seen.slot == expected.slot => {
+                    out.push(Some(seen.clone()));
+                    k += 1;
+                }
+                _ if invisible => {
+                    let began = match out.last() {
+                        Some(Some(prev)) => prev.ended.unwrap_or(prev.began),
+                        _ => i.evidence.started_at,
+                    };
+                    let ended = self.attempts.get(k).map(|a| a.began);
+                    out.push(Some(SeenAttempt {
+                        slot: expected.slot,
+                        began,
+                        ended,
+                        source: Source::Inferred,
+                        authenticated: None,
+                    }));
+                }
+                _ => {
+                    lost = true;
+                    out.push(None);
+                }
+            }
+        }
+        out
     }
 
     /// `seed (slot N)`, as the card side or the console saw it.
