@@ -14,6 +14,8 @@ pub struct Evidence {
     /// When the rig told the DUT to start.
     pub started_at: Duration,
     pub console: Vec<ConsoleEvent>,
+    /// Console lines that name an event the rig knows but could not be read as one, with why.
+    pub console_malformed: Vec<(Duration, String)>,
     pub apdus: Vec<ApduRecord>,
     pub card_events: Vec<CardEvent>,
     /// Lines the observer AT port printed unasked, as printed.
@@ -195,6 +197,7 @@ mod tests {
             sw: Some(0x9000),
             latency: Duration::from_micros(latency_us),
             fault: None,
+            ..ApduRecord::default()
         };
         let held = ApduRecord { fault: Some("slow"), ..apdu(16, 50_000) };
         let mut e =

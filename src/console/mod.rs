@@ -14,7 +14,9 @@ use crate::model::{Rat, Weights};
 /// One line of the console, as written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stamped {
-    /// Nominal milliseconds since the firmware booted.
+    /// Nominal milliseconds since the firmware booted (the rig stamps each line with its own
+    /// clock, so it does not read this).
+    #[serde(default)]
     pub t_ms: u64,
     #[serde(flatten)]
     pub event: Event,
@@ -34,40 +36,59 @@ pub enum Event {
     Rank {
         order: Vec<RankEntry>,
     },
+    // The rig reads only `slot` here; the other fields are for people and may be left out.
     Attempt {
         slot: u8,
+        #[serde(default)]
         iccid: String,
+        #[serde(default)]
         role: Role,
         /// The standby's evaluation index; `null` for the master, which is not ranked.
+        #[serde(default)]
         index: Option<f64>,
+        /// Attempts of pass 1 are the attempt order (default 1).
+        #[serde(default = "first_pass")]
         pass: u32,
     },
+    // The rig reads `slot`, `explicit` and `reason`.
     Judged {
         slot: u8,
+        #[serde(default)]
         iccid: String,
+        #[serde(default)]
         ok: bool,
         reason: String,
         explicit: bool,
     },
+    // The rig reads only `slot`.
     Connected {
         slot: u8,
+        #[serde(default)]
         iccid: String,
+        #[serde(default)]
         imsi: String,
         /// Numeric, from `AT+COPS?` (`null` if the modem did not say).
+        #[serde(default)]
         plmn: Option<String>,
+        #[serde(default)]
         rat: Option<String>,
     },
     ReportSent {
         slot: u8,
+        #[serde(default)]
         iccid: String,
+        #[serde(default)]
         bytes: usize,
     },
     VsimAssigned {
         slot: u8,
+        #[serde(default)]
         vsim_iccid: String,
+        #[serde(default)]
         vsim_imsi: String,
     },
     Exhausted {
+        #[serde(default = "first_pass")]
         pass: u32,
     },
     Status(Status),
@@ -88,19 +109,31 @@ pub struct RankEntry {
     pub index: f64,
 }
 
-/// The answer to `status`.
+fn first_pass() -> u32 {
+    1
+}
+
+/// The answer to `status`. The rig reads only that it came (and `state`, for people); every
+/// other field may be left out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     /// `boot`, `measuring`, `attempting`, `connected`, `exhausted` or `backoff`.
+    #[serde(default)]
     pub state: String,
+    #[serde(default)]
     pub pass: u32,
     /// The seed being tried, or the winner.
+    #[serde(default)]
     pub slot: Option<u8>,
+    #[serde(default)]
     pub iccid: Option<String>,
     /// What the current attempt waits for.
+    #[serde(default)]
     pub step: Option<String>,
-    pub weights: WeightsJson,
-    pub judgement: String,
+    #[serde(default)]
+    pub weights: Option<WeightsJson>,
+    #[serde(default)]
+    pub judgement: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -137,10 +170,11 @@ pub mod ser {
 }
 
 /// Whether a seed is the master or a standby.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Master,
+    #[default]
     Standby,
 }
 

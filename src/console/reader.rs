@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use regex::Regex;
 
-use super::{Event, Stamped, Status, WeightsJson};
+use super::{Event, Stamped, Status};
 use crate::model::{ConsoleFormat, EventPattern, PatternEvent};
 
 /// One console event as the rig received it.
@@ -33,6 +33,9 @@ pub struct ConsoleReader {
     pending: String,
     pub events: Vec<ConsoleEvent>,
     pub noise: Vec<(Duration, String)>,
+    /// Lines that name an event the rig knows but lack a field it reads or have one of the
+    /// wrong type: the line, and what is wrong with it. Shown, never dropped in silence.
+    pub malformed: Vec<(Duration, String)>,
 }
 
 impl Default for ConsoleReader {
@@ -42,6 +45,7 @@ impl Default for ConsoleReader {
             pending: String::new(),
             events: Vec::new(),
             noise: Vec::new(),
+            malformed: Vec::new(),
         }
     }
 }
@@ -68,24 +72,47 @@ impl ConsoleReader {
                 continue;
             }
             match self.decode(line) {
-                Some(event) => self.events.push(ConsoleEvent { at, event }),
-                None => self.noise.push((at, line.to_owned())),
+                Ok(event) => self.events.push(ConsoleEvent { at, event }),
+                Err(Some(why)) => {
+                    self.noise.push((at, line.to_owned()));
+                    self.malformed.push((at, format!("{line} ({why})")));
+                }
+                Err(None) => self.noise.push((at, line.to_owned())),
             }
         }
     }
 
-    fn decode(&self, line: &str) -> Option<Event> {
+    /// The event on `line`; `Err(Some(why))` for a JSON line that names a known event but is
+    /// not one, `Err(None)` for any other line (noise).
+    fn decode(&self, line: &str) -> Result<Event, Option<String>> {
         match &self.decoder {
-            Decoder::Json => serde_json::from_str::<Stamped>(line).ok().map(|s| s.event),
-            Decoder::Patterns(patterns) => {
-                patterns.iter().find_map(|(event, re, explicit)| from_match(*event, re, *explicit, line))
-            }
+            Decoder::Json => match serde_json::from_str::<Stamped>(line) {
+                Ok(s) => Ok(s.event),
+                Err(e) => Err(known_event(line).map(|name| format!("a `{name}` event the rig cannot read: {e}"))),
+            },
+            Decoder::Patterns(patterns) => patterns
+                .iter()
+                .find_map(|(event, re, explicit)| from_match(*event, re, *explicit, line))
+                .ok_or(None),
         }
     }
 
     pub fn any(&self, pred: impl Fn(&Event) -> bool) -> bool {
         self.events.iter().any(|e| pred(&e.event))
     }
+}
+
+/// The console events the rig reads, by their `event` names.
+const KNOWN_EVENTS: &[&str] = &[
+    "boot", "measure", "rank", "attempt", "judged", "connected", "report_sent", "vsim_assigned", "exhausted",
+    "status", "error",
+];
+
+/// The `event` of a JSON object line, if it is one the rig knows.
+fn known_event(line: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    let name = value.get("event")?.as_str()?;
+    KNOWN_EVENTS.contains(&name).then(|| name.to_owned())
 }
 
 fn compile(p: &EventPattern) -> Result<(PatternEvent, Regex, Option<bool>), String> {
@@ -144,8 +171,8 @@ fn from_match(kind: PatternEvent, re: &Regex, explicit: Option<bool>, line: &str
             slot: slot(),
             iccid: text("iccid"),
             step: None,
-            weights: WeightsJson { signal: 0.0, tariff: 0.0 },
-            judgement: String::new(),
+            weights: None,
+            judgement: None,
         }),
     })
 }

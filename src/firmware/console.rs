@@ -228,10 +228,9 @@ fn text_message(event: &Event) -> String {
             let iccid =
                 s.iccid.as_deref().filter(|i| !i.is_empty()).map_or(String::new(), |i| format!(" iccid={i}"));
             let step = s.step.as_deref().map_or(String::new(), |st| format!(" step=\"{st}\""));
-            format!(
-                "status: state={} slot={slot} pass={}{iccid}{step} weights={},{} judgement={}",
-                s.state, s.pass, s.weights.signal, s.weights.tariff, s.judgement
-            )
+            let weights = s.weights.map_or("-".to_owned(), |w| format!("{},{}", w.signal, w.tariff));
+            let judgement = s.judgement.as_deref().unwrap_or("-");
+            format!("status: state={} slot={slot} pass={}{iccid}{step} weights={weights} judgement={judgement}", s.state, s.pass)
         }
         Event::Error { reason } => format!("error: {reason}"),
     }

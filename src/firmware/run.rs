@@ -88,8 +88,8 @@ impl Shared {
             slot: s.seed.as_ref().map(|(slot, _)| *slot),
             iccid: s.seed.as_ref().map(|(_, iccid)| iccid.clone()),
             step: (s.phase == "attempting").then(|| self.progress.get().to_owned()),
-            weights: s.weights.into(),
-            judgement: cfg.judgement.name().into(),
+            weights: Some(s.weights.into()),
+            judgement: Some(cfg.judgement.name().into()),
         }
     }
 

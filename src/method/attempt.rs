@@ -325,7 +325,7 @@ mod tests {
             attempt(&seed(vec![FaultKind::SlowAttach { delay_ms: 1260 }, FaultKind::Reject { cause: 15 }]));
         let j = judge(&late, Judgement::Both, 2000);
         assert!(
-            matches!(&j, Judged::Failed { after_ms: 2000, earliest_ms: 2000, explicit: false, reason }
+            matches!(&j, Judged::Failed { after_ms: 2000, earliest_ms: 2000, explicit: false, reason, .. }
             if reason == "registration rejected, EMM cause 15 after 2.26 s, beyond T; judged at T"),
             "{j:?}"
         );

@@ -328,7 +328,8 @@ impl Run<'_> {
         let mut evidence = bench.evidence();
         evidence.broke.extend(broke);
         evidence.started_at = times.started_at;
-        evidence.console = console.events;
+        evidence.console_malformed = console.malformed.clone();
+        evidence.console = console.events.clone();
         let scale = bench.scale();
         let catalog = oracle.catalog.as_ref().unwrap_or(self.catalog);
         // The first expectation every check agrees with; else the oracle's own (the first).

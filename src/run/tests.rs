@@ -121,6 +121,7 @@ fn authenticated(slot: u8) -> ApduRecord {
         sw: Some(0x9000),
         latency: Duration::from_millis(1),
         fault: None,
+            ..ApduRecord::default()
     }
 }
 

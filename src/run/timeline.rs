@@ -95,6 +95,7 @@ mod tests {
             sw: Some(sw),
             latency: Duration::from_micros(800),
             fault: None,
+            ..ApduRecord::default()
         }
     }
 

@@ -62,6 +62,18 @@ pub fn attempt_order(i: &Input) -> Finding {
 pub fn console_claims(i: &Input) -> Finding {
     let o = i.observed();
     let claims = i.console_attempts().len();
+    let mut finding = console_claims_of(&o, claims);
+    // A line that is an event the rig knows but cannot be read is shown, never dropped.
+    if let Some((_, first)) = i.evidence.console_malformed.first() {
+        finding.observed.push_str(&format!(
+            "; {} console line(s) the rig could not read as the events they name, the first: {first}",
+            i.evidence.console_malformed.len()
+        ));
+    }
+    finding
+}
+
+fn console_claims_of(o: &Observed, claims: usize) -> Finding {
     if !o.card_side {
         return Finding::not_observable("the console's attempts match the card side", "no card side on this bench");
     }

@@ -58,6 +58,7 @@ impl Seen {
             sw: Some(0x6135),
             latency: ms(1),
             fault: None,
+            ..ApduRecord::default()
         });
         self
     }
