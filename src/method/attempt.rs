@@ -344,6 +344,27 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_whose_window_straddles_t_may_be_judged_either_way() {
+        // A card too slow for AUTHENTICATE: the modem gives up between auth + 1 s and auth + 2 s
+        // (1.3 s and 2.3 s); with T = 2 s inside that window the answer may come before T
+        // (explicit) or after it (judged at T). Either is right, from 1.3 s until T.
+        let slow = attempt(&seed(vec![FaultKind::Slow { delay_ms: 5000, beyond_wwt: true }]));
+        let j = judge(&slow, Judgement::Both, 2000);
+        assert!(
+            matches!(&j, Judged::Failed { after_ms: 2000, earliest_ms: 1300, either_way: true, .. }),
+            "{j:?}"
+        );
+        assert_eq!(j.how(), Some(JudgedHow::Either));
+        assert!(JudgedHow::Either.accepts(true) && JudgedHow::Either.accepts(false));
+        // With T beyond the window, the answer always comes first: explicit only.
+        let j = judge(&slow, Judgement::Both, 30_000);
+        assert_eq!(j.how(), Some(JudgedHow::Explicit));
+        // With T before the window, it never does: at T only.
+        let j = judge(&slow, Judgement::Both, 1000);
+        assert_eq!(j.how(), Some(JudgedHow::AtT));
+    }
+
+    #[test]
     fn a_silent_card_is_given_up_on_between_the_wwt_and_the_give_up_time() {
         let mute = attempt(&seed(vec![FaultKind::Mute]));
         assert!(

@@ -279,6 +279,7 @@ impl Run<'_> {
                         stop: self.options.stop.clone(),
                         sabotage: self.options.sabotage,
                         started: None,
+                        started_at: None,
                         outcome_in: false,
                         broke: Vec::new(),
                     };
@@ -288,7 +289,13 @@ impl Run<'_> {
                             let (console, broke) = (d.console, d.broke);
                             self.judge(&bench, &oracle, console, broke, times, lag.worst())
                         }
-                        Err(reason) => self.error(reason),
+                        // The scenario is an error, but what the bench saw until then is kept:
+                        // the timeline is the first thing to read about a broken run.
+                        Err(reason) => {
+                            let started_at = d.started_at;
+                            let (console, broke) = (d.console, d.broke);
+                            self.error_with_timeline(&bench, &oracle, console, broke, started_at, reason)
+                        }
                     }
                 }
                 Err(reason) => self.error(reason),
@@ -296,6 +303,31 @@ impl Run<'_> {
             Err(reason) => self.error(reason),
         };
         bench.down().await;
+        result
+    }
+
+    /// An error, with the timeline of what the bench saw before it (times from the DUT's start,
+    /// or from the bench's bring-up when the DUT never started).
+    fn error_with_timeline<B: Bench>(
+        &self,
+        bench: &B,
+        oracle: &Oracle,
+        console: ConsoleReader,
+        broke: Vec<(Duration, String)>,
+        started_at: Option<Duration>,
+        reason: String,
+    ) -> ScenarioResult {
+        let mut evidence = bench.evidence();
+        evidence.broke.extend(broke);
+        evidence.started_at = started_at.unwrap_or_default();
+        evidence.console_malformed = console.malformed.clone();
+        evidence.console = console.events.clone();
+        let catalog = oracle.catalog.as_ref().unwrap_or(self.catalog);
+        let input =
+            Input { catalog, scenario: self.scenario, expected: &oracle.expected[0], scale: bench.scale(), evidence: &evidence };
+        let mut result = self.error(reason);
+        result.timeline = timeline::build(&input, &console.noise);
+        result.expected = ExpectedBar::all(&oracle.expected[0]);
         result
     }
 
@@ -438,6 +470,8 @@ struct Driver<'b, B: Bench> {
     sabotage: Option<Sabotage>,
     /// When the firmware was told to start (sabotage times count from here).
     started: Option<tokio::time::Instant>,
+    /// The same moment on the rig clock.
+    started_at: Option<Duration>,
     /// Set once `connected` or `exhausted` is in: a part breaking later is recorded (the run
     /// still ends as an error) so the checks and the timeline keep what was seen.
     outcome_in: bool,
@@ -461,6 +495,7 @@ impl<B: Bench> Driver<'_, B> {
         self.console_send("start").await?;
         let started_at = self.bench.clock().now();
         self.started = Some(tokio::time::Instant::now());
+        self.started_at = Some(started_at);
         let scale = self.bench.scale();
         // Without an outcome on the console the bench decides: data through a seed is a
         // connection; an expected exhaustion is over once its last judgement's bound and the

@@ -11,6 +11,11 @@ use super::checks::Input;
 use crate::apdu::file_name;
 use crate::bridge::Subject;
 
+/// Bytes as upper-case hex, as APDU traces are written.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
 pub fn build(i: &Input, console_noise: &[(Duration, String)]) -> Value {
     let e = i.evidence;
     let ms = |at: Duration| (i.scale.nominal_ms(at.saturating_sub(e.started_at)) * 10.0).round() / 10.0;
@@ -23,7 +28,8 @@ pub fn build(i: &Input, console_noise: &[(Duration, String)]) -> Value {
     }
     for a in &e.apdus {
         let mut item = json!({ "source": "bridge", "slot": a.slot, "ins": format!("{:02X}", a.ins),
-                "sw": a.sw.map(|sw| format!("{sw:04X}")), "latency_us": a.latency.as_micros() as u64, "fault": a.fault });
+                "sw": a.sw.map(|sw| format!("{sw:04X}")), "latency_us": a.latency.as_micros() as u64, "fault": a.fault,
+                "command": hex(&a.command), "response": hex(&a.response) });
         match a.subject {
             Subject::File(fid) => {
                 item["file"] = json!(format!("{fid:04X}"));
@@ -38,7 +44,11 @@ pub fn build(i: &Input, console_noise: &[(Duration, String)]) -> Value {
         items.push((ms(a.at), item));
     }
     for c in &e.card_events {
-        items.push((ms(c.at), json!({ "source": "bridge", "slot": c.slot, "card": c.what })));
+        let mut item = json!({ "source": "bridge", "slot": c.slot, "card": c.what });
+        if let crate::bridge::CardEventKind::Activated { atr } = &c.kind {
+            item["atr"] = json!(hex(atr));
+        }
+        items.push((ms(c.at), item));
     }
     for (at, urc) in &e.urcs {
         items.push((ms(*at), json!({ "source": "observer", "urc": urc })));
