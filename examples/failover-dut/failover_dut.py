@@ -357,12 +357,12 @@ class Daemon:
             # A report that the seed was lost since the stage reached
             if stage[0] >= 1 and (name == "CME" or (name == "+CPIN" and f[0] != "READY")
                                   or (name == "+QSIMSTAT" and f[1:2] == ["0"])):
-                raise Explicit(f"card lost: {name} {f}")
+                raise Explicit(f"card lost ({name}: {f if name == 'CME' else ','.join(f)})")
             if stage[0] >= 2 and name == "+CEREG" and f[0] == "3":
                 raise Explicit(reject_text(f))
             if stage[0] >= 3 and ((name == "+CGEV" and "DEACT" in f[0])
                                   or (name == "+QIURC" and f[0] in ("closed", "pdpdeact"))):
-                raise Explicit(f"data path went down: {name} {f[0]}")
+                raise Explicit(f"data path went down ({name}: {','.join(f)})")
             return u
 
         yield from ok(f"AT+QUIMSLOT={seed['slot'] + 1}", "slot switch refused")
