@@ -29,6 +29,9 @@ pub struct DutProcess {
     /// The command as written, for messages.
     shown: String,
     tail: Arc<Mutex<VecDeque<String>>>,
+    /// How many of its output streams have been read to their end.
+    drained: Arc<std::sync::atomic::AtomicUsize>,
+    streams: usize,
 }
 
 impl DutProcess {
@@ -50,13 +53,17 @@ impl DutProcess {
             let _ = std::fs::write(record_dir.join(PGID_FILE), pgid.as_raw_nonzero().to_string());
         }
         let tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
+        let drained: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+        let mut streams = 0;
         if let Some(out) = child.stdout.take() {
-            keep_tail(out, Arc::clone(&tail));
+            keep_tail(out, Arc::clone(&tail), Arc::clone(&drained));
+            streams += 1;
         }
         if let Some(err) = child.stderr.take() {
-            keep_tail(err, Arc::clone(&tail));
+            keep_tail(err, Arc::clone(&tail), Arc::clone(&drained));
+            streams += 1;
         }
-        Ok(DutProcess { child, pgid, shown, tail })
+        Ok(DutProcess { child, pgid, shown, tail, drained, streams })
     }
 
     pub fn id(&self) -> Option<u32> {
@@ -66,9 +73,23 @@ impl DutProcess {
     /// Why the process is gone, with the end of its output; `None` while it runs.
     pub fn exited(&mut self) -> Option<String> {
         match self.child.try_wait() {
-            Ok(Some(status)) => Some(format!("`{}` exited ({status}){}", self.shown, self.output_tail())),
+            Ok(Some(status)) => {
+                self.wait_for_output();
+                Some(format!("`{}` exited ({status}){}", self.shown, self.output_tail()))
+            }
             Ok(None) => None,
             Err(e) => Some(format!("`{}` cannot be waited for: {e}", self.shown)),
+        }
+    }
+
+    /// Once the process is gone its output ends too; the readers get a moment to take in the
+    /// last lines, which are the ones that say why.
+    fn wait_for_output(&self) {
+        let until = std::time::Instant::now() + Duration::from_millis(200);
+        while self.drained.load(std::sync::atomic::Ordering::Acquire) < self.streams
+            && std::time::Instant::now() < until
+        {
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 
@@ -115,7 +136,11 @@ fn shown(argv: &[String]) -> String {
 }
 
 /// Reads `stream` line by line to its end, keeping the last few lines.
-fn keep_tail(stream: impl AsyncRead + Unpin + Send + 'static, tail: Arc<Mutex<VecDeque<String>>>) {
+fn keep_tail(
+    stream: impl AsyncRead + Unpin + Send + 'static,
+    tail: Arc<Mutex<VecDeque<String>>>,
+    drained: Arc<std::sync::atomic::AtomicUsize>,
+) {
     tokio::spawn(async move {
         let mut reader = BufReader::new(stream);
         let mut buf = Vec::new();
@@ -134,5 +159,6 @@ fn keep_tail(stream: impl AsyncRead + Unpin + Send + 'static, tail: Arc<Mutex<Ve
                 t.push_back(line);
             }
         }
+        drained.fetch_add(1, std::sync::atomic::Ordering::Release);
     });
 }

@@ -1,0 +1,139 @@
+//! A firmware team's route in: a virtual rig file's `[dut]` names the device under test.
+//!
+//! - The independent failover daemon in examples/failover-dut (Python, written from the docs
+//!   alone: its own log lines, its own ranking) passes the whole starter suite on the virtual
+//!   bench, and through the lab driver in the emulated lab (`sim lab --rig`).
+//! - A `[dut] command` that cannot start, exits, or never prints its boot line is an ERROR naming
+//!   the command and the end of its output, and the next scenario still runs.
+//! - The DUT's whole process group dies at the scenario's end.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn seedrig() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seedrig"));
+    cmd.arg("--fixtures").arg(root().join("fixtures")).current_dir(root()).env("NO_COLOR", "1");
+    cmd
+}
+
+/// Scenario → (verdict, reason) from a run's `--results-json`.
+fn run(rig: &Path, args: &[&str]) -> (Output, Vec<(String, String, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results.json");
+    let out = seedrig().args(["run", "--rig"]).arg(rig).arg("--results-json").arg(&results).args(args).output().unwrap();
+    let text = std::fs::read_to_string(&results).unwrap_or_else(|_| "[]".into());
+    let parsed: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let rows = parsed
+        .iter()
+        .map(|r| {
+            (
+                r["scenario"].as_str().unwrap_or_default().to_owned(),
+                r["verdict"]["verdict"].as_str().unwrap_or_default().to_owned(),
+                r["verdict"]["reason"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    (out, rows)
+}
+
+fn all_pass(out: &Output, rows: &[(String, String, String)]) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(rows.len() >= 32, "the whole starter suite ran: {stdout}");
+    let wrong: Vec<&(String, String, String)> = rows.iter().filter(|(_, v, _)| v != "pass").collect();
+    assert!(wrong.is_empty(), "every scenario passes: {wrong:?}\n{stdout}");
+}
+
+#[test]
+fn the_independent_firmware_passes_the_starter_suite_on_the_virtual_bench() {
+    let (out, rows) = run(&root().join("examples/failover-dut/virtual.toml"), &[]);
+    all_pass(&out, &rows);
+}
+
+#[test]
+fn the_independent_firmware_passes_the_starter_suite_in_the_emulated_lab() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab_rig = dir.path().join("lab.toml");
+    let mut lab = seedrig()
+        .args(["sim", "lab", "--rig", "examples/failover-dut/virtual.toml", "--rig-out"])
+        .arg(&lab_rig)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut lines = BufReader::new(lab.stdout.take().unwrap());
+    lines.read_line(&mut first).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+    assert!(first.starts_with("rig file"), "the lab came up: {first:?}");
+    let text = std::fs::read_to_string(&lab_rig).unwrap();
+    assert!(text.contains("format = \"patterns\""), "the lab's rig file reads the DUT's own log lines:\n{text}");
+    let (out, rows) = run(&lab_rig, &["--jobs", "1"]);
+    let _ = Command::new("kill").arg("-INT").arg(lab.id().to_string()).status();
+    let _ = lab.wait();
+    all_pass(&out, &rows);
+}
+
+/// A virtual rig file whose DUT is `command`.
+fn rig_with(dir: &Path, command: &[&str], boot_timeout_s: u64) -> PathBuf {
+    let quoted: Vec<String> = command.iter().map(|a| format!("{a:?}")).collect();
+    let text = format!(
+        "kind = \"virtual\"\nname = \"broken-dut\"\nslots = 6\ntime_scale = 0.05\n[dut]\ncommand = [{}]\nboot_timeout_s = {boot_timeout_s}\n",
+        quoted.join(", ")
+    );
+    let path = dir.join("rig.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_dut_command_that_cannot_start_exits_or_never_boots_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (&["/nonexistent/failoverd", "{config}"], "cannot start `/nonexistent/failoverd"),
+        (&["sh", "-c", "echo cannot open modem port >&2; exit 3", "{config}"], "cannot open modem port"),
+        (&["sh", "-c", "echo starting up; exec sleep 60", "{config}"], "no `boot` on its console"),
+    ];
+    for (command, says) in cases {
+        let rig = rig_with(dir.path(), command, 1);
+        let (out, rows) = run(&rig, &["master-connects", "master-reject", "--exact", "--jobs", "1"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert_eq!(rows.len(), 2, "the next scenario still ran: {stdout}");
+        for (name, verdict, reason) in &rows {
+            assert_eq!(verdict, "error", "{name}: {reason}");
+            assert!(reason.contains(says), "{name}: {reason:?} should say {says:?}");
+        }
+    }
+    // The exit's and the silent boot's messages quote the command and what it printed.
+    let rig = rig_with(dir.path(), &["sh", "-c", "echo cannot open modem port >&2; exit 3", "{config}"], 1);
+    let (_, rows) = run(&rig, &["master-connects", "--exact"]);
+    assert!(rows[0].2.contains("`sh -c"), "{:?}", rows[0]);
+    assert!(rows[0].2.contains("exit status: 3"), "{:?}", rows[0]);
+}
+
+#[test]
+fn the_dut_process_group_dies_with_the_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = format!("seedrig-dut-child-{}", std::process::id());
+    // A wrapper that leaves a child of its own running (a helper a real daemon might start),
+    // then never boots.
+    let script = format!("sleep 300 & exec -a {marker} sleep 301");
+    let rig = rig_with(dir.path(), &["bash", "-c", &script, "{config}"], 1);
+    let (_, rows) = run(&rig, &["master-connects", "--exact"]);
+    assert_eq!(rows[0].1, "error", "{rows:?}");
+    let until = Instant::now() + Duration::from_secs(3);
+    loop {
+        let alive = Command::new("pgrep").args(["-f", &marker]).output().unwrap().status.success();
+        let sleeper = Command::new("pgrep").args(["-f", "^sleep 300$"]).output().unwrap().status.success();
+        if !alive && !sleeper {
+            break;
+        }
+        assert!(Instant::now() < until, "the DUT's process group outlived its scenario");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
