@@ -160,8 +160,10 @@ class Daemon:
         # Non-blocking: a console nobody reads must not stall the radio work.
         try:
             self.out = self.out[os.write(self.con_out, self.out):] if self.out else b""
-        except (BlockingIOError, OSError):
+        except BlockingIOError:
             pass
+        except OSError:         # the reader is gone for good (EIO): nobody will read these
+            self.out = b""
 
     # ---- the main loop -----------------------------------------------------------------------
     def run(self):

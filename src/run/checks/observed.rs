@@ -6,13 +6,15 @@
 //! - A *card session* begins when the modem activates a slot's card (reset released with power
 //!   on) after the DUT was told to start, or — for a slot already active then — at its first
 //!   APDU. Another activation of the same slot is a new attempt (a retry), unless the card went
-//!   out and came back in meanwhile (the modem restarting a card that bounced).
+//!   out and came back in since its last activation: the modem restarts such a card on its own,
+//!   which continues the slot's session, and starts none.
 //! - A session ends when the modem powers the card down, or else when the next one begins.
 //! - Sessions that begin after the oracle's next pass could start belong to a later pass and
 //!   are left out.
-//! - A seed whose card is pulled (or bouncing, and out at the moment) cannot be seen tried: its
-//!   attempt comes from the console's `attempt` line (pass 1) where there is one, and says it
-//!   rests on the console alone.
+//! - A seed whose card is pulled cannot be seen tried, and one whose contacts bounce cannot be
+//!   told apart from the modem restarting it on its own: such an attempt comes from the
+//!   console's `attempt` line (pass 1) where there is one, and says it rests on the console
+//!   alone; else it is inferred between the attempts around it.
 
 use std::time::Duration;
 
@@ -81,13 +83,17 @@ impl Observed {
             .map(|p| p.slot)
             .collect();
         let horizon = next_pass(i);
-        let sessions: Vec<SeenAttempt> =
-            card_sessions(i).into_iter().filter(|s| horizon.is_none_or(|h| s.began < h)).collect();
+        // A card out of its slot now and then (bouncing) is read by the modem on its own when it
+        // comes back in, whoever asked: its sessions cannot tell the DUT's attempts, so such a
+        // slot is judged like a pulled one.
+        let sessions: Vec<SeenAttempt> = card_sessions(i)
+            .into_iter()
+            .filter(|s| horizon.is_none_or(|h| s.began < h) && !unseen_slots.contains(&s.slot))
+            .collect();
         let claims = i.console_attempts();
         // Console claims on slots the card side cannot see stand in for the card.
         let mut attempts = sessions.clone();
-        let in_sessions = |slot: u8| sessions.iter().any(|s| s.slot == slot);
-        for &(at, slot) in claims.iter().filter(|(_, slot)| unseen_slots.contains(slot) && !in_sessions(*slot)) {
+        for &(at, slot) in claims.iter().filter(|(_, slot)| unseen_slots.contains(slot)) {
             attempts.push(SeenAttempt { slot, began: at, ended: None, source: Source::Console, authenticated: None });
         }
         attempts.sort_by_key(|a| a.began);
@@ -187,23 +193,28 @@ fn card_sessions(i: &Input) -> Vec<SeenAttempt> {
     }
     touches.sort_by_key(|(at, _, _)| *at);
     let mut sessions: Vec<SeenAttempt> = Vec::new();
-    // The slot whose card came back in since its session's last activation.
-    let mut reinserted: Option<u8> = None;
+    // Slots whose card came back in since their last activation: the modem restarts such a
+    // card on its own, which is no attempt of the DUT's.
+    let mut came_back: Vec<u8> = Vec::new();
     for (at, slot, touch) in touches {
         let current = sessions.last_mut().filter(|s| s.slot == slot && s.ended.is_none());
         match (touch, current) {
-            (Touch::Reinserted, Some(_)) => reinserted = Some(slot),
-            (Touch::Reinserted, None) => {}
+            (Touch::Reinserted, _) => came_back.push(slot),
             (Touch::Deactivated, Some(s)) => s.ended = Some(at),
             (Touch::Deactivated, None) => {}
-            (Touch::Activated, Some(_)) if reinserted == Some(slot) => reinserted = None,
+            (Touch::Activated, current) if came_back.contains(&slot) => {
+                came_back.retain(|s| *s != slot);
+                // Within the slot's session it continues it; outside one it is the modem's
+                // own doing, not the DUT's.
+                let _ = current;
+            }
             (Touch::Apdu | Touch::Authenticated, Some(s)) => {
                 if touch == Touch::Authenticated && s.authenticated.is_none() {
                     s.authenticated = Some(at);
                 }
             }
             (touch, _) => {
-                reinserted = None;
+                came_back.retain(|s| *s != slot);
                 if let Some(last) = sessions.last_mut()
                     && last.ended.is_none()
                 {
@@ -265,10 +276,13 @@ fn contradictions(
     if claimed.is_empty() {
         return Vec::new();
     }
+    // A card out of its slot now and then (bouncing) may be read by the modem on its own when
+    // it comes back in: its sessions are not the DUT's to claim.
+    let sessions: Vec<&SeenAttempt> = sessions.iter().filter(|s| !unseen.contains(&s.slot)).collect();
     let mut out = Vec::new();
     for n in 0..claimed.len().max(sessions.len()) {
         let claim = claimed.get(n);
-        let session = sessions.get(n);
+        let session = sessions.get(n).copied();
         if let (Some((_, slot)), Some(s)) = (claim, session)
             && *slot == s.slot
         {
