@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """hotspotd: a seed-SIM failover daemon, written independently of the rig's reference firmware.
 
-Usage: failover_dut.py CONFIG   (the firmware TOML the rig writes; docs/virtual-bench.md)
+Usage: failover_dut.py CONFIG [--at-port PATH] [--console PATH|-]
+       (CONFIG: the firmware TOML the rig writes, docs/virtual-bench.md; the options supply or
+       override its at_port and console, which a lab's configuration leaves out)
 
 It tries the master seed, then the standbys by descending evaluation index (docs/method.md §2),
 judging each attempt by `result`, `timeout` or `both` (§4). It prints plain log lines on its
@@ -48,6 +50,7 @@ class Modem:
         tty.setraw(self.fd, termios.TCSANOW)
         self.buf, self.skip_lf, self.payload = b"", False, None
         self.outstanding = deque()          # dicts: text, data, lines, abandoned_at
+        self.trace = os.environ.get("HOTSPOTD_AT_TRACE")    # set: every byte both ways on stderr
 
     def send(self, text, data=None):
         entry = {"text": text, "data": data, "lines": [], "abandoned_at": None}
@@ -59,6 +62,8 @@ class Modem:
         return entry
 
     def write(self, data):
+        if self.trace:
+            print(f"{time.monotonic():.4f} AT> {data!r}", file=sys.stderr)
         while data:
             try:
                 data = data[os.write(self.fd, data):]
@@ -75,6 +80,8 @@ class Modem:
             chunk = b""
         if not chunk:
             raise EOFError("the modem port closed")
+        if self.trace:
+            print(f"{time.monotonic():.4f} AT< {chunk!r}", file=sys.stderr)
         self.buf += chunk
         items = []
         while self.buf:
@@ -206,6 +213,11 @@ class Daemon:
                 op = self.gen.send(value)
             except StopIteration:
                 self.gen = self.op = None
+                return
+            except Exception as bug:    # keep serving the console; the rig will see no outcome
+                self.log(f"error: session aborted: {bug!r}")
+                self.gen = self.op = None
+                self.state = "error"
                 return
             if isinstance(op, NextUrc) and self.urcs:
                 value = self.urcs.popleft()
@@ -471,11 +483,18 @@ def rank_standbys(standbys, cells, a, b):
 
 
 def main(argv):
-    if len(argv) != 2:
-        print("usage: failover_dut.py CONFIG", file=sys.stderr)
+    # On a lab the rig's configuration leaves out the device's own wiring: give it here.
+    usage = "usage: failover_dut.py CONFIG [--at-port PATH] [--console PATH|-]"
+    if len(argv) < 2 or len(argv) % 2:
+        print(usage, file=sys.stderr)
         return 2
     with open(argv[1], "rb") as fh:
         cfg = tomllib.load(fh)
+    for flag, value in zip(argv[2::2], argv[3::2]):
+        if flag not in ("--at-port", "--console"):
+            print(usage, file=sys.stderr)
+            return 2
+        cfg[flag[2:].replace("-", "_")] = value
     daemon = Daemon(cfg)
     try:
         return daemon.run()
