@@ -69,10 +69,10 @@ pub trait Bench {
     fn sabotage(&mut self, _what: Sabotage) -> bool {
         false
     }
-    /// Whether data reached the backend through any seed yet (a connection, as the bench sees
-    /// it).
-    fn data_delivered(&self) -> bool {
-        !self.evidence().reports.is_empty()
+    /// Whether data reached the backend through any seed since `since` (a connection, as the
+    /// bench sees it).
+    fn data_delivered(&self, since: Duration) -> bool {
+        self.evidence().reports.iter().any(|r| r.at >= since)
     }
     /// The DUT's command and the end of its output, where the bench started it as a process
     /// (for an error that the DUT never booted).

@@ -244,7 +244,11 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
     }
 
     fn event(&self, kind: CardEventKind, what: impl Into<String>) {
-        self.trace.event(CardEvent { at: self.clock.now(), slot: self.slot, kind, what: what.into() });
+        self.event_at(self.clock.now(), kind, what);
+    }
+
+    fn event_at(&self, at: std::time::Duration, kind: CardEventKind, what: impl Into<String>) {
+        self.trace.event(CardEvent { at, slot: self.slot, kind, what: what.into() });
     }
 
     /// The ATR the modem gets (the card's, or the fault's).
@@ -310,6 +314,9 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
     /// or warm reset); power going away ends it. Both are traced: they are how the card side
     /// sees the DUT take up and give up a seed.
     async fn on_status(&mut self, flags: u32) -> Result<(), BridgeError> {
+        // Stamped when the modem's word arrived, not after the card's reset: the PC/SC reset
+        // takes its time, and another slot's bridge may stamp its own session meanwhile.
+        let at = self.clock.now();
         let power = status_flags::VCC_PRESENT | status_flags::CLK_ACTIVE;
         let was_reset = self.last_status & status_flags::RESET_ACTIVE != 0;
         let was_powered = self.last_status & status_flags::VCC_PRESENT != 0;
@@ -320,10 +327,10 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
             self.session.reset();
             self.held_response = None;
             self.active = true;
-            self.event(CardEventKind::Activated { atr: self.atr_seen() }, "card reset by the modem");
+            self.event_at(at, CardEventKind::Activated { atr: self.atr_seen() }, "card reset by the modem");
         } else if was_powered && flags & status_flags::VCC_PRESENT == 0 && self.active {
             self.active = false;
-            self.event(CardEventKind::Deactivated, "card powered down by the modem");
+            self.event_at(at, CardEventKind::Deactivated, "card powered down by the modem");
         }
         Ok(())
     }

@@ -444,8 +444,8 @@ mod tests {
                 slot: Some(2),
                 iccid: Some(iccid.clone()),
                 step: Some("registration (+CEREG)".into()),
-                weights: WeightsJson { signal: 0.7, tariff: 0.3 },
-                judgement: "both".into(),
+                weights: Some(WeightsJson { signal: 0.7, tariff: 0.3 }),
+                judgement: Some("both".into()),
             }),
             Event::Status(Status {
                 state: "boot".into(),
@@ -453,8 +453,8 @@ mod tests {
                 slot: None,
                 iccid: None,
                 step: None,
-                weights: WeightsJson { signal: 0.5, tariff: 0.5 },
-                judgement: "timeout".into(),
+                weights: Some(WeightsJson { signal: 0.5, tariff: 0.5 }),
+                judgement: Some("timeout".into()),
             }),
             Event::Error { reason: "already started; send reset first".into() },
         ]
@@ -470,8 +470,8 @@ mod tests {
             Event::Boot { .. } => Some(Event::Boot { fault: None }),
             Event::Status(s) => Some(Event::Status(Status {
                 step: None,
-                weights: WeightsJson { signal: 0.0, tariff: 0.0 },
-                judgement: String::new(),
+                weights: None,
+                judgement: None,
                 ..s.clone()
             })),
             other => Some(other.clone()),

@@ -280,6 +280,7 @@ impl Run<'_> {
                         sabotage: self.options.sabotage,
                         started: None,
                         started_at: None,
+                        awaiting_outcome: false,
                         outcome_in: false,
                         broke: Vec::new(),
                     };
@@ -472,6 +473,8 @@ struct Driver<'b, B: Bench> {
     started: Option<tokio::time::Instant>,
     /// The same moment on the rig clock.
     started_at: Option<Duration>,
+    /// The outcome is being waited for: data through a seed ends the wait too.
+    awaiting_outcome: bool,
     /// Set once `connected` or `exhausted` is in: a part breaking later is recorded (the run
     /// still ends as an error) so the checks and the timeline keep what was seen.
     outcome_in: bool,
@@ -507,6 +510,7 @@ impl<B: Bench> Driver<'_, B> {
             _ => scale.ms(scenario.timeout_ms + scenario.settle_ms) + DEADLINE_SLACK,
         };
         let stalled = matches!(expected.outcome, Outcome::Stalled { .. });
+        self.awaiting_outcome = true;
         let finished = if stalled {
             // Nothing ends a stall: watch for the scenario's whole timeout.
             self.read_until(scale.ms(scenario.timeout_ms), |_| false).await?;
@@ -520,9 +524,10 @@ impl<B: Bench> Driver<'_, B> {
             })
             .await?
         };
+        self.awaiting_outcome = false;
         let finished_at = self.bench.clock().now();
         self.outcome_in = finished;
-        let won = self.console.any(|e| matches!(e, Event::Connected { .. })) || self.bench.data_delivered();
+        let won = self.console.any(|e| matches!(e, Event::Connected { .. })) || self.bench.data_delivered(started_at);
         if finished && !stalled && won {
             // Watch the settle period for switching.
             self.read_until(scale.ms(scenario.settle_ms), |_| false).await?;
@@ -548,6 +553,15 @@ impl<B: Bench> Driver<'_, B> {
         self.bench.console_send(line).await.map_err(|e| format!("DUT console: {e}"))
     }
 
+    /// While the outcome is awaited (after `start`, before it is in): whether data went through
+    /// a seed since the start — a connection, as the bench sees it.
+    fn data_since_start(&self) -> bool {
+        match (self.awaiting_outcome, self.started_at) {
+            (true, Some(start)) => self.bench.data_delivered(start),
+            _ => false,
+        }
+    }
+
     /// Whether the DUT touched a card after the start (it is alive, whatever its console says).
     fn card_side_active(&self, since: Duration) -> bool {
         let e = self.bench.evidence();
@@ -563,7 +577,7 @@ impl<B: Bench> Driver<'_, B> {
     ) -> Result<bool, String> {
         let until = tokio::time::Instant::now() + within;
         loop {
-            if done(&self.console) || (!self.outcome_in && self.bench.data_delivered()) {
+            if done(&self.console) || self.data_since_start() {
                 return Ok(true);
             }
             if let Some(signal) = self.stop.requested() {

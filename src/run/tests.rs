@@ -5,11 +5,12 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Duration;
 
-use super::checks::Status;
+use super::checks::{CHECKS, Status};
 use super::{RunOptions, Verdict, run_on};
+use crate::backend::ReportRecord;
 use crate::bench::Bench;
 use crate::bench::evidence::Evidence;
-use crate::bridge::{ApduRecord, CardFault, Subject};
+use crate::bridge::{ApduRecord, CardEvent, CardEventKind, CardFault, Subject};
 use crate::clock::{RigClock, TimeScale};
 use crate::model::{Catalog, ConsoleFormat};
 
@@ -20,7 +21,9 @@ struct FakeBench {
     /// Printed before `start` (boot, and whatever an earlier run left).
     before_start: VecDeque<String>,
     script: VecDeque<String>,
-    started: bool,
+    /// When `start` was sent, on the rig clock.
+    started_at: Option<Duration>,
+    /// What the card side, the network and the backend saw, stamped in time since `start`.
     evidence: Evidence,
     /// `broken()` reports this once the script is down to this many lines.
     breaks_with: Option<(usize, String)>,
@@ -35,7 +38,7 @@ impl FakeBench {
             clock: RigClock::start(),
             before_start: before_start.iter().map(|s| (*s).to_owned()).collect(),
             script: script.iter().map(|s| (*s).to_owned()).collect(),
-            started: false,
+            started_at: None,
             evidence: Evidence::default(),
             breaks_with: None,
             console_dies: false,
@@ -59,16 +62,17 @@ impl Bench for FakeBench {
     }
     async fn console_send(&mut self, line: &str) -> Result<(), String> {
         self.sent.push(line.to_owned());
-        self.started |= line == "start";
+        if line == "start" && self.started_at.is_none() {
+            self.started_at = Some(self.clock.now());
+        }
         Ok(())
     }
     async fn console_read(&mut self, within: Duration) -> Result<Vec<u8>, String> {
-        let next = if self.started { self.script.pop_front() } else { self.before_start.pop_front() };
+        let started = self.started_at.is_some();
+        let next = if started { self.script.pop_front() } else { self.before_start.pop_front() };
         match next {
             Some(line) => Ok(format!("{line}\n").into_bytes()),
-            None if self.started && self.console_dies => {
-                Err("/dev/serial/by-id/fake: the port closed".into())
-            }
+            None if started && self.console_dies => Err("/dev/serial/by-id/fake: the port closed".into()),
             None => {
                 tokio::time::sleep(within.min(Duration::from_millis(5))).await;
                 Ok(Vec::new())
@@ -77,17 +81,36 @@ impl Bench for FakeBench {
     }
     fn broken(&mut self) -> Option<String> {
         match &self.breaks_with {
-            Some((left, what)) if self.started && self.script.len() <= *left => Some(what.clone()),
+            Some((left, what)) if self.started_at.is_some() && self.script.len() <= *left => {
+                Some(what.clone())
+            }
             _ => None,
         }
     }
     fn set_card_fault(&mut self, _slot: u8, _fault: Option<CardFault>) -> Result<(), String> {
         Ok(())
     }
+    /// Nothing happens on the card side or the network before the DUT is started; what
+    /// happened after comes in once the DUT has printed its script (so a console that speaks
+    /// ends the run with its `connected`, and a silent one with the data the bench saw).
     fn evidence(&self) -> Evidence {
-        self.evidence.clone()
+        match self.started_at {
+            Some(start) if self.script.is_empty() => since(&self.evidence, start),
+            _ => Evidence::default(),
+        }
     }
     async fn down(self) {}
+}
+
+/// `e` stamped on the rig clock: its times count from `start`.
+fn since(e: &Evidence, start: Duration) -> Evidence {
+    let mut e = e.clone();
+    e.apdus.iter_mut().for_each(|a| a.at += start);
+    e.card_events.iter_mut().for_each(|c| c.at += start);
+    e.reports.iter_mut().for_each(|r| r.at += start);
+    e.urcs.iter_mut().for_each(|(at, _)| *at += start);
+    e.network.iter_mut().flatten().for_each(|s| s.at += start);
+    e
 }
 
 fn catalog() -> Catalog {
@@ -111,41 +134,93 @@ const MASTER_WINS: &[&str] = &[
     r#"{"t_ms":2,"event":"connected","slot":0,"iccid":"x","imsi":"y","plmn":null,"rat":null}"#,
 ];
 
-fn authenticated(slot: u8) -> ApduRecord {
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// The modem reset the slot's card: a card session begins.
+fn activated(at_ms: u64, slot: u8) -> CardEvent {
+    let kind = CardEventKind::Activated { atr: vec![0x3B, 0x9F, 0x96, 0x80, 0x1F, 0xC7] };
+    CardEvent { at: ms(at_ms), slot, kind, what: "card reset by the modem".into() }
+}
+
+/// The modem powered the slot's card down: the DUT left it.
+fn deactivated(at_ms: u64, slot: u8) -> CardEvent {
+    CardEvent {
+        at: ms(at_ms),
+        slot,
+        kind: CardEventKind::Deactivated,
+        what: "card powered down by the modem".into(),
+    }
+}
+
+fn authenticated(at_ms: u64, slot: u8) -> ApduRecord {
     ApduRecord {
-        at: Duration::ZERO,
+        at: ms(at_ms),
         slot,
         cla: 0,
         ins: 0x88,
         subject: Subject::Authenticate,
         sw: Some(0x9000),
-        latency: Duration::from_millis(1),
-        fault: None,
-            ..ApduRecord::default()
+        latency: ms(1),
+        ..ApduRecord::default()
+    }
+}
+
+fn report(c: &Catalog, seed: &str, at_ms: u64) -> ReportRecord {
+    ReportRecord { at: ms(at_ms), imsi: c.seeds[seed].imsi.to_string(), report: serde_json::Value::Null }
+}
+
+/// master-connects done right, as the card side and the backend see it: the modem resets the
+/// master's card, it authenticates, and data reaches the backend through it at about the
+/// oracle's 2.15 s.
+fn master_connects_seen(c: &Catalog) -> Evidence {
+    Evidence {
+        card_events: vec![activated(5, 0)],
+        apdus: vec![authenticated(300, 0)],
+        reports: vec![report(c, "china-mobile-1", 2150)],
+        ..Evidence::default()
+    }
+}
+
+/// all-exhausted done right, as the card side sees it: the master's card is pulled (the modem
+/// resets nothing there); ee-uk-1 (slot 3), telekom-de-2 (slot 2) and claro-br-1 (slot 1) are
+/// reset in turn, each given up in its window but the last, whose card stays powered while the
+/// DUT backs off; no data goes anywhere.
+fn all_exhausted_seen() -> Evidence {
+    Evidence {
+        card_events: vec![
+            activated(9, 3),
+            deactivated(863, 3),
+            activated(864, 2),
+            deactivated(1123, 2),
+            activated(1124, 1),
+        ],
+        apdus: vec![authenticated(150, 3)],
+        ..Evidence::default()
     }
 }
 
 async fn run(bench: FakeBench) -> super::ScenarioResult {
+    run_scenario("master-connects", bench).await
+}
+
+async fn run_scenario(id: &str, bench: FakeBench) -> super::ScenarioResult {
     let c = catalog();
-    let scenario = c.scenarios["master-connects"].clone();
+    let scenario = c.scenarios[id].clone();
     run_on(&c, &scenario, &options(), bench).await
 }
 
-fn with_report(mut bench: FakeBench, c: &Catalog) -> FakeBench {
-    let imsi = c.seeds["china-mobile-1"].imsi.to_string();
-    bench.evidence.reports.push(crate::backend::ReportRecord {
-        at: Duration::ZERO,
-        imsi,
-        report: serde_json::Value::Null,
-    });
+/// The DUT connecting its master as a bench with a card side records it.
+fn master_wins_seen(before_start: &[&str]) -> FakeBench {
+    let mut bench = FakeBench::new(before_start, MASTER_WINS);
+    bench.evidence = master_connects_seen(&catalog());
     bench
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_correct_run_with_card_evidence_passes_and_start_is_sent_after_boot() {
-    let mut bench = with_report(FakeBench::new(&[BOOT], MASTER_WINS), &catalog());
-    bench.evidence.apdus.push(authenticated(0));
-    let result = run(bench).await;
+    let result = run(master_wins_seen(&[BOOT])).await;
     assert_eq!(result.verdict, Verdict::Pass, "{:?}", result.failures());
 }
 
@@ -160,9 +235,7 @@ async fn no_boot_is_an_error_naming_the_dut() {
 async fn an_earlier_runs_output_before_boot_is_not_evidence() {
     // A stale `connected` of slot 3 from before this boot must not count.
     let stale = r#"{"t_ms":9,"event":"connected","slot":3,"iccid":"x","imsi":"y","plmn":null,"rat":null}"#;
-    let mut bench = with_report(FakeBench::new(&[stale, BOOT], MASTER_WINS), &catalog());
-    bench.evidence.apdus.push(authenticated(0));
-    let result = run(bench).await;
+    let result = run(master_wins_seen(&[stale, BOOT])).await;
     assert_eq!(result.verdict, Verdict::Pass, "{:?}", result.failures());
 }
 
@@ -192,8 +265,41 @@ async fn a_dut_with_no_outcome_and_no_status_answer_is_hung() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_silent_console_run_ends_on_data_through_a_seed_and_passes() {
+    // The DUT prints nothing after `boot`; the bench sees the master's card authenticate and
+    // data reach the backend through it. That is the outcome: no `status` probe, no hang.
+    let mut bench = FakeBench::new(&[BOOT], &[]);
+    bench.evidence = master_connects_seen(&catalog());
+    let result = run(bench).await;
+    assert_eq!(result.verdict, Verdict::Pass, "{:?}", result.failures());
+    let time = result.checks.iter().find(|c| c.name == "time_to_winner").unwrap();
+    assert!(time.observed.ends_with("(backend)"), "{time:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expected_exhaustion_on_a_silent_console_is_decided_by_the_bench() {
+    // all-exhausted, and the DUT prints nothing after `boot`: once the oracle's exhaustion time
+    // and the settle period are past, the card side's traffic shows it alive, and the checks
+    // decide on what the bench saw.
+    let mut bench = FakeBench::new(&[BOOT], &[]);
+    bench.evidence = all_exhausted_seen();
+    let result = run_scenario("all-exhausted", bench).await;
+    assert_eq!(result.verdict, Verdict::Pass, "{:?}", result.failures());
+    let winner = result.checks.iter().find(|c| c.name == "winner").unwrap();
+    assert_eq!(winner.observed, "firmware: no claim; no data through any seed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expected_exhaustion_with_no_card_traffic_and_no_status_answer_is_hung() {
+    let result = run_scenario("all-exhausted", FakeBench::new(&[BOOT], &[])).await;
+    let Verdict::Error(why) = result.verdict else { panic!("{:?}", result.verdict) };
+    assert!(why.starts_with("firmware hung: no outcome within"), "{why}");
+    assert!(why.ends_with(", no card traffic since the start, and no answer to `status`"), "{why}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_winner_only_the_dut_claims_is_not_observable_and_never_passes() {
-    // No APDU trace, no network record, no observer, no report: nothing confirms the claim.
+    // No card trace, no network record, no observer, no report: nothing confirms the claim.
     let result = run(FakeBench::new(&[BOOT], MASTER_WINS)).await;
     let winner = result.checks.iter().find(|c| c.name == "winner").unwrap();
     assert_eq!(winner.status, Status::NotObservable, "{winner:?}");
@@ -203,17 +309,20 @@ async fn a_winner_only_the_dut_claims_is_not_observable_and_never_passes() {
     let mut checks = result.checks.clone();
     checks.retain(|c| c.name != "report");
     let Verdict::Error(why) = super::verdict(&checks, &Evidence::default()) else { panic!() };
-    assert!(why.starts_with("the winner cannot be confirmed on this bench: not observable on this bench: only the firmware's own claim"), "{why}");
+    assert_eq!(
+        why,
+        "the winner cannot be confirmed on this bench: not observable on this bench: no independent source names \
+         the winner (firmware: china-mobile-1)"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_part_that_breaks_in_the_settle_period_is_an_error_that_keeps_the_checks() {
-    let mut bench = with_report(FakeBench::new(&[BOOT], MASTER_WINS), &catalog());
-    bench.evidence.apdus.push(authenticated(0));
+    let mut bench = master_wins_seen(&[BOOT]);
     bench.breaks_with = Some((0, "pcscd (pid 42) died".into()));
     let result = run(bench).await;
     assert_eq!(result.verdict, Verdict::Error("after the outcome was in: pcscd (pid 42) died".into()));
-    assert_eq!(result.checks.len(), 7);
+    assert_eq!(result.checks.len(), CHECKS.len());
     assert!(serde_json::to_string(&result.timeline).unwrap().contains("\"broke\":\"pcscd (pid 42) died\""));
 }
 
@@ -231,19 +340,26 @@ fn a_part_that_broke_after_the_outcome_makes_the_run_an_error() {
 
 #[tokio::test(start_paused = true)]
 async fn a_wrong_winner_is_a_failure_with_expected_and_observed() {
+    // The DUT leaves its master for docomo-jp-1 (slot 1), which data then goes through.
     let lines = &[
         MASTER_WINS[0],
         r#"{"t_ms":2,"event":"connected","slot":1,"iccid":"x","imsi":"y","plmn":null,"rat":null}"#,
     ];
+    let c = catalog();
     let mut bench = FakeBench::new(&[BOOT], lines);
-    bench.evidence.apdus.push(authenticated(1));
+    bench.evidence = Evidence {
+        card_events: vec![activated(5, 0), deactivated(1000, 0), activated(1001, 1)],
+        apdus: vec![authenticated(1300, 1)],
+        reports: vec![report(&c, "docomo-jp-1", 2700)],
+        ..Evidence::default()
+    };
     let result = run(bench).await;
     assert_eq!(result.verdict, Verdict::Fail);
     assert!(
         result
             .failures()
             .iter()
-            .any(|f| f.starts_with("winner: expected china-mobile-1, observed firmware: ")),
+            .any(|f| f.starts_with("winner: expected china-mobile-1, observed firmware: docomo-jp-1; ")),
         "{:?}",
         result.failures()
     );

@@ -61,7 +61,7 @@ pub fn attempt_order(i: &Input) -> Finding {
 /// can see must be the card session it saw, in order.
 pub fn console_claims(i: &Input) -> Finding {
     let o = i.observed();
-    let claims = i.console_attempts().len();
+    let claims = i.console_attempts().iter().filter(|(_, slot)| !o.unseen_slots.contains(slot)).count();
     let mut finding = console_claims_of(&o, claims);
     // A line that is an event the rig knows but cannot be read is shown, never dropped.
     if let Some((_, first)) = i.evidence.console_malformed.first() {
@@ -106,9 +106,10 @@ pub fn standby_judgements(i: &Input) -> Finding {
     let expected: Vec<String> = findings.iter().map(|(n, f)| format!("{}: {}", seed(*n), f.expected)).collect();
     let observed: Vec<String> = findings.iter().map(|(n, f)| format!("{}: {}", seed(*n), f.observed)).collect();
     let mut out = Finding::new(expected.join("; "), observed.join("; "), true);
+    // One standby the bench cannot time is enough to say so: a pass would claim too much.
     if findings.iter().any(|(_, f)| f.failed()) {
         out.status = super::Status::Fail;
-    } else if findings.iter().all(|(_, f)| f.status == super::Status::NotObservable) {
+    } else if findings.iter().any(|(_, f)| f.status == super::Status::NotObservable) {
         out.status = super::Status::NotObservable;
     }
     // The first failing (else the last) standby's measurement stands for the check.

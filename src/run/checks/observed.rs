@@ -76,10 +76,12 @@ impl Observed {
     pub fn derive(i: &Input) -> Observed {
         let e = i.evidence;
         let card_side = !e.card_events.is_empty() || !e.apdus.is_empty();
+        // Without a card side the console is the only witness: what it does not claim was not
+        // tried. With one, only cards out of their slots are left to the console (or inferred).
         let unseen_slots: Vec<u8> = i
             .scenario
             .placements()
-            .filter(|p| !card_side || p.faults.iter().any(|f| may_be_out(&f.kind)))
+            .filter(|p| card_side && p.faults.iter().any(|f| may_be_out(&f.kind)))
             .map(|p| p.slot)
             .collect();
         let horizon = next_pass(i);
@@ -93,7 +95,8 @@ impl Observed {
         let claims = i.console_attempts();
         // Console claims on slots the card side cannot see stand in for the card.
         let mut attempts = sessions.clone();
-        for &(at, slot) in claims.iter().filter(|(_, slot)| unseen_slots.contains(slot)) {
+        let from_console = |slot: &u8| !card_side || unseen_slots.contains(slot);
+        for &(at, slot) in claims.iter().filter(|(_, slot)| from_console(slot)) {
             attempts.push(SeenAttempt { slot, began: at, ended: None, source: Source::Console, authenticated: None });
         }
         attempts.sort_by_key(|a| a.began);

@@ -86,7 +86,8 @@ fn card_says(i: &Input, slot: u8, until: Duration) -> Option<Say> {
         .evidence
         .apdus
         .iter()
-        .filter(|a| a.at <= until && a.subject == Subject::Authenticate && a.sw.is_some_and(answered))
+        .filter(|a| a.at >= i.evidence.started_at && a.at <= until)
+        .filter(|a| a.subject == Subject::Authenticate && a.sw.is_some_and(answered))
         .max_by_key(|a| a.at);
     Some(match last {
         Some(a) if a.slot == slot => Say::Agrees(format!("card authenticated in slot {slot}: yes")),
@@ -126,7 +127,8 @@ fn observer_says(i: &Input, slot: u8, until: Duration) -> Option<Say> {
         .evidence
         .apdus
         .iter()
-        .filter(|a| a.slot == slot && a.subject == Subject::Authenticate && a.at <= until)
+        .filter(|a| a.slot == slot && a.subject == Subject::Authenticate)
+        .filter(|a| a.at >= i.evidence.started_at && a.at <= until)
         .map(|a| a.at)
         .max()?;
     Some(match registrations.iter().find(|at| **at >= authenticated) {

@@ -233,7 +233,11 @@ fn a_silent_console_passes_every_check_on_what_the_bench_saw() {
     assert_eq!(check(&checks, "console_claims").observed, "the console claims no attempt");
     assert_eq!(check(&checks, "master_judgement").observed, "given up after 1.159 s (card side)");
     let winner = check(&checks, "winner");
-    assert!(winner.observed.starts_with("firmware: no claim; card authenticated in slot 2: yes"), "{}", winner.observed);
+    assert!(
+        winner.observed.starts_with("firmware: no claim; card authenticated in slot 2: yes"),
+        "{}",
+        winner.observed
+    );
     assert_eq!(check(&checks, "time_to_winner").observed, "2.7 s (backend)");
     // The reference firmware's silent console still says `connected`: that passes too.
     let connected_only = master_reject_right(&c).without_console().connected(2710, 2);
@@ -252,8 +256,7 @@ fn master_first_fails_when_a_standby_goes_first_or_nothing_is_tried() {
     let first = checked(&c, "master-reject", lying, "master_first");
     assert_eq!((first.status, first.observed.as_str()), (Status::Fail, "vodafone-uk-1 (card side)"));
     // The cards went in as the bench came up, before the start; nothing was touched after it.
-    let nothing =
-        Seen::default().inserted(10, 0).inserted(11, 1).inserted(12, 2).started(100);
+    let nothing = Seen::default().inserted(10, 0).inserted(11, 1).inserted(12, 2).started(100);
     let first = checked(&c, "master-reject", nothing, "master_first");
     assert_eq!((first.status, first.observed.as_str()), (Status::Fail, "no attempt"));
 }
@@ -343,11 +346,8 @@ fn master_judgement_fails_a_judgement_sooner_than_a_correct_firmware_can_know() 
 #[test]
 fn attempt_order_compares_the_card_sides_attempts_with_the_oracle() {
     let c = catalog();
-    let wrong = Seen::default()
-        .tries_first(0, 0)
-        .judged(1150, 0, true)
-        .switches(1160, 0, 1)
-        .connected(2700, 1);
+    let wrong =
+        Seen::default().tries_first(0, 0).judged(1150, 0, true).switches(1160, 0, 1).connected(2700, 1);
     let o = checked(&c, "master-reject", wrong, "attempt_order");
     assert_eq!(o.status, Status::Fail);
     assert_eq!(o.expected, "o2-de-1, vodafone-uk-1");
@@ -370,7 +370,10 @@ fn a_console_that_contradicts_the_card_side_fails_console_claims_and_the_order_f
         .report(2700, &imsi(&c, "orange-fr-1"));
     let checks = judge(&c, "master-reject", lying);
     let order = check(&checks, "attempt_order");
-    assert_eq!((order.status, order.observed.as_str()), (Status::Fail, "o2-de-1 (card side), orange-fr-1 (card side)"));
+    assert_eq!(
+        (order.status, order.observed.as_str()),
+        (Status::Fail, "o2-de-1 (card side), orange-fr-1 (card side)")
+    );
     let claims = check(&checks, "console_claims");
     assert_eq!(claims.status, Status::Fail);
     assert_eq!(
@@ -389,7 +392,10 @@ fn a_console_that_contradicts_the_card_side_fails_console_claims_and_the_order_f
     assert_eq!(check(&checks, "attempt_order").status, Status::Pass);
     let claims = check(&checks, "console_claims");
     assert_eq!(claims.status, Status::Fail);
-    assert_eq!(claims.observed, "console: attempt orange-fr-1 at 1.16 s; card side: slot 2 (vodafone-uk-1) reset at 1.164 s");
+    assert_eq!(
+        claims.observed,
+        "console: attempt orange-fr-1 at 1.16 s; card side: slot 2 (vodafone-uk-1) reset at 1.164 s"
+    );
     // A console that claims an attempt the card side never saw.
     let invented = master_reject_right(&c).attempt(1300, 1);
     let claims = checked(&c, "master-reject", invented, "console_claims");
@@ -400,7 +406,8 @@ fn a_console_that_contradicts_the_card_side_fails_console_claims_and_the_order_f
 #[test]
 fn a_bench_without_a_card_side_judges_on_the_console_and_cannot_cross_check_it() {
     let c = catalog();
-    let console_only = Seen::default().attempt(0, 0).judged(1150, 0, true).attempt(1160, 2).connected(2700, 2);
+    let console_only =
+        Seen::default().attempt(0, 0).judged(1150, 0, true).attempt(1160, 2).connected(2700, 2);
     let checks = judge(&c, "master-reject", console_only);
     assert_eq!(check(&checks, "master_first").observed, "o2-de-1 (console alone)");
     let master = check(&checks, "master_judgement");
@@ -431,7 +438,9 @@ fn standby_judgements_time_every_failed_standby_against_its_window() {
     assert_eq!(early.status, Status::Fail);
     assert_eq!((early.measured_ms, early.limit_ms), (Some(199.0), Some(1350.0)));
     assert!(
-        early.observed.starts_with("ee-uk-1: given up after 199 ms (card side) (sooner than a correct firmware can know)"),
+        early.observed.starts_with(
+            "ee-uk-1: given up after 199 ms (card side) (sooner than a correct firmware can know)"
+        ),
         "{}",
         early.observed
     );
@@ -510,7 +519,10 @@ fn exhausted_passes_when_no_data_went_through_and_fails_on_delivered_data_or_a_c
     assert!(w.observed.starts_with("firmware connected claro-br-1 (slot 1) at 21.2 s"), "{}", w.observed);
     // A console that never says `exhausted` is no failure: the bench decides on the data.
     let w = checked(&c, "all-exhausted", all_exhausted(855).without_console(), "winner");
-    assert_eq!((w.status, w.observed.as_str()), (Status::Pass, "firmware: no claim; no data through any seed"));
+    assert_eq!(
+        (w.status, w.observed.as_str()),
+        (Status::Pass, "firmware: no claim; no data through any seed")
+    );
 }
 
 #[test]
@@ -518,7 +530,8 @@ fn stalled_passes_while_the_dut_stays_on_the_stalled_seed() {
     // result-no-cell-stalls: vodafone-de-1 (slot 0) rejected after 1 s; claro-br-1 (slot 1)
     // hears no cell and, under `result` judgement, is waited on forever.
     let c = catalog();
-    let stalls = || Seen::default().tries_first(0, 0).authenticated(300, 0).judged(1000, 0, true).switches(1005, 0, 1);
+    let stalls =
+        || Seen::default().tries_first(0, 0).authenticated(300, 0).judged(1000, 0, true).switches(1005, 0, 1);
     let w = checked(&c, "result-no-cell-stalls", stalls(), "winner");
     assert_eq!(w.status, Status::Pass, "{}", w.observed);
     assert!(w.observed.ends_with("still on claro-br-1 (card side)"), "{}", w.observed);
@@ -544,7 +557,8 @@ fn time_to_winner_is_measured_from_start_to_the_benchs_win() {
     no_report.0.reports.clear();
     let t = checked(&c, "master-reject", no_report, "time_to_winner");
     assert_eq!((t.measured_ms, t.observed.as_str()), (Some(2690.0), "2.69 s (network)"));
-    let console_only = Seen::default().attempt(0, 0).judged(1150, 0, true).attempt(1160, 2).connected(2710, 2);
+    let console_only =
+        Seen::default().attempt(0, 0).judged(1150, 0, true).attempt(1160, 2).connected(2710, 2);
     let t = checked(&c, "master-reject", console_only, "time_to_winner");
     assert_eq!((t.measured_ms, t.observed.as_str()), (Some(2710.0), "2.71 s (console alone)"));
     let started_late = master_reject_right(&c).started(100);
