@@ -13,6 +13,8 @@ use crate::console::reader::ConsoleEvent;
 pub struct Evidence {
     /// When the rig told the DUT to start.
     pub started_at: Duration,
+    /// When the rig stopped watching (the end of the settle period, or the deadline).
+    pub observed_until: Option<Duration>,
     pub console: Vec<ConsoleEvent>,
     /// Console lines that name an event the rig knows but could not be read as one, with why.
     pub console_malformed: Vec<(Duration, String)>,

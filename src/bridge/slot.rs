@@ -105,6 +105,14 @@ pub struct SlotBridge<T: CardemTransport, C: CardLink> {
     null_every: Duration,
     /// A card session is under way: the modem reset the card and has not powered it down.
     active: bool,
+    /// A command header that arrived while another command's data was awaited.
+    pending_header: Option<[u8; 5]>,
+}
+
+/// A command's data from the modem, or word that the modem gave the command up.
+enum Fetched {
+    Data(Vec<u8>),
+    Abandoned,
 }
 
 enum Wake {
@@ -139,6 +147,7 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
             bounce_at: None,
             null_every: NULL_EVERY,
             active: false,
+            pending_header: None,
         };
         (bridge, FaultControl { tx })
     }
@@ -174,6 +183,10 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
     pub async fn run(mut self) -> Result<(), BridgeError> {
         self.start().await?;
         loop {
+            if let Some(header) = self.pending_header.take() {
+                self.command(header).await?;
+                continue;
+            }
             let wake = tokio::select! {
                 changed = self.faults.changed() => if changed.is_ok() { Wake::Fault } else { Wake::ControlGone },
                 _ = sleep_until(self.bounce_at) => Wake::Bounce,
@@ -183,6 +196,7 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
                 Wake::ControlGone => return self.stop().await,
                 Wake::Fault => {
                     let fault = *self.faults.borrow_and_update();
+                    tracing::debug!(slot = self.slot, ?fault, "fault change");
                     self.change_fault(fault).await?;
                 }
                 Wake::Bounce => self.bounce().await?,
@@ -294,6 +308,7 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
     }
 
     async fn on_frame(&mut self, frame: Frame) -> Result<(), BridgeError> {
+        tracing::trace!(slot = self.slot, ?frame, "frame");
         match frame.msg {
             Message::RxData { flags, data } if flags & data_flags::TPDU_HDR != 0 => {
                 let Ok(header) = <[u8; 5]>::try_from(data.as_slice()) else {
@@ -317,6 +332,7 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
         // Stamped when the modem's word arrived, not after the card's reset: the PC/SC reset
         // takes its time, and another slot's bridge may stamp its own session meanwhile.
         let at = self.clock.now();
+        tracing::debug!(slot = self.slot, flags, last = self.last_status, inserted = self.inserted, "card status");
         let power = status_flags::VCC_PRESENT | status_flags::CLK_ACTIVE;
         let was_reset = self.last_status & status_flags::RESET_ACTIVE != 0;
         let was_powered = self.last_status & status_flags::VCC_PRESENT != 0;
@@ -324,6 +340,7 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
         self.last_status = flags;
         if was_reset && flags & status_flags::RESET_ACTIVE == 0 && powered && self.inserted {
             self.card.reset().await.map_err(self.card_err())?;
+            tracing::debug!(slot = self.slot, "card reset done");
             self.session.reset();
             self.held_response = None;
             self.active = true;
@@ -345,7 +362,11 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
             return Ok(());
         }
         let data = match direction(ins, p3) {
-            Direction::ToCard if p3 > 0 => self.fetch_data(ins, usize::from(p3)).await?,
+            Direction::ToCard if p3 > 0 => match self.fetch_data(ins, usize::from(p3)).await? {
+                Fetched::Data(data) => data,
+                // The modem gave the command up (a reset, another command): so does the card.
+                Fetched::Abandoned => return Ok(()),
+            },
             _ => Vec::new(),
         };
         let subject = self.session.observe(&header, &data);
@@ -384,8 +405,10 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
         Ok(())
     }
 
-    /// Asks the modem for the command's data with the INS procedure byte, and collects it.
-    async fn fetch_data(&mut self, ins: u8, len: usize) -> Result<Vec<u8>, BridgeError> {
+    /// Asks the modem for the command's data with the INS procedure byte, and collects it. A
+    /// modem that resets or powers the card meanwhile, or sends another command, has given
+    /// this one up: the status is taken in as always, the next command kept for the loop.
+    async fn fetch_data(&mut self, ins: u8, len: usize) -> Result<Fetched, BridgeError> {
         self.send(Message::TxData { flags: data_flags::PB_AND_RX, data: vec![ins] }).await?;
         let mut data = Vec::with_capacity(len);
         while data.len() < len {
@@ -394,12 +417,24 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
                 Message::RxData { flags, data: part } if flags & data_flags::TPDU_HDR == 0 => {
                     data.extend(part)
                 }
-                Message::Status(status) => self.last_status = status.flags,
+                Message::RxData { data: header, .. } => {
+                    tracing::debug!(slot = self.slot, "a new command before the last one's data");
+                    self.pending_header = <[u8; 5]>::try_from(header.as_slice()).ok();
+                    return Ok(Fetched::Abandoned);
+                }
+                Message::Status(status) => {
+                    let before = self.last_status;
+                    self.on_status(status.flags).await?;
+                    let lines = status_flags::VCC_PRESENT | status_flags::RESET_ACTIVE;
+                    if (before ^ status.flags) & lines != 0 {
+                        return Ok(Fetched::Abandoned);
+                    }
+                }
                 other => tracing::debug!(slot = self.slot, ?other, "ignored while collecting command data"),
             }
         }
         data.truncate(len);
-        Ok(data)
+        Ok(Fetched::Data(data))
     }
 
     /// The answer the modem gets: the card's, or the fault's, and which fault changed it.

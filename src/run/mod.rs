@@ -361,6 +361,7 @@ impl Run<'_> {
         let mut evidence = bench.evidence();
         evidence.broke.extend(broke);
         evidence.started_at = times.started_at;
+        evidence.observed_until = Some(times.ended_at);
         evidence.console_malformed = console.malformed.clone();
         evidence.console = console.events.clone();
         let scale = bench.scale();

@@ -186,12 +186,7 @@ fn failed_in_window(i: &Input, n: usize, expected: &ExpectedAttempt, seen: &Seen
     let (end, from) = match (seen.ended, &claim, seen.source) {
         (Some(end), _, source) => (end, source),
         (None, Some((at, _, _)), _) => (*at, Source::Console),
-        (None, None, _) => {
-            return Finding::not_observable(
-                expected_text,
-                format!("the bench did not see the DUT give {} up, and the console does not say", expected.seed),
-            );
-        }
+        (None, None, _) => return never_given_up(i, n, expected, seen, expected_text, bound),
     };
     let took = i.nominal(end.saturating_sub(seen.began));
     let early = if took < earliest { " (sooner than a correct firmware can know)" } else { "" };
@@ -215,6 +210,33 @@ fn failed_in_window(i: &Input, n: usize, expected: &ExpectedAttempt, seen: &Seen
         i.scale,
         kind_ok && took >= earliest,
     )
+}
+
+/// An attempt the bench never saw end. Where a correct firmware goes on to another seed, still
+/// being on it past its bound is a failure the bench sees; the last attempt of an exhaustion
+/// may rightly stay on its card, so there the end cannot be seen.
+fn never_given_up(
+    i: &Input,
+    n: usize,
+    expected: &ExpectedAttempt,
+    seen: &SeenAttempt,
+    expected_text: String,
+    bound: f64,
+) -> Finding {
+    let more_expected = n + 1 < i.expected.attempts.len();
+    let watched = i.evidence.observed_until.map(|until| i.nominal(until.saturating_sub(seen.began)));
+    match watched {
+        Some(watched) if more_expected && watched > bound => Finding::new(
+            expected_text,
+            format!("not given up: still on {} after {} ({})", expected.seed, fmt_ms(watched as u64), seen.source.name()),
+            false,
+        )
+        .measured(watched, bound),
+        _ => Finding::not_observable(
+            expected_text,
+            format!("the bench did not see the DUT give {} up, and the console does not say", expected.seed),
+        ),
+    }
 }
 
 /// The rig's own time in a judgement: an explicit answer goes through the rig's machinery; a
