@@ -9,8 +9,10 @@ set -eu
 # libusb-1.0-0-dev: building rusb (SIMtrace2 boards); util-linux: unshare, for pcscd's
 # private mount namespace; umockdev: umockdev-run, which replays a SIMtrace2 board to the USB
 # transport in tests/usb_umockdev.rs; chromium: the headless browser tests/timeline_html.rs
-# opens the `--timelines` pages in (from disk, no network) to check and screenshot them.
-PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools libusb-1.0-0-dev pkg-config util-linux umockdev chromium"
+# opens the `--timelines` pages in (from disk, no network) to check and screenshot them;
+# python3: runs examples/failover-dut, the independent firmware tests/independent_dut.rs puts
+# on the bench; procps: pgrep, with which that test looks for a DUT's leftover processes.
+PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools libusb-1.0-0-dev pkg-config util-linux umockdev chromium python3 procps"
 
 if [ -z "$PACKAGES" ]; then
     exit 0

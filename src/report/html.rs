@@ -1270,6 +1270,7 @@ mod tests {
             measured_ms: measured,
             limit_ms: measured.map(|_| 2000.0),
             rig_allowance_ms: None,
+            sources: Vec::new(),
         }
     }
 

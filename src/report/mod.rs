@@ -109,6 +109,9 @@ fn test_case(r: &ScenarioResult, allow_flaky: bool) -> TestCase {
         if let Some(a) = c.rig_allowance_ms {
             case.add_property((format!("check.{}.rig_allowance_ms", c.name), format!("{a:.3}")));
         }
+        if !c.sources.is_empty() {
+            case.add_property((format!("check.{}.sources", c.name), c.sources.join(", ")));
+        }
     }
     case
 }
@@ -163,6 +166,7 @@ mod tests {
             measured_ms: Some(31_900.0),
             limit_ms: Some(40_000.0),
             rig_allowance_ms: None,
+            sources: Vec::new(),
         });
         let other = result("master-connects", Verdict::Pass, Duration::from_millis(700), 2_500.0);
         let xml = junit("virtual", None, false, &[r, other]).unwrap();

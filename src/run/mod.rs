@@ -75,6 +75,57 @@ pub struct ScenarioResult {
     /// the timeline pages; empty where the scenario never ran, and in older results.
     #[serde(default)]
     pub expected: Vec<ExpectedBar>,
+    /// The attempts as the bench saw them (the card side; the console only where the card side
+    /// cannot see), in order, for the timeline pages; empty where the scenario never ran.
+    #[serde(default)]
+    pub observed: Vec<ObservedBar>,
+}
+
+/// One attempt as the bench saw it, as the timeline pages draw it. Nominal ms from the DUT's
+/// start.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ObservedBar {
+    pub seed: String,
+    pub slot: u8,
+    pub starts_at_ms: f64,
+    /// When the DUT gave it up; `None` while it still ran when the rig stopped watching.
+    pub ends_at_ms: Option<f64>,
+    /// `connected` (data went through it), `given up`, or `open`.
+    pub ended: String,
+    /// `card side`, `console` (a card out of its slot, as the console claims it) or `inferred`
+    /// (a card out of its slot the console does not mention, between the attempts around it).
+    pub source: String,
+}
+
+impl ObservedBar {
+    pub fn all(i: &checks::Input) -> Vec<ObservedBar> {
+        use checks::observed::{Observed, Source};
+        let o = Observed::derive(i);
+        let ms = |at: Duration| (i.scale.nominal_ms(at.saturating_sub(i.evidence.started_at)) * 10.0).round() / 10.0;
+        o.attempts
+            .iter()
+            .map(|a| {
+                let ended = match a.ended {
+                    _ if i.won_through_slot(a.slot) => "connected",
+                    Some(_) => "given up",
+                    None => "open",
+                };
+                ObservedBar {
+                    seed: i.seed_name(a.slot),
+                    slot: a.slot,
+                    starts_at_ms: ms(a.began),
+                    ends_at_ms: a.ended.map(ms),
+                    ended: ended.to_owned(),
+                    source: match a.source {
+                        Source::Card => "card side",
+                        Source::Console => "console",
+                        Source::Inferred => "inferred",
+                    }
+                    .to_owned(),
+                }
+            })
+            .collect()
+    }
 }
 
 /// One attempt the oracle expects, as the timeline pages draw it. Nominal ms from the DUT's
@@ -138,6 +189,7 @@ impl ScenarioResult {
             repeat: None,
             timeline: serde_json::Value::Null,
             expected: Vec::new(),
+            observed: Vec::new(),
         }
     }
 
@@ -329,6 +381,7 @@ impl Run<'_> {
         let mut result = self.error(reason);
         result.timeline = timeline::build(&input, &console.noise);
         result.expected = ExpectedBar::all(&oracle.expected[0]);
+        result.observed = ObservedBar::all(&input);
         result
     }
 
@@ -424,6 +477,7 @@ impl Run<'_> {
             wall: elapsed,
             timeline: timeline::build(&input, &console.noise),
             expected: ExpectedBar::all(&oracle.expected[chosen]),
+            observed: ObservedBar::all(&input),
             checks,
         }
     }

@@ -82,6 +82,7 @@ mod tests {
                 measured_ms: Some(ms),
                 limit_ms: Some(60_000.0),
                 rig_allowance_ms: None,
+                sources: Vec::new(),
             });
         }
         r

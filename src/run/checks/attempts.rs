@@ -20,8 +20,10 @@ pub fn master_first(i: &Input) -> Finding {
             expected,
             format!("{}'s card is out of its slot (pulled or bouncing), so the card side cannot see it tried, and the console does not say", master.seed),
         ),
-        Some(first) => Finding::new(expected, o.describe(i, first), first.slot == master.slot),
-        None => Finding::new(expected, "no attempt", false),
+        Some(first) => {
+            Finding::new(expected, o.describe(i, first), first.slot == master.slot).from([first.source.short()])
+        }
+        None => Finding::new(expected, "no attempt", false).from(o.sources()),
     }
 }
 
@@ -54,7 +56,7 @@ pub fn attempt_order(i: &Input) -> Finding {
     }
     let observed_text: Vec<String> = observed.iter().map(|a| o.describe(i, a)).collect();
     let observed_text = if observed_text.is_empty() { "no attempt".into() } else { observed_text.join(", ") };
-    Finding::new(expected_text, observed_text, passed)
+    Finding::new(expected_text, observed_text, passed).from(o.sources())
 }
 
 /// The console's claims against the card side: every `attempt` line on a seed the card side
@@ -62,7 +64,7 @@ pub fn attempt_order(i: &Input) -> Finding {
 pub fn console_claims(i: &Input) -> Finding {
     let o = i.observed();
     let claims = i.console_attempts().iter().filter(|(_, slot)| !o.unseen_slots.contains(slot)).count();
-    let mut finding = console_claims_of(&o, claims);
+    let mut finding = console_claims_of(&o, claims).from(["console", "card side"]);
     // A line that is an event the rig knows but cannot be read is shown, never dropped.
     if let Some((_, first)) = i.evidence.console_malformed.first() {
         finding.observed.push_str(&format!(
@@ -112,6 +114,7 @@ pub fn standby_judgements(i: &Input) -> Finding {
     } else if findings.iter().any(|(_, f)| f.status == super::Status::NotObservable) {
         out.status = super::Status::NotObservable;
     }
+    out = out.from(findings.iter().flat_map(|(_, f)| f.sources.clone()));
     // The first failing (else the last) standby's measurement stands for the check.
     let shown = findings.iter().find(|(_, f)| f.failed()).or(findings.last()).map(|(_, f)| f);
     if let Some(f) = shown {
@@ -201,6 +204,7 @@ fn failed_in_window(i: &Input, n: usize, expected: &ExpectedAttempt, seen: &Seen
         None => String::new(),
     };
     let allowance = allowance(i, how, seen.began, end, from);
+    let sources = if claim.is_some() { vec![from.short(), "console"] } else { vec![from.short()] };
     Finding::within(
         expected_text,
         format!("given up after {} ({}){early}{claimed}", fmt_ms(took as u64), from.name()),
@@ -210,6 +214,7 @@ fn failed_in_window(i: &Input, n: usize, expected: &ExpectedAttempt, seen: &Seen
         i.scale,
         kind_ok && took >= earliest,
     )
+    .from(sources)
 }
 
 /// An attempt the bench never saw end. Where a correct firmware goes on to another seed, still
@@ -231,7 +236,8 @@ fn never_given_up(
             format!("not given up: still on {} after {} ({})", expected.seed, fmt_ms(watched as u64), seen.source.name()),
             false,
         )
-        .measured(watched, bound),
+        .measured(watched, bound)
+        .from([seen.source.short()]),
         _ => Finding::not_observable(
             expected_text,
             format!("the bench did not see the DUT give {} up, and the console does not say", expected.seed),

@@ -41,6 +41,10 @@ pub struct Check {
     /// the bench measured it: a scaled bench's serial lines and card path are not radio time.
     #[serde(default)]
     pub rig_allowance_ms: Option<f64>,
+    /// Which of the bench's sources decided it (`card side`, `console`, `network`, `backend`,
+    /// `observer`), in the order they were consulted.
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 impl Check {
@@ -64,9 +68,21 @@ pub struct Finding {
     pub measured_ms: Option<f64>,
     pub limit_ms: Option<f64>,
     pub allowance: Option<Allowance>,
+    /// The sources that decided it.
+    pub sources: Vec<&'static str>,
 }
 
 impl Finding {
+    /// Names the sources that decided the finding.
+    fn from(mut self, sources: impl IntoIterator<Item = &'static str>) -> Finding {
+        for s in sources {
+            if !self.sources.contains(&s) {
+                self.sources.push(s);
+            }
+        }
+        self
+    }
+
     fn new(expected: impl Into<String>, observed: impl Into<String>, passed: bool) -> Finding {
         Finding {
             expected: expected.into(),
@@ -75,6 +91,7 @@ impl Finding {
             measured_ms: None,
             limit_ms: None,
             allowance: None,
+            sources: Vec::new(),
         }
     }
 
@@ -86,6 +103,7 @@ impl Finding {
             measured_ms: None,
             limit_ms: None,
             allowance: None,
+            sources: Vec::new(),
         }
     }
 
@@ -168,6 +186,7 @@ pub fn evaluate(input: &Input) -> Vec<Check> {
                 measured_ms: f.measured_ms,
                 limit_ms: f.limit_ms,
                 rig_allowance_ms: f.allowance.map(|a| a.real.as_secs_f64() * 1000.0),
+                sources: f.sources.iter().map(|s| (*s).to_owned()).collect(),
             }
         })
         .collect()
@@ -221,6 +240,16 @@ impl Input<'_> {
             Some(Win { at: s.at, imsi: s.imsi.clone(), source: "network" })
         };
         report.or_else(network)
+    }
+
+    /// Whether the bench saw data go through the seed in `slot`.
+    pub fn won_through_slot(&self, slot: u8) -> bool {
+        self.won_through(slot)
+    }
+
+    /// The seed the scenario puts in `slot` (`slot N` if none).
+    pub fn seed_name(&self, slot: u8) -> String {
+        self.seed_of_slot(slot)
     }
 
     /// Whether the bench saw data go through the seed in `slot`.

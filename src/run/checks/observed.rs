@@ -38,6 +38,14 @@ pub enum Source {
 }
 
 impl Source {
+    /// The evidence source, as checks name it.
+    pub fn short(self) -> &'static str {
+        match self {
+            Source::Card | Source::Inferred => "card side",
+            Source::Console => "console",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Source::Card => "card side",
@@ -96,8 +104,20 @@ impl Observed {
         // Console claims on slots the card side cannot see stand in for the card.
         let mut attempts = sessions.clone();
         let from_console = |slot: &u8| !card_side || unseen_slots.contains(slot);
-        for &(at, slot) in claims.iter().filter(|(_, slot)| from_console(slot)) {
-            attempts.push(SeenAttempt { slot, began: at, ended: None, source: Source::Console, authenticated: None });
+        // The console's lines reach the rig later than the card side's words: a console-only
+        // attempt keeps its place in the console's own order, before the card session of the
+        // next attempt the console claims on a card the card side sees.
+        let mut seen_claims_before = 0;
+        for &(at, slot) in &claims {
+            if !from_console(&slot) {
+                seen_claims_before += 1;
+                continue;
+            }
+            let began = match sessions.get(seen_claims_before) {
+                Some(next) if card_side && at >= next.began => next.began.saturating_sub(Duration::from_micros(1)),
+                _ => at,
+            };
+            attempts.push(SeenAttempt { slot, began, ended: None, source: Source::Console, authenticated: None });
         }
         attempts.sort_by_key(|a| a.began);
         close_console_attempts(i, &mut attempts);
@@ -143,6 +163,17 @@ impl Observed {
                     lost = true;
                     out.push(None);
                 }
+            }
+        }
+        out
+    }
+
+    /// The sources the attempts came from.
+    pub fn sources(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for a in &self.attempts {
+            if !out.contains(&a.source.short()) {
+                out.push(a.source.short());
             }
         }
         out

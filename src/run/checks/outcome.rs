@@ -39,10 +39,13 @@ fn seed_won(i: &Input, seed: &str, slot: u8) -> Finding {
         observer_says(i, slot, until),
         backend_says(i, seed),
     ];
+    const NAMES: [&str; 5] = ["console", "card side", "network", "observer", "backend"];
     let mut observed = Vec::new();
+    let mut used = Vec::new();
     let (mut agree, mut disagree) = (0, 0);
     for (n, say) in sources.into_iter().enumerate() {
         let Some(say) = say else { continue };
+        used.push(NAMES[n]);
         let independent = n > 0;
         match say {
             Say::Agrees(s) => {
@@ -60,9 +63,10 @@ fn seed_won(i: &Input, seed: &str, slot: u8) -> Finding {
         return Finding::not_observable(
             seed,
             format!("no independent source names the winner ({})", observed.join("; ")),
-        );
+        )
+        .from(used);
     }
-    Finding::new(seed, observed.join("; "), disagree == 0)
+    Finding::new(seed, observed.join("; "), disagree == 0).from(used)
 }
 
 /// The console's claim: `connected` through the winner agrees (but confirms nothing by itself).
@@ -210,12 +214,20 @@ fn nobody_won(i: &Input, expected: &str, stalled_on: Option<&str>) -> Finding {
     } else {
         observed.push("no data through any seed".into());
     }
-    Finding::new(expected, observed.join("; "), !wrong)
+    let mut used = vec!["console"];
+    if i.evidence.network.is_some() {
+        used.push("network");
+    }
+    used.push("backend");
+    if stalled_on.is_some() {
+        used.push("card side");
+    }
+    Finding::new(expected, observed.join("; "), !wrong).from(used)
 }
 
 pub fn time_to_winner(i: &Input) -> Finding {
     let limit = i.scenario.timeout_ms as f64;
-    let won = i.win().map(|w| (w.at, w.source)).or(i.connected().map(|(at, _)| (at, "console alone")));
+    let won = i.win().map(|w| (w.at, w.source)).or(i.connected().map(|(at, _)| (at, "console")));
     match (&i.expected.outcome, won) {
         (Outcome::Winner { connected_at_ms, .. }, Some((at, source))) => {
             let took = i.since_start(at);
@@ -232,6 +244,7 @@ pub fn time_to_winner(i: &Input) -> Finding {
                 i.scale,
                 true,
             )
+            .from([source])
         }
         (Outcome::Winner { .. }, None) => {
             Finding::new(format!("≤ {}", fmt_ms(limit as u64)), "never connected", false)
@@ -253,8 +266,9 @@ pub fn report(i: &Input) -> Finding {
                 format!("reports through {}", through.join(", "))
             };
             Finding::new(format!("a report through {seed}"), observed, reports.iter().any(|r| r.imsi == imsi))
+                .from(["backend"])
         }
-        _ => Finding::new("no report", format!("{} report(s)", reports.len()), reports.is_empty()),
+        _ => Finding::new("no report", format!("{} report(s)", reports.len()), reports.is_empty()).from(["backend"]),
     }
 }
 
@@ -284,4 +298,5 @@ pub fn settled(i: &Input) -> Finding {
         observed,
         card_later.is_empty() && console_later == 0,
     )
+    .from(["card side", "console"])
 }
