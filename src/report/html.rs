@@ -3,11 +3,12 @@
 //!
 //! A page draws one lane per source on the run's one clock (nominal ms from the DUT's start):
 //! the oracle's expected attempts (each from its start to its judgement, with the window its
-//! judgement must fall in) against the attempts the DUT's console reported, the console's
-//! events, each SIM slot (APDUs, card events, faults applied), the observer's URCs, the
-//! network (where the bench has a network record), the backend and the bench. A failing check
-//! is marked where it failed, or in the checks panel when it has no moment; everything has its
-//! details on hover.
+//! judgement must fall in) against the attempts as the bench saw them ([`ObservedBar`]s: the
+//! card side, the console only where a card is out of its slot, or inferred), the console's
+//! events, each SIM slot (APDUs with their bytes, card events with the ATR, faults applied),
+//! the observer's URCs, the network (where the bench has a network record), the backend and
+//! the bench. A failing check is marked where it failed, or in the checks panel when it has no
+//! moment; each check names the sources that decided it; everything has its details on hover.
 //!
 //! Pages are self-contained (inline CSS and script, nothing fetched). Every text taken from a
 //! result is escaped here ([`escape`]); the script reads only data attributes and writes only
@@ -19,7 +20,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::run::checks::{Check, Status};
-use crate::run::{ExpectedBar, ScenarioResult, Verdict};
+use crate::run::{ExpectedBar, ObservedBar, ScenarioResult, Verdict};
 
 /// Text made safe for HTML text and attribute values (double- or single-quoted): markup
 /// characters as entities, control characters (but tab and newline) as their visible Unicode
@@ -103,163 +104,223 @@ fn items(timeline: &Value) -> Vec<Item<'_>> {
         .collect()
 }
 
-/// How an observed attempt ended.
+/// What the page knows of the attempts the bench saw ([`ScenarioResult::observed`]), set
+/// against the oracle's.
+struct Seen<'a> {
+    bars: &'a [ObservedBar],
+    /// For each bar, the oracle's attempt it stands in the place of.
+    places: Vec<Place>,
+    /// Seeds by slot, from the oracle's attempts and the bench's.
+    names: BTreeMap<u8, String>,
+    /// Whether the bench has a card side (a bridge that traced anything).
+    card_side: bool,
+    /// Slots whose cards are out of their slots (pulled, or bouncing in and out) at some
+    /// point: the modem never touches such a card, so the card side cannot see it tried.
+    out_of_slot: Vec<u64>,
+    /// Expected attempts that cannot be compared: their cards are out of their slots and no
+    /// bar shows them tried.
+    unseen: Vec<usize>,
+}
+
+/// Where an observed attempt stands against the oracle's, compared in order as `attempt_order`
+/// compares them.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Ended {
-    Failed,
-    JudgedOk,
-    Connected,
-    /// The next attempt began without a judgement of this one.
-    Superseded,
-    Exhausted,
-    /// Nothing ended it before the timeline did.
-    Open,
+enum Place {
+    /// The oracle's `n`th attempt, on the slot it expects.
+    Due(usize),
+    /// Where the oracle expects its `n`th attempt, on another slot.
+    Instead(usize),
+    /// After every attempt the oracle expects.
+    Extra,
 }
 
-/// An attempt as the DUT's console reported it: `attempt` → `judged` (or `connected`).
-#[derive(Debug, Clone)]
-struct Attempt {
-    t: f64,
-    end: Option<f64>,
-    ended: Ended,
-    slot: u8,
-    role: String,
-    pass: u64,
-    iccid: String,
-    index: Option<f64>,
-    reason: String,
-    explicit: bool,
-    /// Its place among the first pass's attempts (what the oracle's attempts compare with).
-    first_pass: Option<usize>,
-}
+impl<'a> Seen<'a> {
+    fn new(r: &'a ScenarioResult, items: &[Item]) -> Seen<'a> {
+        let bars = r.observed.as_slice();
+        let bridge = || items.iter().filter(|i| i.source == "bridge");
+        let card_side = bridge().next().is_some();
+        let out_of_slot: Vec<u64> = bridge()
+            .filter(|i| {
+                i.v["card"].as_str().is_some_and(|c| c.starts_with("fault pulled") || c.starts_with("fault flaky"))
+            })
+            .filter_map(|i| i.v["slot"].as_u64())
+            .collect();
+        let unseen: Vec<usize> = r
+            .expected
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                out_of_slot.contains(&e.slot.into()) && !bars.iter().any(|b| b.slot == e.slot)
+            })
+            .map(|(n, _)| n)
+            .collect();
+        let compared: Vec<(usize, &ExpectedBar)> =
+            r.expected.iter().enumerate().filter(|(n, _)| !unseen.contains(n)).collect();
+        let places = bars
+            .iter()
+            .enumerate()
+            .map(|(k, b)| match compared.get(k) {
+                Some(&(n, e)) if e.slot == b.slot => Place::Due(n),
+                Some(&(n, _)) => Place::Instead(n),
+                None => Place::Extra,
+            })
+            .collect();
+        let mut names: BTreeMap<u8, String> = BTreeMap::new();
+        for b in bars.iter().filter(|b| !b.seed.is_empty()) {
+            names.insert(b.slot, b.seed.clone());
+        }
+        for e in &r.expected {
+            names.insert(e.slot, e.seed.clone());
+        }
+        Seen { bars, places, names, card_side, out_of_slot, unseen }
+    }
 
-fn observed_attempts(items: &[Item]) -> Vec<Attempt> {
-    let mut out: Vec<Attempt> = Vec::new();
-    let mut open: Option<usize> = None;
-    let mut first_pass = 0;
-    for it in items.iter().filter(|i| i.source == "console") {
-        let e = &it.v["event"];
-        let slot = e["slot"].as_u64().map(|s| s as u8);
-        let open_here = open.filter(|&i| Some(out[i].slot) == slot);
-        match e["event"].as_str().unwrap_or("") {
-            "attempt" => {
-                if let Some(i) = open.take() {
-                    out[i].end = Some(it.t);
-                    out[i].ended = Ended::Superseded;
-                }
-                let pass = e["pass"].as_u64().unwrap_or(1);
-                let n = (pass == 1).then(|| {
-                    first_pass += 1;
-                    first_pass - 1
-                });
-                out.push(Attempt {
-                    t: it.t,
-                    end: None,
-                    ended: Ended::Open,
-                    slot: slot.unwrap_or(0),
-                    role: e["role"].as_str().unwrap_or("").to_owned(),
-                    pass,
-                    iccid: e["iccid"].as_str().unwrap_or("").to_owned(),
-                    index: e["index"].as_f64(),
-                    reason: String::new(),
-                    explicit: false,
-                    first_pass: n,
-                });
-                open = Some(out.len() - 1);
-            }
-            "judged" => {
-                if let Some(i) = open_here {
-                    let a = &mut out[i];
-                    a.end = Some(it.t);
-                    a.ended = if e["ok"].as_bool() == Some(true) { Ended::JudgedOk } else { Ended::Failed };
-                    a.reason = e["reason"].as_str().unwrap_or("").to_owned();
-                    a.explicit = e["explicit"].as_bool().unwrap_or(false);
-                    open = None;
-                }
-            }
-            "connected" => {
-                if let Some(i) = open_here {
-                    out[i].end = Some(it.t);
-                    out[i].ended = Ended::Connected;
-                    open = None;
-                } else if let Some(a) = out.iter_mut().rev().find(|a| Some(a.slot) == slot)
-                    && a.ended == Ended::JudgedOk
-                {
-                    a.ended = Ended::Connected;
-                }
-            }
-            "exhausted" => {
-                if let Some(i) = open.take() {
-                    out[i].end = Some(it.t);
-                    out[i].ended = Ended::Exhausted;
-                }
-            }
-            _ => {}
+    /// The bar that is the oracle's `n`th attempt, where the bench saw it where expected.
+    fn due(&self, n: usize) -> Option<&'a ObservedBar> {
+        let k = self.places.iter().position(|p| *p == Place::Due(n))?;
+        Some(&self.bars[k])
+    }
+
+    /// The first bar out of the oracle's order.
+    fn first_wrong(&self) -> Option<&'a ObservedBar> {
+        let k = self.places.iter().position(|p| !matches!(p, Place::Due(_)))?;
+        Some(&self.bars[k])
+    }
+
+    /// Where the last bar ended (or began, if it did not end).
+    fn last_end(&self) -> Option<f64> {
+        self.bars.last().map(|b| b.ends_at_ms.unwrap_or(b.starts_at_ms))
+    }
+
+    /// What a bar's source means, for its tooltip, and the class that marks it.
+    fn source_text(&self, source: &str) -> (&'static str, String) {
+        match source {
+            "card side" => ("", "seen on the card side".to_owned()),
+            "console" if self.card_side => ("claimed", "the console's claim (card out of its slot)".to_owned()),
+            "console" => ("claimed", "the console's claim (no card side on this bench)".to_owned()),
+            "inferred" => ("inferred", "inferred: card out of its slot".to_owned()),
+            other => ("claimed", format!("source: {other}")),
         }
     }
-    out
 }
 
-/// Seeds by slot: the oracle's attempts name theirs; the `attempt_order` check names every
-/// first-pass attempt in order, which names the rest where it lists as many as were seen.
-fn seed_names(r: &ScenarioResult, observed: &[Attempt]) -> BTreeMap<u8, String> {
-    let mut names: BTreeMap<u8, String> = BTreeMap::new();
-    let first: Vec<&Attempt> = observed.iter().filter(|a| a.first_pass.is_some()).collect();
-    if let Some(order) = r.checks.iter().find(|c| c.name == "attempt_order") {
-        let listed: Vec<&str> = order.observed.split(", ").filter(|s| !s.is_empty()).collect();
-        if listed.len() == first.len() {
-            for (a, name) in first.iter().zip(listed) {
-                if !name.contains(' ') {
-                    names.insert(a.slot, name.to_owned());
-                }
-            }
-        }
+/// How a bar ended, from [`ObservedBar::ended`]: its class, its mark, and in words.
+fn ended_style(ended: &str) -> (&'static str, &'static str, String) {
+    match ended {
+        "connected" => ("ok", "✔", "connected: data went through it".to_owned()),
+        "given up" => ("failed", "✘", "given up".to_owned()),
+        "open" => ("open", "…", "still on it when the rig stopped watching".to_owned()),
+        other => ("open", "?", other.to_owned()),
     }
-    for e in &r.expected {
-        names.insert(e.slot, e.seed.clone());
-    }
-    names
 }
 
 /// Where a failing check is drawn: its lane and moment, or `None` for the checks panel only.
-fn fail_at(
-    c: &Check,
-    observed: &[Attempt],
-    items: &[Item],
-    expected: &[ExpectedBar],
-) -> Option<(&'static str, f64)> {
-    let console = |kind: &str| {
-        items.iter().filter(|i| i.source == "console").find(|i| i.v["event"]["event"] == kind).map(|i| i.t)
-    };
-    let first = observed.iter().find(|a| a.first_pass == Some(0));
+fn fail_at(c: &Check, seen: &Seen, items: &[Item], expected: &[ExpectedBar]) -> Option<(&'static str, f64)> {
+    let console_events = || items.iter().filter(|i| i.source == "console");
+    let console = |kind: &str| console_events().find(|i| i.v["event"]["event"] == kind).map(|i| i.t);
+    let backend = || items.iter().find(|i| i.source == "backend").map(|i| i.t);
+    let first = seen.bars.first();
     match c.name.as_str() {
-        "master_first" => first.map(|a| ("observed", a.t)),
-        "master_judgement" => match (first, c.measured_ms) {
-            (Some(a), Some(took)) => Some(("observed", a.t + took)),
-            (Some(a), None) => Some(("observed", a.end.unwrap_or(a.t))),
-            _ => None,
-        },
-        "attempt_order" => {
-            let first_pass: Vec<&Attempt> = observed.iter().filter(|a| a.first_pass.is_some()).collect();
-            let wrong = first_pass
-                .iter()
-                .enumerate()
-                .find(|(n, a)| expected.get(*n).is_none_or(|e| e.slot != a.slot));
-            match wrong {
-                Some((_, a)) => Some(("observed", a.t)),
-                // Fewer attempts than expected: where the last one ended.
-                None => first_pass.last().map(|a| ("observed", a.end.unwrap_or(a.t))),
+        "master_first" => first.map(|b| ("observed", b.starts_at_ms)),
+        "master_judgement" => {
+            let b = seen.due(0).or(first)?;
+            match c.measured_ms {
+                Some(took) => Some(("observed", b.starts_at_ms + took)),
+                None => Some(("observed", b.ends_at_ms.unwrap_or(b.starts_at_ms))),
             }
         }
-        "winner" => console("connected").map(|t| ("console", t)),
-        "time_to_winner" => c.measured_ms.or_else(|| console("connected")).map(|t| ("console", t)),
-        "report" => items.iter().find(|i| i.source == "backend").map(|i| ("backend", i.t)),
+        "attempt_order" => match seen.first_wrong() {
+            Some(b) => Some(("observed", b.starts_at_ms)),
+            // Fewer attempts than expected: where the last one ended.
+            None => seen.last_end().map(|t| ("observed", t)),
+        },
+        "standby_judgements" => {
+            let failed = expected.iter().enumerate().skip(1).filter(|(_, e)| e.judged.starts_with("failed"));
+            for (n, e) in failed.filter(|(n, _)| !seen.unseen.contains(n)) {
+                let Some(b) = seen.due(n) else {
+                    // The attempts went elsewhere before this standby: where they did.
+                    return match seen.first_wrong() {
+                        Some(w) => Some(("observed", w.starts_at_ms)),
+                        None => seen.last_end().map(|t| ("observed", t)),
+                    };
+                };
+                let earliest = e.earliest_ms.unwrap_or(0) as f64;
+                match (b.ends_at_ms, e.bound_ms) {
+                    (Some(end), bound) => {
+                        let took = end - b.starts_at_ms;
+                        if took < earliest || bound.is_some_and(|hi| took > hi as f64) {
+                            return Some(("observed", end));
+                        }
+                    }
+                    // Never given up: wrong from its bound on.
+                    (None, Some(hi)) => return Some(("observed", b.starts_at_ms + hi as f64)),
+                    (None, None) => {}
+                }
+            }
+            // In its window, but judged the wrong way (the console's claim): the one measured.
+            let m = c.measured_ms?;
+            let b = (1..expected.len()).filter_map(|n| seen.due(n)).find(|b| {
+                b.ends_at_ms.is_some_and(|end| (end - b.starts_at_ms - m).abs() < 1.0)
+            })?;
+            Some(("observed", b.starts_at_ms + m))
+        }
+        "console_claims" => {
+            // The console's first-pass `attempt` lines on cards the card side can see, against
+            // the card side's attempts, in order: the first that differ.
+            let visible = |slot: u64| !seen.out_of_slot.contains(&slot);
+            let card: Vec<&ObservedBar> =
+                seen.bars.iter().filter(|b| b.source == "card side" && visible(b.slot.into())).collect();
+            let claims: Vec<(f64, u64)> = console_events()
+                .filter(|i| i.v["event"]["event"] == "attempt" && i.v["event"]["pass"].as_u64().unwrap_or(1) == 1)
+                .filter_map(|i| Some((i.t, i.v["event"]["slot"].as_u64()?)))
+                .filter(|&(_, slot)| visible(slot))
+                .collect();
+            (0..claims.len().max(card.len())).find_map(|n| match (claims.get(n), card.get(n)) {
+                (Some((_, slot)), Some(b)) if *slot == u64::from(b.slot) => None,
+                (Some((t, _)), _) => Some(("console", *t)),
+                (None, Some(b)) => Some(("observed", b.starts_at_ms)),
+                (None, None) => None,
+            })
+        }
+        "winner" => console("connected").map(|t| ("console", t)).or_else(|| backend().map(|t| ("backend", t))),
+        "time_to_winner" => {
+            let by = |s: &str| c.sources.iter().any(|x| x == s);
+            let has_network = items.iter().any(|i| i.source == "network");
+            let lane = if by("backend") {
+                "backend"
+            } else if by("network") && has_network {
+                "network"
+            } else {
+                "console"
+            };
+            c.measured_ms.or_else(|| console("connected")).map(|t| (lane, t))
+        }
+        "report" => backend().map(|t| ("backend", t)),
         "settled" => {
-            let won = console("connected")?;
-            observed.iter().find(|a| a.t > won).map(|a| ("observed", a.t))
+            let won = backend().or_else(|| console("connected"))?;
+            match seen.bars.iter().find(|b| b.starts_at_ms > won) {
+                Some(b) => Some(("observed", b.starts_at_ms)),
+                None => console_events()
+                    .find(|i| i.t > won && i.v["event"]["event"] == "attempt")
+                    .map(|i| ("console", i.t)),
+            }
         }
         _ => None,
     }
+}
+
+/// At most this many bytes of an APDU or ATR in a tooltip.
+const HEX_MAX: usize = 260;
+
+/// Hex as bytes apart (`00 A4 00 0C`), at most `max` bytes of it.
+fn hex_bytes(hex: &str, max: usize) -> String {
+    let chars: Vec<char> = hex.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = chars.len().div_ceil(2);
+    let mut out: Vec<String> = chars.chunks(2).take(max).map(|p| p.iter().collect()).collect();
+    if bytes > max {
+        out.push(format!("… ({bytes} bytes in all; the JSON timeline has them)"));
+    }
+    out.join(" ")
 }
 
 /// The instruction an INS byte is (ISO 7816-4, TS 102 221, TS 31.102), for tooltips.
@@ -378,15 +439,14 @@ fn slot_lane_key(slot: u64) -> String {
     format!("slot-{slot}")
 }
 
-fn build_chart(
-    r: &ScenarioResult,
-    items: &[Item],
-    observed: &[Attempt],
-    names: &BTreeMap<u8, String>,
-) -> Chart {
+fn build_chart(r: &ScenarioResult, items: &[Item], seen: &Seen) -> Chart {
+    let names = &seen.names;
     let mut span = r.nominal_ms.max(1.0);
     for i in items {
         span = span.max(i.t);
+    }
+    for b in seen.bars {
+        span = span.max(b.ends_at_ms.unwrap_or(b.starts_at_ms));
     }
     for e in &r.expected {
         span = span.max(e.ends_at_ms.unwrap_or(e.starts_at_ms) as f64);
@@ -395,7 +455,7 @@ fn build_chart(
         }
     }
     for c in r.checks.iter().filter(|c| c.failed()) {
-        if let Some((_, t)) = fail_at(c, observed, items, &r.expected) {
+        if let Some((_, t)) = fail_at(c, seen, items, &r.expected) {
             span = span.max(t);
         }
     }
@@ -471,69 +531,83 @@ fn build_chart(
         expected.hint.push_str(" (This result carries no expectation.)");
     }
 
-    // The attempts the console reported.
-    let mut seen = Lane::new(
+    // The attempts the bench saw.
+    let mut observed = Lane::new(
         "observed",
         "observed attempts",
-        "The attempts the DUT's console reported: each bar from `attempt` to `judged` (or `connected`).",
+        "The attempts as the bench saw them: each bar from the modem's reset of the card to the DUT giving \
+         it up (its card powered down, or the next attempt), from the card side; a card out of its slot is \
+         never touched, so its attempt is the console's claim (dashed) or inferred between the attempts \
+         around it (dotted). Open bars run to the end of the timeline.",
         "bars",
         2,
     );
-    for a in observed {
-        let end = a.end.unwrap_or(span);
-        let (class, mark, how) = match a.ended {
-            Ended::Failed => ("failed", "✘", "judged failed"),
-            Ended::JudgedOk => ("ok", "✔", "judged ok"),
-            Ended::Connected => ("ok", "✔", "connected"),
-            Ended::Superseded => ("open", "?", "not judged before the next attempt"),
-            Ended::Exhausted => ("open", "?", "not judged before `exhausted`"),
-            Ended::Open => ("open", "…", "not judged by the end of the timeline"),
-        };
-        let mut tip = format!(
-            "observed attempt · {} · {}{}\npass {}, ICCID {}\nstarts at {}\n{how}",
-            seed_of(a.slot),
-            if a.role.is_empty() { "?" } else { &a.role },
-            a.index.map(|x| format!(", index {}", num(x, 3))).unwrap_or_default(),
-            a.pass,
-            a.iccid,
-            fmt_ms(a.t)
-        );
-        if let Some(t) = a.end {
-            let _ = write!(tip, " after {} (at {})", fmt_ms(t - a.t), fmt_ms(t));
-        }
-        if !a.reason.is_empty() {
-            let _ = write!(tip, ": {}{}", a.reason, if a.explicit { " (explicit)" } else { " (at T)" });
+    for (k, b) in seen.bars.iter().enumerate() {
+        let start = b.starts_at_ms;
+        let end = b.ends_at_ms.unwrap_or(span);
+        let (class, mark, how) = ended_style(&b.ended);
+        let (source_class, source) = seen.source_text(&b.source);
+        let mut tip = format!("observed attempt {} · {}\n{source}\nstarts at {}\n{how}", k + 1, seed_of(b.slot), fmt_ms(start));
+        match b.ends_at_ms {
+            Some(t) => {
+                let _ = write!(tip, "; ends after {} (at {})", fmt_ms(t - start), fmt_ms(t));
+            }
+            None => tip.push_str("; no end seen"),
         }
         let mut classes = format!("bar {class}");
-        if let Some(n) = a.first_pass {
-            match r.expected.get(n) {
-                Some(e) if e.slot == a.slot => {
-                    if let (Some(lo), Some(hi), Some(t)) = (e.earliest_ms, e.bound_ms, a.end) {
-                        let took = t - a.t;
-                        let inside = took >= lo as f64 && took <= hi as f64;
-                        let _ = write!(
-                            tip,
-                            "\noracle: judgement due {} to {} after the start: {}",
-                            fmt_ms(lo as f64),
-                            fmt_ms(hi as f64),
-                            if inside { "inside" } else { "OUTSIDE" }
-                        );
-                    }
-                }
-                Some(e) => {
-                    classes.push_str(" wrong");
-                    let _ = write!(tip, "\noracle: attempt {} should be {} (slot {})", n + 1, e.seed, e.slot);
-                }
-                None if !r.expected.is_empty() => {
-                    classes.push_str(" wrong");
-                    let _ = write!(tip, "\noracle: no attempt {} expected", n + 1);
-                }
-                None => {}
-            }
+        if !source_class.is_empty() {
+            let _ = write!(classes, " {source_class}");
         }
-        let name = names.get(&a.slot).map_or(String::new(), |n| format!(" {n}"));
-        let label = format!("{mark} s{}{name}", a.slot);
-        chart.bar(&mut seen, a.t, end, &classes, &label, &tip);
+        match seen.places.get(k).copied() {
+            Some(Place::Due(n)) => {
+                let e = &r.expected[n];
+                let _ = write!(tip, "\noracle: attempt {} is {} (slot {}), {}", n + 1, e.seed, e.slot, e.judged);
+                if let (Some(lo), Some(hi), Some(t)) = (e.earliest_ms, e.bound_ms, b.ends_at_ms) {
+                    let took = t - start;
+                    let inside = took >= lo as f64 && took <= hi as f64;
+                    let _ = write!(
+                        tip,
+                        "\noracle: judgement due {} to {} after the start: {}",
+                        fmt_ms(lo as f64),
+                        fmt_ms(hi as f64),
+                        if inside { "inside" } else { "OUTSIDE" }
+                    );
+                }
+            }
+            Some(Place::Instead(n)) => {
+                let e = &r.expected[n];
+                classes.push_str(" wrong");
+                let _ = write!(tip, "\noracle: attempt {} should be {} (slot {})", n + 1, e.seed, e.slot);
+            }
+            Some(Place::Extra) if !r.expected.is_empty() => {
+                classes.push_str(" wrong");
+                let _ = write!(tip, "\noracle: no attempt {} expected", k + 1);
+            }
+            _ => {}
+        }
+        let name = names.get(&b.slot).map_or(String::new(), |n| format!(" {n}"));
+        let via = match b.source.as_str() {
+            "card side" => String::new(),
+            "inferred" => " (inferred)".to_owned(),
+            other => format!(" ({other})"),
+        };
+        let label = format!("{mark} s{}{name}{via}", b.slot);
+        chart.bar(&mut observed, start, end, &classes, &label, &tip);
+    }
+    let unseen: Vec<String> = seen
+        .unseen
+        .iter()
+        .map(|&n| format!("{} (slot {})", r.expected[n].seed, r.expected[n].slot))
+        .collect();
+    if !unseen.is_empty() {
+        let _ = write!(
+            observed.hint,
+            " Not seen, and not compared: {} (a card out of its slot, and the console does not say).",
+            unseen.join(", ")
+        );
+    }
+    if seen.bars.is_empty() {
+        observed.hint.push_str(" (The bench saw no attempt.)");
     }
 
     let mut console =
@@ -553,8 +627,8 @@ fn build_chart(
     for e in &r.expected {
         slot_lane(&mut slots, e.slot.into());
     }
-    for a in observed {
-        slot_lane(&mut slots, a.slot.into());
+    for b in seen.bars {
+        slot_lane(&mut slots, b.slot.into());
     }
     let mut observer = Lane::new(
         "observer",
@@ -644,7 +718,11 @@ fn build_chart(
                 if let Some(card) = v["card"].as_str() {
                     let (class, prio) =
                         if card.starts_with("fault ") { ("card fault", 3) } else { ("card", 2) };
-                    chart.point(lane, it.t, class, prio, card, &format!("slot {slot}: {card}"));
+                    let mut tip = format!("slot {slot}: {card}");
+                    if let Some(atr) = v["atr"].as_str() {
+                        let _ = write!(tip, "\nATR: {}", hex_bytes(atr, HEX_MAX));
+                    }
+                    chart.point(lane, it.t, class, prio, card, &tip);
                     continue;
                 }
                 let ins = v["ins"].as_str().unwrap_or("??");
@@ -673,6 +751,13 @@ fn build_chart(
                 let subject = v["subject"].as_str().filter(|s| *s != ins_name(ins));
                 if let Some(s) = subject {
                     let _ = write!(tip, " ({s})");
+                }
+                if let Some(command) = v["command"].as_str().filter(|c| !c.is_empty()) {
+                    let _ = write!(tip, "\ncommand: {}", hex_bytes(command, HEX_MAX));
+                }
+                if let Some(response) = v["response"].as_str() {
+                    let text = if response.is_empty() { "none".to_owned() } else { hex_bytes(response, HEX_MAX) };
+                    let _ = write!(tip, "\nresponse: {text}");
                 }
                 let mut class = match sw {
                     Some(s) if ["90", "91", "61", "9F"].iter().any(|p| s.starts_with(p)) => "apdu",
@@ -739,7 +824,7 @@ fn build_chart(
 
     // Failing checks, each where it failed.
     let mut chart = chart;
-    let mut lanes = vec![expected, seen, console];
+    let mut lanes = vec![expected, observed, console];
     lanes.extend(slots.into_values());
     lanes.push(observer);
     if items.iter().any(|i| i.source == "network") {
@@ -753,7 +838,7 @@ fn build_chart(
         lanes.push(other);
     }
     for c in r.checks.iter().filter(|c| c.failed()) {
-        let Some((on, t)) = fail_at(c, observed, items, &r.expected) else { continue };
+        let Some((on, t)) = fail_at(c, seen, items, &r.expected) else { continue };
         let Some(lane) = lanes.iter_mut().find(|l| l.key == on) else { continue };
         let _ = write!(
             lane.html,
@@ -763,17 +848,24 @@ fn build_chart(
             t = num(t, 1),
             left = chart.pct(t),
             tip = escape(&format!(
-                "check {} failed here ({})\nexpected: {}\nobserved: {}{}",
+                "check {} failed here ({})\nexpected: {}\nobserved: {}{}{}",
                 c.name,
                 fmt_ms(t),
                 c.expected,
                 c.observed,
-                measured(c).map(|m| format!("\n{m}")).unwrap_or_default()
+                measured(c).map(|m| format!("\n{m}")).unwrap_or_default(),
+                decided_on(c).map(|d| format!("\n{d}")).unwrap_or_default()
             )),
         );
     }
     chart.lanes = lanes;
     chart
+}
+
+/// `decided on: card side, console`: the bench's sources that decided a check, where it names
+/// them.
+fn decided_on(c: &Check) -> Option<String> {
+    (!c.sources.is_empty()).then(|| format!("decided on: {}", c.sources.join(", ")))
 }
 
 fn measured(c: &Check) -> Option<String> {
@@ -789,8 +881,7 @@ fn measured(c: &Check) -> Option<String> {
 /// The page of one scenario.
 pub fn scenario_page(r: &ScenarioResult) -> String {
     let items = items(&r.timeline);
-    let observed = observed_attempts(&items);
-    let names = seed_names(r, &observed);
+    let seen = Seen::new(r, &items);
     let (word, class, why) = verdict_word(&r.verdict);
     let mut h = String::new();
     let _ = write!(
@@ -820,18 +911,19 @@ pub fn scenario_page(r: &ScenarioResult) -> String {
         for c in &failing {
             let _ = write!(
                 h,
-                "<li><b>{}</b>: expected {}, observed {}</li>",
+                "<li><b>{}</b>: expected {}, observed {}{}</li>",
                 escape(&c.name),
                 escape(&c.expected),
-                escape(&c.observed)
+                escape(&c.observed),
+                decided_on(c).map(|d| format!(" <span class=\"src\">({})</span>", escape(&d))).unwrap_or_default()
             );
         }
         h.push_str("</ul>");
     }
     h.push_str("</header>\n");
 
-    let chart = build_chart(r, &items, &observed, &names);
-    if items.is_empty() && r.expected.is_empty() {
+    let chart = build_chart(r, &items, &seen);
+    if items.is_empty() && r.expected.is_empty() && r.observed.is_empty() {
         h.push_str("<p class=\"empty\">No timeline: the scenario did not run far enough to leave one.</p>\n");
     } else {
         let _ = writeln!(
@@ -868,7 +960,7 @@ pub fn scenario_page(r: &ScenarioResult) -> String {
 
     h.push_str(
         "<section class=\"checks\"><h2>Checks</h2><table><thead><tr><th></th><th>check</th><th>expected</th>\
-                <th>observed</th><th>measured</th><th>where</th></tr></thead><tbody>\n",
+                <th>observed</th><th>measured</th><th>decided on</th><th>where</th></tr></thead><tbody>\n",
     );
     for c in &r.checks {
         let (row, mark) = match c.status {
@@ -878,8 +970,14 @@ pub fn scenario_page(r: &ScenarioResult) -> String {
             }
             Status::Fail => ("fail", String::new()),
         };
-        let at = c.failed().then(|| fail_at(c, &observed, &items, &r.expected)).flatten();
-        let tip = escape(&format!("{} failed: expected {}; observed {}", c.name, c.expected, c.observed));
+        let at = c.failed().then(|| fail_at(c, &seen, &items, &r.expected)).flatten();
+        let tip = escape(&format!(
+            "{} failed: expected {}; observed {}{}",
+            c.name,
+            c.expected,
+            c.observed,
+            decided_on(c).map(|d| format!("; {d}")).unwrap_or_default()
+        ));
         let (mark, place) = match (c.status, at) {
             (Status::Fail, Some((on, t))) => (
                 format!("<span class=\"mark fail\" title=\"{tip}\">✘</span>"),
@@ -902,15 +1000,22 @@ pub fn scenario_page(r: &ScenarioResult) -> String {
         let _ = writeln!(
             h,
             "<tr class=\"check {row}\" data-check=\"{name}\"><td>{mark}</td><td>{name}</td><td>{expected}</td>\
-             <td>{observed}</td><td>{measured}</td><td>{place}</td></tr>",
+             <td>{observed}</td><td>{measured}</td><td class=\"src\" title=\"{sources_tip}\">{sources}</td>\
+             <td>{place}</td></tr>",
             name = escape(&c.name),
             expected = escape(&c.expected),
             observed = escape(&c.observed),
             measured = escape(&measured(c).unwrap_or_default()),
+            sources = escape(&decided_on(c).unwrap_or_default()),
+            sources_tip = escape(&format!(
+                "the bench's sources that decided {}: {}",
+                c.name,
+                if c.sources.is_empty() { "none named".to_owned() } else { c.sources.join(", ") }
+            )),
         );
     }
     if r.checks.is_empty() {
-        h.push_str("<tr><td></td><td colspan=\"5\">no checks were evaluated</td></tr>\n");
+        h.push_str("<tr><td></td><td colspan=\"6\">no checks were evaluated</td></tr>\n");
     }
     h.push_str("</tbody></table></section>\n");
     let _ = write!(h, "<div id=\"tip\" role=\"tooltip\"></div><script>{JS}</script>\n</body></html>\n");
@@ -959,9 +1064,11 @@ pub fn index_page(results: &[ScenarioResult]) -> String {
 }
 
 const LEGEND: &str = "<p class=\"legend\">\
-<span><i class=\"k-ok\"></i>connected / judged ok</span>\
-<span><i class=\"k-failed\"></i>judged failed</span>\
-<span><i class=\"k-open\"></i>not judged</span>\
+<span><i class=\"k-ok\"></i>connected</span>\
+<span><i class=\"k-failed\"></i>judged failed / given up</span>\
+<span><i class=\"k-open\"></i>not given up / open</span>\
+<span><i class=\"k-claimed\"></i>the console's claim (card out of its slot)</span>\
+<span><i class=\"k-inferred\"></i>inferred (card out of its slot)</span>\
 <span><i class=\"k-wrong\"></i>not the attempt the oracle expects here</span>\
 <span><i class=\"k-win\"></i>window its judgement must fall in</span>\
 <span><i class=\"k-apdu\"></i>APDU answered</span>\
@@ -1003,6 +1110,8 @@ a{color:#1a5fb4}
 .bar.ok{background:#2e8540}.bar.failed{background:#8a8f9c}.bar.open{background:repeating-linear-gradient(135deg,#9aa0ad 0 5px,#c2c6cf 5px 10px);color:#222}
 .bar.wrong{box-shadow:inset 0 0 0 2px #c01c28;background-color:#d9534f}
 .bar.failed.wrong{background:#d9534f}
+.bar.claimed{border:2px dashed #1e2430}
+.bar.inferred{border:2px dotted #1e2430;opacity:.75}
 .win{position:absolute;top:23px;height:6px;border:2px solid #1a5fb4;border-top:0;min-width:3px;background:rgba(26,95,180,.12)}
 .win.odd{top:30px}
 .win .lbl{display:none}
@@ -1029,7 +1138,8 @@ td .check-fail{position:static;display:inline;color:#c01c28;font-weight:700}
 td .check-fail::before{display:none}
 .legend{color:#5a6170;font-size:12px;display:flex;flex-wrap:wrap;gap:6px 16px;margin:8px 0}
 .legend i{display:inline-block;vertical-align:middle;margin-right:4px}
-.k-ok,.k-failed,.k-open,.k-wrong,.k-win{width:22px;height:10px;border-radius:2px}
+.k-ok,.k-failed,.k-open,.k-wrong,.k-win,.k-claimed,.k-inferred{width:22px;height:10px;border-radius:2px}
+.k-claimed{background:#8a8f9c;border:2px dashed #1e2430}.k-inferred{background:#8a8f9c;border:2px dotted #1e2430;opacity:.75}
 .k-ok{background:#2e8540}.k-failed{background:#8a8f9c}.k-open{background:repeating-linear-gradient(135deg,#9aa0ad 0 3px,#c2c6cf 3px 6px)}
 .k-wrong{background:#d9534f;box-shadow:inset 0 0 0 2px #c01c28}.k-win{border:2px solid #1a5fb4;border-top:0;height:6px;border-radius:0;background:rgba(26,95,180,.12)}
 .k-apdu,.k-err,.k-cf{width:3px;height:12px}
@@ -1039,10 +1149,11 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e6e8ee;vertical-align:top}
 th{background:#f6f7f9;font-weight:600}
 tr.check.fail{background:#fdecec}
+td.src,.failures .src{color:#5a6170;font-size:12px}
 .mark{font-weight:700}.mark.pass{color:#2e8540}.mark.fail{color:#c01c28}.mark.na{color:#77767b}
 table.index td:nth-child(3),table.index td:nth-child(4){white-space:nowrap}
 .empty{color:#5a6170}
-#tip{position:fixed;display:none;max-width:520px;padding:6px 8px;background:#1e2430;color:#fff;font-size:12px;border-radius:4px;white-space:pre-line;pointer-events:none;z-index:10}
+#tip{position:fixed;display:none;max-width:520px;padding:6px 8px;background:#1e2430;color:#fff;font-size:12px;border-radius:4px;white-space:pre-line;overflow-wrap:anywhere;pointer-events:none;z-index:10}
 "#;
 
 /// Lays the timeline out: positions from nominal times, labels in rows where they fit, the
@@ -1289,40 +1400,77 @@ mod tests {
         }
     }
 
+    fn seen(seed: &str, slot: u8, starts: f64, ends: Option<f64>, ended: &str, source: &str) -> ObservedBar {
+        ObservedBar {
+            seed: seed.into(),
+            slot,
+            starts_at_ms: starts,
+            ends_at_ms: ends,
+            ended: ended.into(),
+            source: source.into(),
+        }
+    }
+
+    fn with_sources(mut c: Check, sources: &[&str]) -> Check {
+        c.sources = sources.iter().map(|s| (*s).to_owned()).collect();
+        c
+    }
+
     /// A hand-made failing result: the master rejected, then slot 2 tried where slot 1 was due.
     fn failing() -> ScenarioResult {
         let mut r = ScenarioResult::ended("wrong-<order>", Verdict::Fail, Duration::from_millis(1500));
         r.nominal_ms = 2600.0;
         r.expected =
             vec![bar("master-1", 0, 0, 1150, "failed explicit"), bar("best-1", 1, 1150, 2700, "connected")];
+        r.observed = vec![
+            seen("master-1", 0, 40.0, Some(1140.0), "given up", "card side"),
+            seen("worst-1", 2, 1140.0, None, "connected", "card side"),
+        ];
         r.checks = vec![
-            check("master_first", Status::Pass, "master-1 (slot 0)", "master-1", None),
-            check(
-                "master_judgement",
-                Status::Pass,
-                "failed explicit",
-                "failed explicit after 1.1 s",
-                Some(1100.0),
+            with_sources(
+                check("master_first", Status::Pass, "master-1 (slot 0)", "master-1 (card side)", None),
+                &["card side"],
             ),
-            check("attempt_order", Status::Fail, "master-1, best-1", "master-1, worst-1", None),
-            check("report", Status::Fail, "a report through best-1", "no report", None),
+            with_sources(
+                check(
+                    "master_judgement",
+                    Status::Pass,
+                    "failed explicit",
+                    "given up after 1.1 s (card side)",
+                    Some(1100.0),
+                ),
+                &["card side", "console"],
+            ),
+            with_sources(
+                check(
+                    "attempt_order",
+                    Status::Fail,
+                    "master-1, best-1",
+                    "master-1 (card side), worst-1 (card side)",
+                    None,
+                ),
+                &["card side"],
+            ),
+            with_sources(check("report", Status::Fail, "a report through best-1", "no report", None), &["backend"]),
         ];
         r.timeline = json!([
             { "source": "console", "t_ms": 0.0, "event": { "event": "boot" } },
             { "source": "bridge", "t_ms": 0.0, "slot": 1, "card": "fault corrupt_auth applied" },
+            { "source": "bridge", "t_ms": 40.0, "slot": 0, "card": "card reset by the modem", "atr": "3B9F96801FC78031A073BE21136743200718000001A5" },
             { "source": "console", "t_ms": 40.0, "event": { "event": "attempt", "slot": 0, "iccid": "8944", "role": "master", "index": null, "pass": 1 } },
-            { "source": "bridge", "t_ms": 60.0, "slot": 0, "ins": "B0", "sw": "9000", "latency_us": 800, "fault": null, "file": "6F07", "file_name": "EF.IMSI" },
+            { "source": "bridge", "t_ms": 60.0, "slot": 0, "ins": "B0", "sw": "9000", "latency_us": 800, "fault": null, "file": "6F07", "file_name": "EF.IMSI", "command": "00B0000009", "response": "0809101010325476989000" },
             { "source": "observer", "t_ms": 70.0, "urc": "+CEREG: 2 <b>\"bold\"</b>" },
+            { "source": "bridge", "t_ms": 1140.0, "slot": 0, "card": "card powered down by the modem" },
             { "source": "console", "t_ms": 1140.0, "event": { "event": "judged", "slot": 0, "iccid": "8944", "ok": false, "reason": "rejected", "explicit": true } },
             { "source": "console", "t_ms": 1140.0, "event": { "event": "attempt", "slot": 2, "iccid": "8955", "role": "standby", "index": 0.5, "pass": 1 } },
-            { "source": "bridge", "t_ms": 1200.0, "slot": 2, "ins": "88", "sw": null, "latency_us": 2000000, "fault": "mute", "subject": "AUTHENTICATE" },
+            { "source": "bridge", "t_ms": 1200.0, "slot": 2, "ins": "88", "sw": null, "latency_us": 2000000, "fault": "mute", "subject": "AUTHENTICATE", "command": "0088008122", "response": "" },
             { "source": "console", "t_ms": 2600.0, "event": { "event": "connected", "slot": 2, "iccid": "8955", "imsi": "001", "plmn": null, "rat": null } },
         ]);
         r
     }
 
     #[test]
-    fn a_page_draws_every_lane_the_oracle_against_the_console_and_marks_failures() {
+    fn a_page_draws_every_lane_the_oracle_against_the_bench_and_marks_failures() {
         let page = scenario_page(&failing());
         for lane in ["expected", "observed", "console", "slot-0", "slot-1", "slot-2", "observer", "backend"] {
             assert!(page.contains(&format!("data-lane=\"{lane}\"")), "lane {lane} missing:\n{page}");
@@ -1331,9 +1479,13 @@ mod tests {
         // The oracle's bars and the judgement window of the failed master.
         assert!(page.contains("class=\"bar failed\" data-t=\"0\" data-t1=\"1150\""), "{page}");
         assert!(page.contains("class=\"win\" data-t=\"650\" data-t1=\"1650\""), "{page}");
-        // Observed: master attempt → judged, then slot 2 where slot 1 was expected.
+        // Observed (the bench's bars): the master given up, then slot 2 where slot 1 was
+        // expected, connected and still on it at the end of the timeline.
         assert!(page.contains("class=\"bar failed\" data-t=\"40\" data-t1=\"1140\""), "{page}");
-        assert!(page.contains("class=\"bar ok wrong\" data-t=\"1140\" data-t1=\"2600\""), "{page}");
+        assert!(page.contains("class=\"bar ok wrong\" data-t=\"1140\" data-t1=\"2700\""), "{page}");
+        assert!(page.contains("seen on the card side"), "{page}");
+        assert!(page.contains("oracle: attempt 2 should be best-1 (slot 1)"), "{page}");
+        assert!(page.contains("oracle: judgement due 650 ms to 1.65 s after the start: inside"), "{page}");
         // attempt_order failed at the out-of-order attempt, on the observed lane.
         assert!(
             page.contains(
@@ -1344,18 +1496,152 @@ mod tests {
         // report has no moment (no report at all): marked in the checks panel.
         assert!(page.contains("class=\"check-fail\" data-check=\"report\" data-on=\"checks\""), "{page}");
         assert!(page.contains("<tr class=\"check pass\" data-check=\"master_first\">"));
-        // Seeds named by slot, from the oracle and from attempt_order's observed list.
+        // Each check names the sources that decided it.
+        assert!(page.contains("<th>decided on</th>"), "{page}");
+        assert!(page.contains(">decided on: card side, console</td>"), "{page}");
+        assert!(page.contains("(decided on: backend)"), "{page}");
+        // Seeds named by slot, from the oracle's bars and the bench's (not from check prose).
         assert!(page.contains("slot 2 · worst-1"), "{page}");
+        assert!(page.contains("✔ s2 worst-1"), "{page}");
+        assert!(!page.contains("worst-1 (card side) (slot"), "{page}");
         // Faults: the card fault and the faulted APDU stand out.
         assert!(page.contains("class=\"pt card fault\""));
         assert!(page.contains("class=\"pt apdu sw-none faulted\""));
         assert!(page.contains("EF.IMSI (6F07) → SW 9000, 0.8 ms latency"), "{page}");
+        // The APDUs' bytes and the ATR of an activation, in their details.
+        assert!(page.contains("command: 00 B0 00 00 09\nresponse: 08 09 10 10 10 32 54 76 98 90 00"), "{page}");
+        assert!(page.contains("command: 00 88 00 81 22\nresponse: none"), "{page}");
+        assert!(page.contains("card reset by the modem\nATR: 3B 9F 96 80 1F C7"), "{page}");
         // Evidence text is escaped everywhere; the only scripts are the page's own.
         assert!(page.contains("+CEREG: 2 &lt;b&gt;&quot;bold&quot;&lt;/b&gt;"), "{page}");
         assert!(!page.contains("<b>\"bold\""));
         assert!(page.contains("<title>FAIL wrong-&lt;order&gt; · seedrig timeline</title>"));
         assert_eq!(page.matches("<script").count(), 1);
         assert!(!page.contains("http://") && !page.contains("https://"), "nothing fetched");
+    }
+
+    #[test]
+    fn the_bench_s_bars_are_drawn_where_the_console_claims_no_attempt() {
+        // A firmware that prints nothing but `boot`: the bench still saw its attempts.
+        let mut r = ScenarioResult::ended("silent", Verdict::Pass, Duration::from_millis(900));
+        r.nominal_ms = 3000.0;
+        r.expected = vec![bar("master-1", 0, 0, 1150, "failed explicit"), bar("best-1", 1, 1150, 2800, "connected")];
+        r.observed = vec![
+            seen("master-1", 0, 45.5, Some(1100.0), "given up", "card side"),
+            seen("best-1", 1, 1100.2, None, "connected", "card side"),
+        ];
+        r.timeline = json!([
+            { "source": "console", "t_ms": 0.0, "event": { "event": "boot" } },
+            { "source": "bridge", "t_ms": 45.5, "slot": 0, "card": "card reset by the modem", "atr": "3B00" },
+            { "source": "bridge", "t_ms": 1100.0, "slot": 0, "card": "card powered down by the modem" },
+            { "source": "bridge", "t_ms": 1100.2, "slot": 1, "card": "card reset by the modem", "atr": "3B00" },
+            { "source": "backend", "t_ms": 2900.0, "imsi": "001" },
+        ]);
+        let page = scenario_page(&r);
+        assert!(page.contains("class=\"bar failed\" data-t=\"45.5\" data-t1=\"1100\""), "{page}");
+        // Open to the end of the timeline (the expected bars' 2.8 s, the backend's 2.9 s).
+        assert!(page.contains("class=\"bar ok\" data-t=\"1100.2\" data-t1=\"3000\""), "{page}");
+        assert!(page.contains("✘ s0 master-1") && page.contains("✔ s1 best-1"), "{page}");
+        assert!(!page.contains(" wrong\" data-t="), "both in the oracle's order: {page}");
+        assert!(page.contains("slot 1 · best-1"), "{page}");
+    }
+
+    #[test]
+    fn console_claims_and_inferred_attempts_say_what_they_rest_on() {
+        let mut r = ScenarioResult::ended("pulled", Verdict::Fail, Duration::from_millis(900));
+        r.nominal_ms = 5000.0;
+        r.expected = vec![
+            bar("master-1", 0, 0, 1000, "failed explicit"),
+            bar("gone-1", 1, 1000, 2000, "failed explicit"),
+            bar("bouncy-1", 3, 2000, 3000, "failed explicit"),
+            bar("best-1", 2, 3000, 4000, "connected"),
+        ];
+        r.observed = vec![
+            seen("master-1", 0, 10.0, Some(1000.0), "given up", "card side"),
+            seen("gone-1", 1, 1000.0, Some(1900.0), "given up", "console"),
+            seen("bouncy-1", 3, 1900.0, Some(3100.0), "given up", "inferred"),
+            seen("best-1", 2, 3100.0, None, "open", "card side"),
+        ];
+        r.checks = vec![with_sources(
+            check(
+                "standby_judgements",
+                Status::Fail,
+                "gone-1: failed explicit between 650 ms and 1.65 s; bouncy-1: failed explicit between 650 ms and 1.65 s",
+                "gone-1: given up after 900 ms (console alone); bouncy-1: given up after 1.2 s (inferred)",
+                None,
+            ),
+            &["console", "card side"],
+        )];
+        r.timeline = json!([
+            { "source": "bridge", "t_ms": 0.0, "slot": 1, "card": "fault pulled applied" },
+            { "source": "bridge", "t_ms": 0.0, "slot": 3, "card": "fault flaky applied" },
+            { "source": "bridge", "t_ms": 10.0, "slot": 0, "card": "card reset by the modem", "atr": "3B00" },
+        ]);
+        let page = scenario_page(&r);
+        assert!(page.contains("class=\"bar failed claimed\" data-t=\"1000\" data-t1=\"1900\""), "{page}");
+        assert!(page.contains("the console&#39;s claim (card out of its slot)"), "{page}");
+        assert!(page.contains("class=\"bar failed inferred\" data-t=\"1900\" data-t1=\"3100\""), "{page}");
+        assert!(page.contains("inferred: card out of its slot"), "{page}");
+        assert!(page.contains("✘ s1 gone-1 (console)") && page.contains("✘ s3 bouncy-1 (inferred)"), "{page}");
+        assert!(page.contains("class=\"bar open\" data-t=\"3100\" data-t1=\"5000\""), "{page}");
+        assert!(page.contains("still on it when the rig stopped watching"), "{page}");
+        // bouncy-1's 1.2 s is outside its window: the check is marked where it was given up.
+        assert!(
+            page.contains(
+                "class=\"check-fail\" data-check=\"standby_judgements\" data-on=\"observed\" data-t=\"3100\""
+            ),
+            "{page}"
+        );
+        assert!(page.contains("decided on: console, card side"), "{page}");
+    }
+
+    #[test]
+    fn a_pulled_card_the_bench_cannot_see_tried_is_left_out_of_the_order() {
+        let mut r = ScenarioResult::ended("pulled-unseen", Verdict::Pass, Duration::from_millis(900));
+        r.nominal_ms = 4000.0;
+        r.expected = vec![
+            bar("master-1", 0, 0, 1000, "failed explicit"),
+            bar("gone-1", 1, 1000, 1000, "failed explicit"),
+            bar("best-1", 2, 1000, 3000, "connected"),
+        ];
+        r.observed = vec![
+            seen("master-1", 0, 10.0, Some(1000.0), "given up", "card side"),
+            seen("best-1", 2, 1000.5, None, "connected", "card side"),
+        ];
+        r.timeline = json!([{ "source": "bridge", "t_ms": 0.0, "slot": 1, "card": "fault pulled applied" }]);
+        let page = scenario_page(&r);
+        assert!(page.contains("class=\"bar ok\" data-t=\"1000.5\" data-t1=\"4000\""), "{page}");
+        assert!(!page.contains("bar ok wrong"), "{page}");
+        assert!(page.contains("Not seen, and not compared: gone-1 (slot 1)"), "{page}");
+    }
+
+    #[test]
+    fn an_error_with_a_timeline_draws_its_lanes_and_its_reason() {
+        let mut r = ScenarioResult::ended(
+            "bench-broke",
+            Verdict::Error("the bridge <died>".into()),
+            Duration::from_millis(700),
+        );
+        r.nominal_ms = 1500.0;
+        r.expected = vec![bar("master-1", 0, 0, 1150, "connected")];
+        r.observed = vec![seen("master-1", 0, 20.0, None, "open", "card side")];
+        r.timeline = json!([
+            { "source": "console", "t_ms": 0.0, "event": { "event": "boot" } },
+            { "source": "bridge", "t_ms": 20.0, "slot": 0, "card": "card reset by the modem", "atr": "3B00" },
+            { "source": "bench", "t_ms": 1400.0, "broke": "the bridge <died>" },
+        ]);
+        let page = scenario_page(&r);
+        assert!(page.contains("<title>ERROR bench-broke · seedrig timeline</title>"), "{page}");
+        assert!(page.contains("<p class=\"reason\">the bridge &lt;died&gt;</p>"), "{page}");
+        for lane in ["expected", "observed", "console", "slot-0", "bench"] {
+            assert!(page.contains(&format!("data-lane=\"{lane}\"")), "lane {lane} missing:\n{page}");
+        }
+        assert!(page.contains("class=\"bar open\" data-t=\"20\" data-t1=\"1500\""), "{page}");
+        assert!(!page.contains("No timeline"), "{page}");
+        // Bars alone (an older timeline cut short) are still a timeline.
+        r.timeline = json!([]);
+        let page = scenario_page(&r);
+        assert!(page.contains("data-lane=\"observed\"") && !page.contains("No timeline"), "{page}");
     }
 
     #[test]
