@@ -64,6 +64,8 @@ pub struct Allowance {
     pub late_waits: Duration,
     /// The sum was more than the cap, and `real` is the cap.
     pub capped: bool,
+    /// The sum before the cap: the rig's whole measured time in the stretch.
+    pub wanted: Duration,
 }
 
 impl Allowance {
@@ -81,6 +83,7 @@ impl Allowance {
     }
 
     fn capped_at(mut self, cap: Duration) -> Allowance {
+        self.wanted = self.real;
         if self.real > cap {
             self.real = cap;
             self.capped = true;
@@ -108,6 +111,7 @@ impl Evidence {
             apdus: apdus.len(),
             late_waits,
             capped: false,
+            wanted: Duration::ZERO,
         };
         Some(sum.capped_at(cap))
     }
@@ -129,6 +133,7 @@ impl Evidence {
             apdus: 0,
             late_waits: Duration::ZERO,
             capped: false,
+            wanted: rig.at_exchange * exchanges as u32,
         })
     }
 }
@@ -227,7 +232,8 @@ mod tests {
                 at_exchanges: 4,
                 apdus: 1,
                 late_waits: late,
-                capped: false
+                capped: false,
+                wanted: Duration::from_micros(950),
             }
         );
         assert_eq!(

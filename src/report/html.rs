@@ -1382,6 +1382,7 @@ mod tests {
             limit_ms: measured.map(|_| 2000.0),
             rig_allowance_ms: None,
             sources: Vec::new(),
+            rig_time_beyond_cap_ms: None,
         }
     }
 

@@ -167,6 +167,7 @@ mod tests {
             limit_ms: Some(40_000.0),
             rig_allowance_ms: None,
             sources: Vec::new(),
+            rig_time_beyond_cap_ms: None,
         });
         let other = result("master-connects", Verdict::Pass, Duration::from_millis(700), 2_500.0);
         let xml = junit("virtual", None, false, &[r, other]).unwrap();

@@ -448,6 +448,16 @@ impl Run<'_> {
             evidence: &evidence,
         };
         let mut verdict = verdict(&checks, &evidence);
+        // A timing check that failed only by less than the rig's own measured time (which the
+        // cap at the tolerance did not allow in full) cannot blame the firmware: the rig ran late.
+        if verdict == Verdict::Fail && checks.iter().filter(|c| c.failed()).all(|c| rig_late(c, scale)) {
+            let failing: Vec<&str> = checks.iter().filter(|c| c.failed()).map(|c| c.name.as_str()).collect();
+            verdict = Verdict::Error(format!(
+                "bench overloaded: the rig's own time in {} was more than the tolerance lets it allow, and the \
+                 failure is within it; the failing checks cannot be trusted",
+                failing.join(", ")
+            ));
+        }
         // The checks' bounds allow the tolerance, scaled to real time; a rig later than that
         // may have failed a check on its own lateness.
         let tolerance = scale.ms(self.scenario.tolerance_ms);
@@ -480,6 +490,17 @@ impl Run<'_> {
             observed: ObservedBar::all(&input),
             checks,
         }
+    }
+}
+
+/// A failed timing check that the rig's whole measured time, had the cap not cut it, would have
+/// passed: the lateness is the rig's, not the firmware's.
+fn rig_late(c: &Check, scale: crate::clock::TimeScale) -> bool {
+    match (c.measured_ms, c.limit_ms, c.rig_time_beyond_cap_ms) {
+        (Some(measured), Some(limit), Some(wanted)) => {
+            measured <= limit + scale.nominal_ms(Duration::from_secs_f64(wanted / 1000.0))
+        }
+        _ => false,
     }
 }
 

@@ -83,6 +83,7 @@ mod tests {
                 limit_ms: Some(60_000.0),
                 rig_allowance_ms: None,
                 sources: Vec::new(),
+                rig_time_beyond_cap_ms: None,
             });
         }
         r

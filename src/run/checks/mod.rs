@@ -41,6 +41,10 @@ pub struct Check {
     /// the bench measured it: a scaled bench's serial lines and card path are not radio time.
     #[serde(default)]
     pub rig_allowance_ms: Option<f64>,
+    /// The rig's whole measured real time in the stretch (ms), where the cap cut the allowance
+    /// short of it: a failure within it may be the rig's own lateness.
+    #[serde(default)]
+    pub rig_time_beyond_cap_ms: Option<f64>,
     /// Which of the bench's sources decided it (`card side`, `console`, `network`, `backend`,
     /// `observer`), in the order they were consulted.
     #[serde(default)]
@@ -187,6 +191,10 @@ pub fn evaluate(input: &Input) -> Vec<Check> {
                 limit_ms: f.limit_ms,
                 rig_allowance_ms: f.allowance.map(|a| a.real.as_secs_f64() * 1000.0),
                 sources: f.sources.iter().map(|s| (*s).to_owned()).collect(),
+                rig_time_beyond_cap_ms: f
+                    .allowance
+                    .filter(|a| a.capped)
+                    .map(|a| a.wanted.as_secs_f64() * 1000.0),
             }
         })
         .collect()
