@@ -370,11 +370,7 @@ impl Run<'_> {
         started_at: Option<Duration>,
         reason: String,
     ) -> ScenarioResult {
-        let mut evidence = bench.evidence();
-        evidence.broke.extend(broke);
-        evidence.started_at = started_at.unwrap_or_default();
-        evidence.console_malformed = console.malformed.clone();
-        evidence.console = console.events.clone();
+        let evidence = gathered(bench, &console, broke, started_at.unwrap_or_default(), None);
         let catalog = oracle.catalog.as_ref().unwrap_or(self.catalog);
         let input =
             Input { catalog, scenario: self.scenario, expected: &oracle.expected[0], scale: bench.scale(), evidence: &evidence };
@@ -411,12 +407,7 @@ impl Run<'_> {
         times: Times,
         lag: Duration,
     ) -> ScenarioResult {
-        let mut evidence = bench.evidence();
-        evidence.broke.extend(broke);
-        evidence.started_at = times.started_at;
-        evidence.observed_until = Some(times.ended_at);
-        evidence.console_malformed = console.malformed.clone();
-        evidence.console = console.events.clone();
+        let evidence = gathered(bench, &console, broke, times.started_at, Some(times.ended_at));
         let scale = bench.scale();
         let catalog = oracle.catalog.as_ref().unwrap_or(self.catalog);
         // The first expectation every check agrees with; else the oracle's own (the first).
@@ -491,6 +482,23 @@ impl Run<'_> {
             checks,
         }
     }
+}
+
+/// What the bench saw, with what the runner saw of the console and the settle period.
+fn gathered<B: Bench>(
+    bench: &B,
+    console: &ConsoleReader,
+    broke: Vec<(Duration, String)>,
+    started_at: Duration,
+    until: Option<Duration>,
+) -> Evidence {
+    let mut evidence = bench.evidence();
+    evidence.broke.extend(broke);
+    evidence.started_at = started_at;
+    evidence.observed_until = until;
+    evidence.console_malformed = console.malformed.clone();
+    evidence.console = console.events.clone();
+    evidence
 }
 
 /// A failed timing check that the rig's whole measured time, had the cap not cut it, would have
