@@ -1560,15 +1560,15 @@ mod tests {
         r.observed = vec![
             seen("master-1", 0, 10.0, Some(1000.0), "given up", "card side"),
             seen("gone-1", 1, 1000.0, Some(1900.0), "given up", "console"),
-            seen("bouncy-1", 3, 1900.0, Some(3100.0), "given up", "inferred"),
-            seen("best-1", 2, 3100.0, None, "open", "card side"),
+            seen("bouncy-1", 3, 1900.0, Some(3700.0), "given up", "inferred"),
+            seen("best-1", 2, 3700.0, None, "open", "card side"),
         ];
         r.checks = vec![with_sources(
             check(
                 "standby_judgements",
                 Status::Fail,
                 "gone-1: failed explicit between 650 ms and 1.65 s; bouncy-1: failed explicit between 650 ms and 1.65 s",
-                "gone-1: given up after 900 ms (console alone); bouncy-1: given up after 1.2 s (inferred)",
+                "gone-1: given up after 900 ms (console alone); bouncy-1: given up after 1.8 s (inferred)",
                 None,
             ),
             &["console", "card side"],
@@ -1581,15 +1581,15 @@ mod tests {
         let page = scenario_page(&r);
         assert!(page.contains("class=\"bar failed claimed\" data-t=\"1000\" data-t1=\"1900\""), "{page}");
         assert!(page.contains("the console&#39;s claim (card out of its slot)"), "{page}");
-        assert!(page.contains("class=\"bar failed inferred\" data-t=\"1900\" data-t1=\"3100\""), "{page}");
+        assert!(page.contains("class=\"bar failed inferred\" data-t=\"1900\" data-t1=\"3700\""), "{page}");
         assert!(page.contains("inferred: card out of its slot"), "{page}");
         assert!(page.contains("✘ s1 gone-1 (console)") && page.contains("✘ s3 bouncy-1 (inferred)"), "{page}");
-        assert!(page.contains("class=\"bar open\" data-t=\"3100\" data-t1=\"5000\""), "{page}");
+        assert!(page.contains("class=\"bar open\" data-t=\"3700\" data-t1=\"5000\""), "{page}");
         assert!(page.contains("still on it when the rig stopped watching"), "{page}");
-        // bouncy-1's 1.2 s is outside its window: the check is marked where it was given up.
+        // bouncy-1's 1.8 s is outside its window: the check is marked where it was given up.
         assert!(
             page.contains(
-                "class=\"check-fail\" data-check=\"standby_judgements\" data-on=\"observed\" data-t=\"3100\""
+                "class=\"check-fail\" data-check=\"standby_judgements\" data-on=\"observed\" data-t=\"3700\""
             ),
             "{page}"
         );
