@@ -1,12 +1,14 @@
 //! The timeline pages in a real browser: a failing scenario's page, opened from disk in headless
-//! Chromium (no network), shows every lane and marks the failing checks after its script ran;
-//! a screenshot of it is kept for people to look at; the index links every scenario's page.
+//! Chromium (no network), shows every lane (the attempts as the bench saw them against the
+//! oracle's), marks the failing checks and names the sources that decided each, after its
+//! script ran; a screenshot of it is kept for people to look at; the index links every
+//! scenario's page; a scenario that ended in ERROR (its DUT died) still draws its lanes.
 //!
 //! Needs Debian's `chromium` (ci/setup-debian.sh installs it).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -66,6 +68,13 @@ fn chromium(profile: &Path, args: &[&str]) -> Output {
     Output { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() }
 }
 
+/// One bench at a time: a loaded machine is a loaded bench (its timing checks would judge the
+/// load).
+fn bench_turn() -> MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The `--timelines` folder of one run of the failing scenario and a passing one, shared by
 /// the tests (one bench at a time).
 fn timelines() -> &'static Path {
@@ -80,6 +89,7 @@ fn timelines() -> &'static Path {
 /// Runs the failing scenario and a passing one with `--timelines dir`; a bench that broke
 /// (an ERROR, say on a loaded machine) is tried again, twice at most.
 fn run_scenarios(dir: &Path) {
+    let _turn = bench_turn();
     let manifest = env!("CARGO_MANIFEST_DIR");
     let mut last = String::new();
     for _ in 0..3 {
@@ -133,10 +143,22 @@ fn a_failing_scenarios_page_shows_every_lane_and_marks_the_failures_in_a_browser
     {
         assert!(dom.contains(&format!("data-lane=\"{lane}\"")), "no {lane} lane:\n{dom}");
     }
-    // The oracle's attempts, with their judgement windows, against the console's.
+    // The oracle's attempts, with their judgement windows, against the bench's: each seen on
+    // the card side, the wrong standby given up where the oracle expects another.
     assert!(dom.contains("s2 docomo-jp-1"), "{dom}");
     assert!(dom.contains("window for the judgement of vodafone-uk-1"), "{dom}");
     assert!(dom.contains("s4 claro-br-1") && dom.contains("bar failed wrong"), "{dom}");
+    let wrong = tag(&dom, "class=\"bar failed wrong\"");
+    assert!(wrong.contains("claro-br-1 (slot 4)") && wrong.contains("seen on the card side"), "{wrong}");
+    assert!(wrong.contains("oracle: attempt 2 should be telekom-de-1 (slot 1)"), "{wrong}");
+    // The details of the card side: an APDU's bytes, the ATR of the modem's reset.
+    assert!(dom.contains("command: 00 A4 00 0C 02 3F 00") && dom.contains("response: 90 00"), "{dom}");
+    assert!(dom.contains("card reset by the modem\nATR: 3B "), "{dom}");
+    // Each check names the sources that decided it.
+    assert!(dom.contains("<th>decided on</th>"), "{dom}");
+    let report_row = tag(&dom, "data-check=\"report\"><td>");
+    assert!(report_row.starts_with("<tr class=\"check fail\""), "{report_row}");
+    assert!(dom.contains("(decided on: backend)"), "{dom}");
     // The failing checks: attempt_order where the wrong standby was tried, the winner at the
     // connect, the report at the backend; each laid out on the time axis by the script.
     for (check, on) in [("attempt_order", "observed"), ("winner", "console"), ("report", "backend")] {
@@ -181,7 +203,10 @@ fn the_index_links_every_scenario_page_with_its_verdict() {
         &index[at..at + index[at..].find("</tr>").unwrap()]
     };
     assert!(row(FAILING).contains(">FAIL</span>"), "{}", row(FAILING));
-    assert!(row(FAILING).contains("failing: attempt_order, winner, report"), "{}", row(FAILING));
+    assert!(row(FAILING).contains("failing: attempt_order, "), "{}", row(FAILING));
+    for check in ["winner", "report"] {
+        assert!(row(FAILING).contains(check), "{check} fails: {}", row(FAILING));
+    }
     assert!(row(PASSING).contains(">PASS</span>"), "{}", row(PASSING));
     // Every link on the index is to a page that exists, and no page fetches anything.
     for href in index.split("href=\"").skip(1).map(|h| &h[..h.find('"').unwrap()]) {
@@ -193,4 +218,65 @@ fn the_index_links_every_scenario_page_with_its_verdict() {
             assert!(!page.contains(external) && !index.contains(external), "{s}: {external}");
         }
     }
+}
+
+/// A virtual rig whose DUT boots, then dies before the scenario is over.
+fn dying_dut_rig(dir: &Path) -> PathBuf {
+    let text = r#"kind = "virtual"
+name = "dying-dut"
+slots = 6
+time_scale = 0.05
+
+[dut]
+command = ["sh", "-c", "echo 'hotspotd[1]: <0.000> boot: up'; sleep 2; exit 3", "{config}"]
+boot_timeout_s = 5
+
+[dut.console_events]
+format = "patterns"
+
+[[dut.console_events.patterns]]
+event = "boot"
+regex = '^hotspotd\[\d+\]: <\d+\.\d{3}> boot: '
+"#;
+    let path = dir.join("dying-dut.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn an_errored_scenarios_page_draws_its_lanes_in_a_browser() {
+    let manifest = env!("CARGO_MANIFEST_DIR");
+    let tmp = tempfile::tempdir().expect("a folder");
+    let dir = tmp.path().join("timelines");
+    let rig = dying_dut_rig(tmp.path());
+    let o = {
+        let _turn = bench_turn();
+        Command::new(env!("CARGO_BIN_EXE_seedrig"))
+            .args(["--fixtures", &format!("{manifest}/fixtures"), "run", "master-reject", "--exact", "--rig"])
+            .arg(&rig)
+            .arg("--timelines")
+            .arg(&dir)
+            .current_dir(manifest)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("seedrig runs")
+    };
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(stdout.contains("ERROR  master-reject"), "the DUT died: {stdout}");
+    let page = dir.join("master-reject.html");
+    let url = format!("file://{}", page.canonicalize().unwrap().display());
+    let profile = tempfile::tempdir().expect("a profile folder");
+    let o = chromium(profile.path(), &["--dump-dom", &url]);
+    let dom = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "chromium failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(dom.contains("data-rendered=\"yes\""), "the page's script did not finish:\n{dom}");
+    assert!(dom.contains("data-verdict=\"error\">ERROR"), "{dom}");
+    assert!(dom.contains("<p class=\"reason\">the firmware"), "the reason is shown: {dom}");
+    assert!(!dom.contains("No timeline"), "{dom}");
+    for lane in ["expected", "observed", "console", "slot-0", "observer", "backend"] {
+        assert!(dom.contains(&format!("data-lane=\"{lane}\"")), "no {lane} lane:\n{dom}");
+    }
+    // The oracle's bars are drawn, and the card side's items laid out by the script.
+    assert!(dom.contains("s0 o2-de-1"), "{dom}");
+    assert!(tag(&dom, "class=\"pt card\"").contains("px"), "{dom}");
 }

@@ -141,7 +141,9 @@ impl<'a> Seen<'a> {
         let card_side = bridge().next().is_some();
         let out_of_slot: Vec<u64> = bridge()
             .filter(|i| {
-                i.v["card"].as_str().is_some_and(|c| c.starts_with("fault pulled") || c.starts_with("fault flaky"))
+                i.v["card"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("fault pulled") || c.starts_with("fault flaky"))
             })
             .filter_map(|i| i.v["slot"].as_u64())
             .collect();
@@ -149,9 +151,7 @@ impl<'a> Seen<'a> {
             .expected
             .iter()
             .enumerate()
-            .filter(|(_, e)| {
-                out_of_slot.contains(&e.slot.into()) && !bars.iter().any(|b| b.slot == e.slot)
-            })
+            .filter(|(_, e)| out_of_slot.contains(&e.slot.into()) && !bars.iter().any(|b| b.slot == e.slot))
             .map(|(n, _)| n)
             .collect();
         let compared: Vec<(usize, &ExpectedBar)> =
@@ -196,7 +196,9 @@ impl<'a> Seen<'a> {
     fn source_text(&self, source: &str) -> (&'static str, String) {
         match source {
             "card side" => ("", "seen on the card side".to_owned()),
-            "console" if self.card_side => ("claimed", "the console's claim (card out of its slot)".to_owned()),
+            "console" if self.card_side => {
+                ("claimed", "the console's claim (card out of its slot)".to_owned())
+            }
             "console" => ("claimed", "the console's claim (no card side on this bench)".to_owned()),
             "inferred" => ("inferred", "inferred: card out of its slot".to_owned()),
             other => ("claimed", format!("source: {other}")),
@@ -259,9 +261,9 @@ fn fail_at(c: &Check, seen: &Seen, items: &[Item], expected: &[ExpectedBar]) -> 
             }
             // In its window, but judged the wrong way (the console's claim): the one measured.
             let m = c.measured_ms?;
-            let b = (1..expected.len()).filter_map(|n| seen.due(n)).find(|b| {
-                b.ends_at_ms.is_some_and(|end| (end - b.starts_at_ms - m).abs() < 1.0)
-            })?;
+            let b = (1..expected.len())
+                .filter_map(|n| seen.due(n))
+                .find(|b| b.ends_at_ms.is_some_and(|end| (end - b.starts_at_ms - m).abs() < 1.0))?;
             Some(("observed", b.starts_at_ms + m))
         }
         "console_claims" => {
@@ -271,7 +273,9 @@ fn fail_at(c: &Check, seen: &Seen, items: &[Item], expected: &[ExpectedBar]) -> 
             let card: Vec<&ObservedBar> =
                 seen.bars.iter().filter(|b| b.source == "card side" && visible(b.slot.into())).collect();
             let claims: Vec<(f64, u64)> = console_events()
-                .filter(|i| i.v["event"]["event"] == "attempt" && i.v["event"]["pass"].as_u64().unwrap_or(1) == 1)
+                .filter(|i| {
+                    i.v["event"]["event"] == "attempt" && i.v["event"]["pass"].as_u64().unwrap_or(1) == 1
+                })
                 .filter_map(|i| Some((i.t, i.v["event"]["slot"].as_u64()?)))
                 .filter(|&(_, slot)| visible(slot))
                 .collect();
@@ -282,7 +286,9 @@ fn fail_at(c: &Check, seen: &Seen, items: &[Item], expected: &[ExpectedBar]) -> 
                 (None, None) => None,
             })
         }
-        "winner" => console("connected").map(|t| ("console", t)).or_else(|| backend().map(|t| ("backend", t))),
+        "winner" => {
+            console("connected").map(|t| ("console", t)).or_else(|| backend().map(|t| ("backend", t)))
+        }
         "time_to_winner" => {
             let by = |s: &str| c.sources.iter().any(|x| x == s);
             let has_network = items.iter().any(|i| i.source == "network");
@@ -547,12 +553,18 @@ fn build_chart(r: &ScenarioResult, items: &[Item], seen: &Seen) -> Chart {
         let end = b.ends_at_ms.unwrap_or(span);
         let (class, mark, how) = ended_style(&b.ended);
         let (source_class, source) = seen.source_text(&b.source);
-        let mut tip = format!("observed attempt {} · {}\n{source}\nstarts at {}\n{how}", k + 1, seed_of(b.slot), fmt_ms(start));
+        let mut tip = format!(
+            "observed attempt {} · {}\n{source}\nstarts at {}\n{how}",
+            k + 1,
+            seed_of(b.slot),
+            fmt_ms(start)
+        );
         match b.ends_at_ms {
             Some(t) => {
                 let _ = write!(tip, "; ends after {} (at {})", fmt_ms(t - start), fmt_ms(t));
             }
-            None => tip.push_str("; no end seen"),
+            None if b.ended != "open" => tip.push_str("; still on it at the end of the timeline"),
+            None => {}
         }
         let mut classes = format!("bar {class}");
         if !source_class.is_empty() {
@@ -561,7 +573,8 @@ fn build_chart(r: &ScenarioResult, items: &[Item], seen: &Seen) -> Chart {
         match seen.places.get(k).copied() {
             Some(Place::Due(n)) => {
                 let e = &r.expected[n];
-                let _ = write!(tip, "\noracle: attempt {} is {} (slot {}), {}", n + 1, e.seed, e.slot, e.judged);
+                let _ =
+                    write!(tip, "\noracle: attempt {} is {} (slot {}), {}", n + 1, e.seed, e.slot, e.judged);
                 if let (Some(lo), Some(hi), Some(t)) = (e.earliest_ms, e.bound_ms, b.ends_at_ms) {
                     let took = t - start;
                     let inside = took >= lo as f64 && took <= hi as f64;
@@ -756,7 +769,8 @@ fn build_chart(r: &ScenarioResult, items: &[Item], seen: &Seen) -> Chart {
                     let _ = write!(tip, "\ncommand: {}", hex_bytes(command, HEX_MAX));
                 }
                 if let Some(response) = v["response"].as_str() {
-                    let text = if response.is_empty() { "none".to_owned() } else { hex_bytes(response, HEX_MAX) };
+                    let text =
+                        if response.is_empty() { "none".to_owned() } else { hex_bytes(response, HEX_MAX) };
                     let _ = write!(tip, "\nresponse: {text}");
                 }
                 let mut class = match sw {
@@ -915,7 +929,9 @@ pub fn scenario_page(r: &ScenarioResult) -> String {
                 escape(&c.name),
                 escape(&c.expected),
                 escape(&c.observed),
-                decided_on(c).map(|d| format!(" <span class=\"src\">({})</span>", escape(&d))).unwrap_or_default()
+                decided_on(c)
+                    .map(|d| format!(" <span class=\"src\">({})</span>", escape(&d)))
+                    .unwrap_or_default()
             );
         }
         h.push_str("</ul>");
@@ -1006,7 +1022,7 @@ pub fn scenario_page(r: &ScenarioResult) -> String {
             expected = escape(&c.expected),
             observed = escape(&c.observed),
             measured = escape(&measured(c).unwrap_or_default()),
-            sources = escape(&decided_on(c).unwrap_or_default()),
+            sources = escape(&c.sources.join(", ")),
             sources_tip = escape(&format!(
                 "the bench's sources that decided {}: {}",
                 c.name,
@@ -1452,7 +1468,10 @@ mod tests {
                 ),
                 &["card side"],
             ),
-            with_sources(check("report", Status::Fail, "a report through best-1", "no report", None), &["backend"]),
+            with_sources(
+                check("report", Status::Fail, "a report through best-1", "no report", None),
+                &["backend"],
+            ),
         ];
         r.timeline = json!([
             { "source": "console", "t_ms": 0.0, "event": { "event": "boot" } },
@@ -1499,7 +1518,13 @@ mod tests {
         assert!(page.contains("<tr class=\"check pass\" data-check=\"master_first\">"));
         // Each check names the sources that decided it.
         assert!(page.contains("<th>decided on</th>"), "{page}");
-        assert!(page.contains(">decided on: card side, console</td>"), "{page}");
+        assert!(
+            page.contains(
+                "<td class=\"src\" title=\"the bench&#39;s sources that decided master_judgement: card side, \
+                 console\">card side, console</td>"
+            ),
+            "{page}"
+        );
         assert!(page.contains("(decided on: backend)"), "{page}");
         // Seeds named by slot, from the oracle's bars and the bench's (not from check prose).
         assert!(page.contains("slot 2 · worst-1"), "{page}");
@@ -1510,7 +1535,10 @@ mod tests {
         assert!(page.contains("class=\"pt apdu sw-none faulted\""));
         assert!(page.contains("EF.IMSI (6F07) → SW 9000, 0.8 ms latency"), "{page}");
         // The APDUs' bytes and the ATR of an activation, in their details.
-        assert!(page.contains("command: 00 B0 00 00 09\nresponse: 08 09 10 10 10 32 54 76 98 90 00"), "{page}");
+        assert!(
+            page.contains("command: 00 B0 00 00 09\nresponse: 08 09 10 10 10 32 54 76 98 90 00"),
+            "{page}"
+        );
         assert!(page.contains("command: 00 88 00 81 22\nresponse: none"), "{page}");
         assert!(page.contains("card reset by the modem\nATR: 3B 9F 96 80 1F C7"), "{page}");
         // Evidence text is escaped everywhere; the only scripts are the page's own.
@@ -1526,7 +1554,8 @@ mod tests {
         // A firmware that prints nothing but `boot`: the bench still saw its attempts.
         let mut r = ScenarioResult::ended("silent", Verdict::Pass, Duration::from_millis(900));
         r.nominal_ms = 3000.0;
-        r.expected = vec![bar("master-1", 0, 0, 1150, "failed explicit"), bar("best-1", 1, 1150, 2800, "connected")];
+        r.expected =
+            vec![bar("master-1", 0, 0, 1150, "failed explicit"), bar("best-1", 1, 1150, 2800, "connected")];
         r.observed = vec![
             seen("master-1", 0, 45.5, Some(1100.0), "given up", "card side"),
             seen("best-1", 1, 1100.2, None, "connected", "card side"),
@@ -1583,7 +1612,10 @@ mod tests {
         assert!(page.contains("the console&#39;s claim (card out of its slot)"), "{page}");
         assert!(page.contains("class=\"bar failed inferred\" data-t=\"1900\" data-t1=\"3700\""), "{page}");
         assert!(page.contains("inferred: card out of its slot"), "{page}");
-        assert!(page.contains("✘ s1 gone-1 (console)") && page.contains("✘ s3 bouncy-1 (inferred)"), "{page}");
+        assert!(
+            page.contains("✘ s1 gone-1 (console)") && page.contains("✘ s3 bouncy-1 (inferred)"),
+            "{page}"
+        );
         assert!(page.contains("class=\"bar open\" data-t=\"3700\" data-t1=\"5000\""), "{page}");
         assert!(page.contains("still on it when the rig stopped watching"), "{page}");
         // bouncy-1's 1.8 s is outside its window: the check is marked where it was given up.
