@@ -122,7 +122,7 @@ pub fn write_timelines(dir: &Path, results: &[ScenarioResult]) -> std::io::Resul
     std::fs::create_dir_all(dir)?;
     for r in results {
         let doc = serde_json::json!({ "scenario": r.scenario, "verdict": r.verdict, "checks": r.checks,
-            "expected": r.expected, "timeline": r.timeline });
+            "expected": r.expected, "observed": r.observed, "timeline": r.timeline });
         std::fs::write(
             dir.join(format!("{}.json", r.scenario)),
             serde_json::to_string_pretty(&doc).unwrap_or_default(),
