@@ -237,7 +237,7 @@ pub fn time_to_winner(i: &Input) -> Finding {
                     fmt_ms(limit as u64),
                     fmt_ms(*connected_at_ms)
                 ),
-                format!("{} ({source})", fmt_ms(took as u64)),
+                format!("{} ({})", fmt_ms(took as u64), if source == "console" { "console alone" } else { source }),
                 took,
                 limit,
                 i.rig_allowance(i.evidence.started_at, at),
