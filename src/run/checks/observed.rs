@@ -6,9 +6,8 @@
 //! - A *card session* begins when the modem activates a slot's card (reset released with power
 //!   on) after the DUT was told to start, or — for a slot already active then — at its first
 //!   APDU. Another activation of the same slot is a new attempt (a retry), unless the card went
-//!   in since its last activation (at bring-up, or a bounce): the modem starts such a card on
-//!   its own, which continues the slot's session and starts none (nor do the modem's own reads
-//!   of it, short of an AUTHENTICATE).
+//!   out and came back in since its last activation: the modem restarts such a card on its own,
+//!   which continues the slot's session, and starts none.
 //! - A session ends when the modem powers the card down, or else when the next one begins.
 //! - Sessions that begin after the oracle's next pass could start belong to a later pass and
 //!   are left out.
@@ -207,10 +206,9 @@ fn next_pass(i: &Input) -> Option<Duration> {
 fn card_sessions(i: &Input) -> Vec<SeenAttempt> {
     let e = i.evidence;
     let after = |at: Duration| at >= e.started_at;
-    // Every touch of a card: (when, slot, what). Card events from before the start count only
-    // for what the modem may still do on its own (read a card that went in at bring-up).
+    // Every touch of a card: (when, slot, an activation?).
     let mut touches: Vec<(Duration, u8, Touch)> = Vec::new();
-    for c in &e.card_events {
+    for c in e.card_events.iter().filter(|c| after(c.at)) {
         let touch = match c.kind {
             CardEventKind::Activated { .. } => Touch::Activated,
             CardEventKind::Deactivated => Touch::Deactivated,
@@ -229,20 +227,10 @@ fn card_sessions(i: &Input) -> Vec<SeenAttempt> {
     }
     touches.sort_by_key(|(at, _, _)| *at);
     let mut sessions: Vec<SeenAttempt> = Vec::new();
-    // Slots whose card went in since their last activation: the modem starts such a card on
-    // its own (an insertion, a bounce), which is no attempt of the DUT's.
+    // Slots whose card came back in since their last activation: the modem restarts such a
+    // card on its own, which is no attempt of the DUT's.
     let mut came_back: Vec<u8> = Vec::new();
-    // The slot the modem is reading on its own: its reads are not the DUT's either.
-    let mut modem_own: Option<u8> = None;
     for (at, slot, touch) in touches {
-        if !after(at) {
-            match touch {
-                Touch::Reinserted => came_back.push(slot),
-                Touch::Activated => came_back.retain(|s| *s != slot),
-                _ => {}
-            }
-            continue;
-        }
         let current = sessions.last_mut().filter(|s| s.slot == slot && s.ended.is_none());
         match (touch, current) {
             (Touch::Reinserted, _) => came_back.push(slot),
@@ -251,20 +239,16 @@ fn card_sessions(i: &Input) -> Vec<SeenAttempt> {
             (Touch::Activated, current) if came_back.contains(&slot) => {
                 came_back.retain(|s| *s != slot);
                 // Within the slot's session it continues it; outside one it is the modem's
-                // own doing.
-                if current.is_none() {
-                    modem_own = Some(slot);
-                }
+                // own doing, not the DUT's.
+                let _ = current;
             }
             (Touch::Apdu | Touch::Authenticated, Some(s)) => {
                 if touch == Touch::Authenticated && s.authenticated.is_none() {
                     s.authenticated = Some(at);
                 }
             }
-            (Touch::Apdu, None) if modem_own == Some(slot) => {}
             (touch, _) => {
                 came_back.retain(|s| *s != slot);
-                modem_own = None;
                 if let Some(last) = sessions.last_mut()
                     && last.ended.is_none()
                 {
