@@ -236,6 +236,13 @@ impl VirtualBench {
                 card_emulation_socket: socket,
             });
         }
+        // A bouncing card at slot 0 goes in and out the whole time: nothing to wait for.
+        let bouncing = scenario
+            .placements()
+            .any(|p| p.slot == 0 && p.faults.iter().any(|f| matches!(f.kind, crate::model::FaultKind::Flaky { .. })));
+        if !bouncing {
+            settle_active_slot(&trace).await;
+        }
         let console = std::sync::Arc::new(Pty::open()?);
         let config_path = dir.path().join("firmware.toml");
         let wiring = Wiring {
@@ -415,6 +422,29 @@ impl VirtualBench {
         }
     }
 }
+
+/// The modem reads the card of its active slot (slot 0 on a new modem) on its own whenever one
+/// goes in — at bring-up once, or twice when a card fault re-seats it. The DUT starts only once
+/// those reads are done, so that none is taken for the DUT's first attempt on the card side.
+async fn settle_active_slot(trace: &Trace) {
+    use crate::bridge::CardEventKind;
+    let deadline = tokio::time::Instant::now() + MODEM_OWN_READS;
+    loop {
+        let events = trace.events();
+        let count = |kind: fn(&CardEventKind) -> bool| events.iter().filter(|e| e.slot == 0 && kind(&e.kind)).count();
+        let inserted = count(|k| matches!(k, CardEventKind::Inserted));
+        let activated = count(|k| matches!(k, CardEventKind::Activated { .. }));
+        let pulled = events.iter().rev().find(|e| e.slot == 0 && matches!(e.kind, CardEventKind::Inserted | CardEventKind::Pulled));
+        let out = pulled.is_none_or(|e| matches!(e.kind, CardEventKind::Pulled));
+        if out || activated >= inserted || tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// How long the modem may take to read an inserted card on its own (real time).
+const MODEM_OWN_READS: Duration = Duration::from_millis(500);
 
 /// The reader must hold the seed the scenario names (ICCID and IMSI over PC/SC).
 async fn check_card(reader: &str, slot: u8, seed: &crate::model::Seed) -> Result<(), BenchError> {
