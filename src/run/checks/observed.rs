@@ -5,9 +5,9 @@
 //! The rules (docs/method.md §7):
 //! - A *card session* begins when the modem activates a slot's card (reset released with power
 //!   on) after the DUT was told to start, or — for a slot already active then — at its first
-//!   APDU. Another activation of the same slot is a new attempt (a retry), unless the card went
-//!   out and came back in since its last activation: the modem restarts such a card on its own,
-//!   which continues the slot's session, and starts none.
+//!   APDU. Another activation of the same slot, the card not powered down between, continues
+//!   the attempt (a modem re-reads a card now and then) unless the console claims a second
+//!   attempt of that slot right after the first (a retry); a silent retry shows in its length.
 //! - A session ends when the modem powers the card down, or else when the next one begins.
 //! - Sessions that begin after the oracle's next pass could start belong to a later pass and
 //!   are left out.
@@ -96,11 +96,12 @@ impl Observed {
         // A card out of its slot now and then (bouncing) is read by the modem on its own when it
         // comes back in, whoever asked: its sessions cannot tell the DUT's attempts, so such a
         // slot is judged like a pulled one.
+        let claims = i.console_attempts();
         let sessions: Vec<SeenAttempt> = card_sessions(i)
             .into_iter()
             .filter(|s| horizon.is_none_or(|h| s.began < h) && !unseen_slots.contains(&s.slot))
             .collect();
-        let claims = i.console_attempts();
+        let sessions = merge_rereads(sessions, &claims);
         // Console claims on slots the card side cannot see stand in for the card.
         let mut attempts = sessions.clone();
         let from_console = |slot: &u8| !card_side || unseen_slots.contains(slot);
@@ -260,6 +261,25 @@ fn card_sessions(i: &Input) -> Vec<SeenAttempt> {
         }
     }
     sessions
+}
+
+/// Two sessions of one slot in a row, the card never powered down between them, are one attempt
+/// during which the card was read again (a modem re-reads a card on its own now and then) —
+/// unless the console claims two attempts of that slot in a row: a retry. A retry the console
+/// does not claim shows in the attempt's length.
+fn merge_rereads(sessions: Vec<SeenAttempt>, claims: &[(Duration, u8)]) -> Vec<SeenAttempt> {
+    let retried = |slot: u8| claims.windows(2).any(|w| w[0].1 == slot && w[1].1 == slot);
+    let mut out: Vec<SeenAttempt> = Vec::new();
+    for s in sessions {
+        match out.last_mut() {
+            Some(last) if last.slot == s.slot && last.ended == Some(s.began) && !retried(s.slot) => {
+                last.ended = s.ended;
+                last.authenticated = last.authenticated.or(s.authenticated);
+            }
+            _ => out.push(s),
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
