@@ -57,7 +57,8 @@ fn trials_on(catalog: &std::sync::Arc<Catalog>, rig: std::sync::Arc<Rig>, suffix
                 eprintln!("ignored on bench {}: {}: {why}", rig.name, scenario.id);
             }
             let (catalog, rig, id) = (catalog.clone(), rig.clone(), scenario.id.clone());
-            Trial::test(format!("{}{suffix}", scenario.id), move || run_one(&catalog, &rig, &id))
+            let scaled_down = !suffix.is_empty();
+            Trial::test(format!("{}{suffix}", scenario.id), move || run_one(&catalog, &rig, &id, scaled_down))
                 .with_ignored_flag(skip.is_some())
         })
         .collect()
@@ -70,7 +71,10 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn run_one(catalog: &Catalog, rig: &Rig, id: &str) -> Result<(), Failed> {
+/// `overload_ok`: at the fastest time scale a loaded machine may leave the rig's own time beyond
+/// what the tolerance lets it allow; the scenario is then an ERROR "bench overloaded" (never a
+/// FAIL), which is what such a trial checks for.
+fn run_one(catalog: &Catalog, rig: &Rig, id: &str, overload_ok: bool) -> Result<(), Failed> {
     let options = RunOptions {
         firmware_binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(),
         fault: None,
@@ -86,6 +90,10 @@ fn run_one(catalog: &Catalog, rig: &Rig, id: &str) -> Result<(), Failed> {
     }
     match result.verdict {
         Verdict::Pass => Ok(()),
+        Verdict::Error(why) if overload_ok && why.starts_with("bench overloaded") => {
+            eprintln!("{id}: {why} (an error of the rig, not a failure: accepted at this time scale)");
+            Ok(())
+        }
         Verdict::Fail => Err(format!("the firmware did wrong:\n  {}", result.failures().join("\n  ")).into()),
         Verdict::Error(reason) => Err(format!("the bench broke: {reason}").into()),
         // Decided at listing time above; the bench found it out only when it came up.

@@ -68,6 +68,9 @@ struct Inner {
     /// How much later than asked each radio wait ended (the machine's timers and scheduling,
     /// not radio time), with when it ended.
     late: Mutex<Vec<(Duration, Duration)>>,
+    /// How late the last radio wait ended, and when: the next wait that follows soon after is
+    /// that much shorter, so timer granularity does not add up along an attempt.
+    debt: Mutex<Option<(std::time::Instant, Duration)>>,
 }
 
 /// Shows the shape of the network, never a key.
@@ -153,6 +156,7 @@ impl Network {
             truth: TruthLog::new(clock),
             clock,
             late: Mutex::default(),
+            debt: Mutex::default(),
         };
         Ok(Network { inner: Arc::new(inner) })
     }
@@ -177,15 +181,26 @@ impl Network {
         self.inner.truth.record(imsi, kind);
     }
 
-    /// Waits `ms` nominal milliseconds, scaled, and notes how late the wait ended.
+    /// Waits `ms` nominal milliseconds, scaled, and notes how late the wait ended. A wait that
+    /// follows the last one closely is shortened by how late that one ended (the timer's
+    /// granularity), so an attempt's steps keep their nominal times instead of each adding its
+    /// own lateness; what is noted is how much later than asked the wait ended all the same.
     async fn pause(&self, ms: u64) {
         if ms > 0 {
             let asked = self.inner.scale.ms(ms);
             let from = std::time::Instant::now();
-            tokio::time::sleep(asked).await;
-            let late = from.elapsed().saturating_sub(asked);
+            let owed = match self.inner.debt.lock().map(|d| *d) {
+                Ok(Some((ended, late))) if from.duration_since(ended) < DEBT_FOR => late.min(asked),
+                _ => Duration::ZERO,
+            };
+            tokio::time::sleep(asked - owed).await;
+            let ended = std::time::Instant::now();
+            let took = ended.duration_since(from);
+            if let Ok(mut d) = self.inner.debt.lock() {
+                *d = Some((ended, took.saturating_sub(asked - owed)));
+            }
             if let Ok(mut v) = self.inner.late.lock() {
-                v.push((self.inner.clock.now(), late));
+                v.push((self.inner.clock.now(), took.saturating_sub(asked)));
             }
         }
     }
@@ -195,6 +210,10 @@ impl Network {
         self.inner.late.lock().map(|v| v.clone()).unwrap_or_default()
     }
 }
+
+/// How soon after a late radio wait the next one pays it back (real time): the steps of one
+/// attempt follow each other within the modem's handling, well inside this.
+const DEBT_FOR: Duration = Duration::from_millis(5);
 
 fn heard_cells(catalog: &Catalog, site: &Site) -> Result<Vec<HeardCell>, NetworkError> {
     let mut cells = Vec::with_capacity(site.cells.len());
