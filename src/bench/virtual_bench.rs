@@ -430,13 +430,18 @@ async fn settle_active_slot(trace: &Trace) {
     use crate::bridge::CardEventKind;
     let deadline = tokio::time::Instant::now() + MODEM_OWN_READS;
     loop {
+        // Done once the card's last change (in, or out) is out, or followed by an activation:
+        // the modem reads a card that went in once, whatever went before.
         let events = trace.events();
-        let count = |kind: fn(&CardEventKind) -> bool| events.iter().filter(|e| e.slot == 0 && kind(&e.kind)).count();
-        let inserted = count(|k| matches!(k, CardEventKind::Inserted));
-        let activated = count(|k| matches!(k, CardEventKind::Activated { .. }));
-        let pulled = events.iter().rev().find(|e| e.slot == 0 && matches!(e.kind, CardEventKind::Inserted | CardEventKind::Pulled));
-        let out = pulled.is_none_or(|e| matches!(e.kind, CardEventKind::Pulled));
-        if out || activated >= inserted || tokio::time::Instant::now() >= deadline {
+        let last_change = events
+            .iter()
+            .rposition(|e| e.slot == 0 && matches!(e.kind, CardEventKind::Inserted | CardEventKind::Pulled));
+        let settled = match last_change {
+            None => true,
+            Some(n) if matches!(events[n].kind, CardEventKind::Pulled) => true,
+            Some(n) => events[n..].iter().any(|e| e.slot == 0 && matches!(e.kind, CardEventKind::Activated { .. })),
+        };
+        if settled || tokio::time::Instant::now() >= deadline {
             return;
         }
         tokio::time::sleep(Duration::from_millis(1)).await;

@@ -119,7 +119,7 @@ pub fn up(fixtures: &Path, rig_file: &Path, scenario: &str, json: bool, firmware
         // The firmware holds the console's device end; a person gets a second terminal whose
         // traffic the rig relays to and from the firmware's console.
         let relay = if firmware { open_console_relay(&bench, &mut paths) } else { None };
-        print_paths(&paths, json);
+        print_paths(&paths, json, firmware);
         let relay_ended = async {
             match relay {
                 Some(r) => {
@@ -173,7 +173,7 @@ fn open_console_relay(bench: &VirtualBench, paths: &mut BenchPaths) -> Option<to
     }))
 }
 
-fn print_paths(paths: &BenchPaths, json: bool) {
+fn print_paths(paths: &BenchPaths, json: bool, firmware_runs: bool) {
     if json {
         println!("{}", serde_json::to_string(paths).unwrap_or_default());
         return;
@@ -192,7 +192,11 @@ fn print_paths(paths: &BenchPaths, json: bool) {
             s.card_emulation_socket.display()
         );
     }
-    println!("the firmware waits for `start` on its console; Ctrl-C stops everything");
+    if firmware_runs {
+        println!("the firmware waits for `start` on its console; Ctrl-C stops everything");
+    } else {
+        println!("no firmware runs: start yours with the firmware config above (it opens the console path itself); Ctrl-C stops everything");
+    }
 }
 
 /// The rig file, which must describe a virtual bench.
