@@ -149,3 +149,42 @@ fn the_dut_process_group_dies_with_the_scenario() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// After a SIGKILL of the rig, what its DUT started is killed by the next run's start (the
+/// DUT itself dies with the rig; the rest of its process group is found from the record the
+/// killed run left in its bench folder).
+#[test]
+fn after_a_sigkill_of_the_rig_the_next_run_kills_what_its_dut_left() {
+    let _turn = turn();
+    let dir = tempfile::tempdir().unwrap();
+    let marker = format!("seedrig-dut-orphan-{}", std::process::id());
+    // A DUT that starts a helper of its own, then never boots (the rig waits for it).
+    let script = format!("(exec -a {marker} sleep 300) & exec sleep 299");
+    let rig = rig_with(dir.path(), &["bash", "-c", &script, "{config}"], 60);
+    let mut rig_run = seedrig()
+        .args(["run", "--rig"])
+        .arg(&rig)
+        .args(["master-connects", "--exact"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let alive = || Command::new("pgrep").args(["-f", &marker]).output().unwrap().status.success();
+    let until = Instant::now() + Duration::from_secs(20);
+    while !alive() {
+        assert!(Instant::now() < until, "the DUT's helper never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    rig_run.kill().unwrap();
+    let _ = rig_run.wait();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(alive(), "the helper outlives a SIGKILL of the rig (only the next run can clean up)");
+    // The next run's start sweeps the killed run's bench folder and its process group.
+    let (_, rows) = run(&root().join("rig/virtual.toml"), &["master-connects", "--exact"]);
+    assert_eq!(rows.len(), 1);
+    let until = Instant::now() + Duration::from_secs(3);
+    while alive() {
+        assert!(Instant::now() < until, "the killed run's DUT helper survived the next run's start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
