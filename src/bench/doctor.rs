@@ -30,7 +30,7 @@ use crate::console::Event;
 use crate::console::reader::ConsoleReader;
 use crate::hw::pcsc::{PcscError, Readers, read_identity};
 use crate::model::{
-    CardemChannel, Catalog, ConsoleFormat, Hook, LabBench, LabNetwork, Rig, RigKind, Scenario,
+    CardemChannel, Catalog, Hook, LabBench, LabNetwork, Rig, RigKind, Scenario,
 };
 
 /// One line of the doctor's report.
@@ -565,13 +565,20 @@ pub fn small_scenario<'c>(catalog: &'c Catalog, rig: &Rig) -> Option<&'c Scenari
 
 async fn virtual_world(catalog: &Catalog, rig: &Rig, firmware: &Path) -> Vec<Row> {
     let mut rows = Vec::new();
-    let firmware_row = executable(firmware)
-        .map(|()| firmware.display().to_string())
-        .map_err(|e| format!("{}: {e}", firmware.display()));
-    if let Err(e) = &firmware_row {
-        rows.push(Row::problem("firmware", format!("{e} (build it: cargo build)")));
-        return rows;
-    }
+    // The rig file's own device under test, where it names one; else the reference firmware.
+    let launch = match &rig.kind {
+        crate::model::RigKind::Virtual { dut: Some(program) } => FirmwareLaunch::Program(program.clone()),
+        _ => {
+            let firmware_row = executable(firmware)
+                .map(|()| firmware.display().to_string())
+                .map_err(|e| format!("{}: {e}", firmware.display()));
+            if let Err(e) = &firmware_row {
+                rows.push(Row::problem("firmware", format!("{e} (build it: cargo build)")));
+                return rows;
+            }
+            FirmwareLaunch::Reference { binary: firmware.to_owned(), fault: None }
+        }
+    };
     let Some(scenario) = small_scenario(catalog, rig) else {
         rows.push(Row::problem(
             "virtual world",
@@ -579,10 +586,7 @@ async fn virtual_world(catalog: &Catalog, rig: &Rig, firmware: &Path) -> Vec<Row
         ));
         return rows;
     };
-    let options = VirtualBenchOptions {
-        firmware: Some(FirmwareLaunch::Reference { binary: firmware.to_owned(), fault: None }),
-        watch_observer: false,
-    };
+    let options = VirtualBenchOptions { firmware: Some(launch), watch_observer: false };
     let started = Instant::now();
     let up = tokio::time::timeout(Duration::from_secs(60), VirtualBench::up(catalog, scenario, rig, options))
         .await;
@@ -675,18 +679,16 @@ async fn virtual_world(catalog: &Catalog, rig: &Rig, firmware: &Path) -> Vec<Row
     ));
     let fw_pid = bench.firmware_pid().map(|p| format!(" (pid {p})")).unwrap_or_default();
     let console = paths.console.display();
+    // The rig file's own DUT is named by its command, the reference firmware by its path.
+    let shown = crate::bench::Bench::dut_output(&bench)
+        .and_then(|o| o.split('`').nth(1).map(|c| format!("`{c}`")))
+        .unwrap_or_else(|| firmware.display().to_string());
     rows.push(Row::of(
         "firmware",
         booted
             .clone()
-            .map(|t| {
-                format!(
-                    "{}{fw_pid} booted: printed `boot` on its console {} after bring-up",
-                    firmware.display(),
-                    ms(t)
-                )
-            })
-            .map_err(|e| format!("{}{fw_pid}: {e}", firmware.display())),
+            .map(|t| format!("{shown}{fw_pid} booted: printed `boot` on its console {} after bring-up", ms(t)))
+            .map_err(|e| format!("{shown}{fw_pid}: {e}")),
     ));
     rows.push(Row::of(
         "DUT console",
@@ -728,10 +730,12 @@ async fn virtual_world(catalog: &Catalog, rig: &Rig, firmware: &Path) -> Vec<Row
 /// Reads the console until the firmware prints `boot`; how long that took.
 async fn wait_for_boot(bench: &VirtualBench) -> Result<Duration, String> {
     let started = Instant::now();
-    let mut reader = ConsoleReader::new(&ConsoleFormat::Json).map_err(|e| e.to_string())?;
+    // The DUT's own console format (a rig file's patterns), and its own boot time.
+    let mut reader = ConsoleReader::new(crate::bench::Bench::console_format(bench)).map_err(|e| e.to_string())?;
+    let within = crate::bench::Bench::boot_timeout(bench).max(BOOT_WITHIN);
     let mut buf = [0u8; 4096];
-    while started.elapsed() < BOOT_WITHIN {
-        let left = BOOT_WITHIN.saturating_sub(started.elapsed());
+    while started.elapsed() < within {
+        let left = within.saturating_sub(started.elapsed());
         match tokio::time::timeout(left, bench.console.read(&mut buf)).await {
             Ok(Ok(n)) => reader.push(started.elapsed(), &buf[..n]),
             Ok(Err(e)) => return Err(format!("the console failed: {e}")),
@@ -743,7 +747,7 @@ async fn wait_for_boot(bench: &VirtualBench) -> Result<Duration, String> {
     }
     let said: Vec<&str> = reader.noise.iter().map(|(_, l)| l.as_str()).take(3).collect();
     Err(format!(
-        "did not print `boot` within {BOOT_WITHIN:?}{}",
+        "did not print `boot` within {within:?}{}",
         if said.is_empty() { String::new() } else { format!("; it printed: {}", said.join(" / ")) }
     ))
 }
