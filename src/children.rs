@@ -78,7 +78,10 @@ fn kill_recorded_group(dir: &Path) {
     let Ok(text) = std::fs::read_to_string(dir.join(PGID_FILE)) else { return };
     let Some(pgid) = text.trim().parse::<i32>().ok().and_then(rustix::process::Pid::from_raw) else { return };
     if rustix::process::kill_process_group(pgid, Signal::KILL).is_ok() {
-        tracing::info!(pgid = pgid.as_raw_nonzero().get(), "killed the DUT process group of a run that is gone");
+        tracing::info!(
+            pgid = pgid.as_raw_nonzero().get(),
+            "killed the DUT process group of a run that is gone"
+        );
     }
 }
 

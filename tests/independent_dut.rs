@@ -34,7 +34,14 @@ fn seedrig() -> Command {
 fn run(rig: &Path, args: &[&str]) -> (Output, Vec<(String, String, String)>) {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("results.json");
-    let out = seedrig().args(["run", "--rig"]).arg(rig).arg("--results-json").arg(&results).args(args).output().unwrap();
+    let out = seedrig()
+        .args(["run", "--rig"])
+        .arg(rig)
+        .arg("--results-json")
+        .arg(&results)
+        .args(args)
+        .output()
+        .unwrap();
     let text = std::fs::read_to_string(&results).unwrap_or_else(|_| "[]".into());
     let parsed: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
     let rows = parsed
@@ -81,7 +88,10 @@ fn the_independent_firmware_passes_the_starter_suite_in_the_emulated_lab() {
     std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
     assert!(first.starts_with("rig file"), "the lab came up: {first:?}");
     let text = std::fs::read_to_string(&lab_rig).unwrap();
-    assert!(text.contains("format = \"patterns\""), "the lab's rig file reads the DUT's own log lines:\n{text}");
+    assert!(
+        text.contains("format = \"patterns\""),
+        "the lab's rig file reads the DUT's own log lines:\n{text}"
+    );
     let (out, rows) = run(&lab_rig, &["--jobs", "1"]);
     let _ = Command::new("kill").arg("-INT").arg(lab.id().to_string()).status();
     let _ = lab.wait();
@@ -134,19 +144,25 @@ fn the_dut_process_group_dies_with_the_scenario() {
     let marker = format!("seedrig-dut-child-{}", std::process::id());
     // A wrapper that leaves a child of its own running (a helper a real daemon might start),
     // then never boots.
-    let script = format!("sleep 300 & exec -a {marker} sleep 301");
+    let script = format!("(exec -a {marker}-helper sleep 300) & exec -a {marker} sleep 301");
     let rig = rig_with(dir.path(), &["bash", "-c", &script, "{config}"], 1);
     let (_, rows) = run(&rig, &["master-connects", "--exact"]);
     assert_eq!(rows[0].1, "error", "{rows:?}");
-    let until = Instant::now() + Duration::from_secs(3);
-    loop {
-        let alive = Command::new("pgrep").args(["-f", &marker]).output().unwrap().status.success();
-        let sleeper = Command::new("pgrep").args(["-f", "^sleep 300$"]).output().unwrap().status.success();
-        if !alive && !sleeper {
-            break;
-        }
-        assert!(Instant::now() < until, "the DUT's process group outlived its scenario");
-        std::thread::sleep(Duration::from_millis(100));
+    // The marker names both the wrapper and its helper.
+    wait_until(Duration::from_secs(3), "the DUT's process group outlived its scenario", || !running(&marker));
+}
+
+/// Whether a process whose command line holds `marker` runs.
+fn running(marker: &str) -> bool {
+    Command::new("pgrep").args(["-f", marker]).output().unwrap().status.success()
+}
+
+/// Polls `done` until it holds, failing with `why` after `within`.
+fn wait_until(within: Duration, why: &str, done: impl Fn() -> bool) {
+    let until = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < until, "{why}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -169,22 +185,15 @@ fn after_a_sigkill_of_the_rig_the_next_run_kills_what_its_dut_left() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let alive = || Command::new("pgrep").args(["-f", &marker]).output().unwrap().status.success();
-    let until = Instant::now() + Duration::from_secs(20);
-    while !alive() {
-        assert!(Instant::now() < until, "the DUT's helper never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(Duration::from_secs(20), "the DUT's helper never started", || running(&marker));
     rig_run.kill().unwrap();
     let _ = rig_run.wait();
     std::thread::sleep(Duration::from_millis(300));
-    assert!(alive(), "the helper outlives a SIGKILL of the rig (only the next run can clean up)");
+    assert!(running(&marker), "the helper outlives a SIGKILL of the rig (only the next run can clean up)");
     // The next run's start sweeps the killed run's bench folder and its process group.
     let (_, rows) = run(&root().join("rig/virtual.toml"), &["master-connects", "--exact"]);
     assert_eq!(rows.len(), 1);
-    let until = Instant::now() + Duration::from_secs(3);
-    while alive() {
-        assert!(Instant::now() < until, "the killed run's DUT helper survived the next run's start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(Duration::from_secs(3), "the killed run's DUT helper survived the next run's start", || {
+        !running(&marker)
+    });
 }

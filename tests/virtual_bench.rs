@@ -245,7 +245,8 @@ fn nothing_is_left_behind_after_the_bench_goes_down() {
     let scenario = catalog.scenarios["master-connects"].clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (paths, firmware_pid, pcscd_pid) = runtime.block_on(async {
-        let launch = FirmwareLaunch::Reference { binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(), fault: None };
+        let launch =
+            FirmwareLaunch::Reference { binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(), fault: None };
         let mut bench = VirtualBench::up(
             &catalog,
             &scenario,

@@ -29,9 +29,7 @@ use super::{VirtualBench, VirtualBenchOptions};
 use crate::console::Event;
 use crate::console::reader::ConsoleReader;
 use crate::hw::pcsc::{PcscError, Readers, read_identity};
-use crate::model::{
-    CardemChannel, Catalog, Hook, LabBench, LabNetwork, Rig, RigKind, Scenario,
-};
+use crate::model::{CardemChannel, Catalog, Hook, LabBench, LabNetwork, Rig, RigKind, Scenario};
 
 /// One line of the doctor's report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -687,7 +685,9 @@ async fn virtual_world(catalog: &Catalog, rig: &Rig, firmware: &Path) -> Vec<Row
         "firmware",
         booted
             .clone()
-            .map(|t| format!("{shown}{fw_pid} booted: printed `boot` on its console {} after bring-up", ms(t)))
+            .map(|t| {
+                format!("{shown}{fw_pid} booted: printed `boot` on its console {} after bring-up", ms(t))
+            })
             .map_err(|e| format!("{shown}{fw_pid}: {e}")),
     ));
     rows.push(Row::of(
@@ -731,7 +731,8 @@ async fn virtual_world(catalog: &Catalog, rig: &Rig, firmware: &Path) -> Vec<Row
 async fn wait_for_boot(bench: &VirtualBench) -> Result<Duration, String> {
     let started = Instant::now();
     // The DUT's own console format (a rig file's patterns), and its own boot time.
-    let mut reader = ConsoleReader::new(crate::bench::Bench::console_format(bench)).map_err(|e| e.to_string())?;
+    let mut reader =
+        ConsoleReader::new(crate::bench::Bench::console_format(bench)).map_err(|e| e.to_string())?;
     let within = crate::bench::Bench::boot_timeout(bench).max(BOOT_WITHIN);
     let mut buf = [0u8; 4096];
     while started.elapsed() < within {

@@ -147,7 +147,8 @@ fn keep_tail(
         // Bytes, not text: a line that is not UTF-8 must not stop the reading (the DUT would
         // then block on a full pipe).
         while matches!(reader.read_until(b'\n', &mut buf).await, Ok(n) if n > 0) {
-            let line: String = String::from_utf8_lossy(&buf).trim_end().chars().take(TAIL_LINE_CHARS).collect();
+            let line: String =
+                String::from_utf8_lossy(&buf).trim_end().chars().take(TAIL_LINE_CHARS).collect();
             buf.clear();
             if line.is_empty() {
                 continue;

@@ -52,6 +52,9 @@ pub struct RigTime {
     /// How much later than asked each of the simulated radio's waits ended (timer granularity
     /// and scheduling), with when it ended.
     pub late_waits: Vec<(Duration, Duration)>,
+    /// How long each card reset took through the bridge (the PC/SC reset the modem's reset
+    /// asks for, which holds up the card's first answer), with when it began.
+    pub card_resets: Vec<(Duration, Duration)>,
 }
 
 /// The real time the rig spent in the DUT's exchanges within one stretch of a run.
@@ -103,7 +106,9 @@ impl Evidence {
         let at_exchanges = rig.dut_commands.iter().filter(|at| within(at)).count() + 1;
         let apdus: Vec<&ApduRecord> =
             self.apdus.iter().filter(|a| within(&a.at) && a.fault != Some("slow")).collect();
-        let card: Duration = apdus.iter().map(|a| a.latency).sum();
+        let resets: Duration =
+            rig.card_resets.iter().filter(|(at, _)| within(at)).map(|(_, took)| *took).sum();
+        let card: Duration = apdus.iter().map(|a| a.latency).sum::<Duration>() + resets;
         let late_waits: Duration = rig.late_waits.iter().filter(|(at, _)| within(at)).map(|(_, l)| *l).sum();
         let sum = Allowance {
             real: rig.at_exchange * at_exchanges as u32 + card + late_waits,
@@ -114,12 +119,6 @@ impl Evidence {
             wanted: Duration::ZERO,
         };
         Some(sum.capped_at(cap))
-    }
-
-    /// The rig's real time in a judgement made on the DUT's own timer (at T): only the console
-    /// line that reports it; the rig's other work cannot delay a timer.
-    pub fn console_allowance(&self) -> Option<Allowance> {
-        self.timer_allowance(1)
     }
 
     /// The rig's real time in a moment the DUT's own timer decides: only the `exchanges` that
@@ -219,6 +218,7 @@ mod tests {
             at_exchange: Duration::from_micros(100),
             dut_commands: vec![ms(9), ms(11), ms(12), ms(20), ms(21)],
             late_waits: vec![(ms(9), ms(5)), (ms(18), Duration::from_micros(250))],
+            card_resets: Vec::new(),
         });
         let a = e.rig_allowance(ms(10), ms(20), no_cap).unwrap();
         // 11, 12, 20 and the result's console line: 4 exchanges of 100 µs; the APDU at 15: 300 µs
@@ -245,7 +245,7 @@ mod tests {
         assert_eq!((capped.real, capped.capped), (Duration::from_micros(500), true));
         assert!(capped.describe().ends_with("; capped at the tolerance)"), "{}", capped.describe());
         // A judgement on the DUT's own timer: the console line only.
-        let at_t = e.console_allowance().unwrap();
+        let at_t = e.timer_allowance(1).unwrap();
         assert_eq!((at_t.real, at_t.at_exchanges, at_t.apdus), (Duration::from_micros(100), 1, 0));
     }
 

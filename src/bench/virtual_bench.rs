@@ -237,9 +237,9 @@ impl VirtualBench {
             });
         }
         // A bouncing card at slot 0 goes in and out the whole time: nothing to wait for.
-        let bouncing = scenario
-            .placements()
-            .any(|p| p.slot == 0 && p.faults.iter().any(|f| matches!(f.kind, crate::model::FaultKind::Flaky { .. })));
+        let bouncing = scenario.placements().any(|p| {
+            p.slot == 0 && p.faults.iter().any(|f| matches!(f.kind, crate::model::FaultKind::Flaky { .. }))
+        });
         if !bouncing {
             settle_active_slot(&trace).await;
         }
@@ -389,7 +389,12 @@ impl VirtualBench {
     fn rig_time(&self) -> Option<RigTime> {
         let at_exchange = self.observer.as_ref()?.at_exchange?;
         let dut_commands = self.modem.as_ref()?.firmware_commands();
-        Some(RigTime { at_exchange, dut_commands, late_waits: self.network.late_waits() })
+        Some(RigTime {
+            at_exchange,
+            dut_commands,
+            late_waits: self.network.late_waits(),
+            card_resets: self.trace.resets(),
+        })
     }
 
     /// Restores every card, stops the firmware, the bridges, the modem and pcscd.
@@ -439,7 +444,9 @@ async fn settle_active_slot(trace: &Trace) {
         let settled = match last_change {
             None => true,
             Some(n) if matches!(events[n].kind, CardEventKind::Pulled) => true,
-            Some(n) => events[n..].iter().any(|e| e.slot == 0 && matches!(e.kind, CardEventKind::Activated { .. })),
+            Some(n) => {
+                events[n..].iter().any(|e| e.slot == 0 && matches!(e.kind, CardEventKind::Activated { .. }))
+            }
         };
         if settled || tokio::time::Instant::now() >= deadline {
             return;

@@ -196,7 +196,6 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
                 Wake::ControlGone => return self.stop().await,
                 Wake::Fault => {
                     let fault = *self.faults.borrow_and_update();
-                    tracing::debug!(slot = self.slot, ?fault, "fault change");
                     self.change_fault(fault).await?;
                 }
                 Wake::Bounce => self.bounce().await?,
@@ -308,7 +307,6 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
     }
 
     async fn on_frame(&mut self, frame: Frame) -> Result<(), BridgeError> {
-        tracing::trace!(slot = self.slot, ?frame, "frame");
         match frame.msg {
             Message::RxData { flags, data } if flags & data_flags::TPDU_HDR != 0 => {
                 let Ok(header) = <[u8; 5]>::try_from(data.as_slice()) else {
@@ -332,15 +330,15 @@ impl<T: CardemTransport, C: CardLink> SlotBridge<T, C> {
         // Stamped when the modem's word arrived, not after the card's reset: the PC/SC reset
         // takes its time, and another slot's bridge may stamp its own session meanwhile.
         let at = self.clock.now();
-        tracing::debug!(slot = self.slot, flags, last = self.last_status, inserted = self.inserted, "card status");
         let power = status_flags::VCC_PRESENT | status_flags::CLK_ACTIVE;
         let was_reset = self.last_status & status_flags::RESET_ACTIVE != 0;
         let was_powered = self.last_status & status_flags::VCC_PRESENT != 0;
         let powered = flags & power == power;
         self.last_status = flags;
         if was_reset && flags & status_flags::RESET_ACTIVE == 0 && powered && self.inserted {
+            let resetting = Instant::now();
             self.card.reset().await.map_err(self.card_err())?;
-            tracing::debug!(slot = self.slot, "card reset done");
+            self.trace.reset(at, resetting.elapsed());
             self.session.reset();
             self.held_response = None;
             self.active = true;

@@ -85,6 +85,8 @@ pub fn masked_command(header: &[u8; 5], data: &[u8]) -> Vec<u8> {
 pub struct Trace {
     apdus: Arc<Mutex<Vec<ApduRecord>>>,
     events: Arc<Mutex<Vec<CardEvent>>>,
+    /// Each card reset through the bridge: when it began, how long it took.
+    resets: Arc<Mutex<Vec<(Duration, Duration)>>>,
 }
 
 impl Trace {
@@ -98,6 +100,16 @@ impl Trace {
         if let Ok(mut v) = self.events.lock() {
             v.push(event);
         }
+    }
+
+    pub fn reset(&self, at: Duration, took: Duration) {
+        if let Ok(mut v) = self.resets.lock() {
+            v.push((at, took));
+        }
+    }
+
+    pub fn resets(&self) -> Vec<(Duration, Duration)> {
+        self.resets.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
     pub fn apdus(&self) -> Vec<ApduRecord> {

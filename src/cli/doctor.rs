@@ -29,7 +29,9 @@ pub fn run(fixtures: &Path, rig_file: &Path) -> ExitCode {
         }
     };
     let kind = match rig.kind {
-        RigKind::Virtual { .. } => "virtual bench: its world is brought up for one scenario and taken down again",
+        RigKind::Virtual { .. } => {
+            "virtual bench: its world is brought up for one scenario and taken down again"
+        }
         RigKind::Lab(_) => "lab bench: every part is looked at, nothing is changed and no hook runs",
     };
     println!("bench {} ({}), a {kind}", rig.name, rig_file.display());

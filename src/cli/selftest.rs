@@ -21,8 +21,12 @@ pub fn selftest(fixtures: &Path, rig_file: &Path) -> ExitCode {
     // The fault modes are the reference firmware's own: a bench that runs another DUT (a lab,
     // or a virtual rig file's [dut]) cannot be given them, and every mode would look uncaught.
     let refusal = match &rig.kind {
-        seedrig::model::RigKind::Lab(_) => Some("a lab bench runs its own DUT, which cannot be given the reference firmware's fault modes"),
-        seedrig::model::RigKind::Virtual { dut: Some(_) } => Some("this rig file's [dut] names its own firmware, which cannot be given the reference firmware's fault modes"),
+        seedrig::model::RigKind::Lab(_) => {
+            Some("a lab bench runs its own DUT, which cannot be given the reference firmware's fault modes")
+        }
+        seedrig::model::RigKind::Virtual { dut: Some(_) } => Some(
+            "this rig file's [dut] names its own firmware, which cannot be given the reference firmware's fault modes",
+        ),
         seedrig::model::RigKind::Virtual { dut: None } => None,
     };
     if let Some(why) = refusal {
@@ -68,7 +72,9 @@ pub fn selftest(fixtures: &Path, rig_file: &Path) -> ExitCode {
         println!("{:<23} {:>2}: {row}{errors}", mode.name(), caught.len());
     }
     if all_caught {
-        println!("every wrong firmware was caught by at least one scenario, and the silent correct one passed");
+        println!(
+            "every wrong firmware was caught by at least one scenario, and the silent correct one passed"
+        );
         ExitCode::SUCCESS
     } else {
         println!("a fault mode went uncaught: add a scenario that catches it");

@@ -195,7 +195,9 @@ fn print_paths(paths: &BenchPaths, json: bool, firmware_runs: bool) {
     if firmware_runs {
         println!("the firmware waits for `start` on its console; Ctrl-C stops everything");
     } else {
-        println!("no firmware runs: start yours with the firmware config above (it opens the console path itself); Ctrl-C stops everything");
+        println!(
+            "no firmware runs: start yours with the firmware config above (it opens the console path itself); Ctrl-C stops everything"
+        );
     }
 }
 

@@ -88,7 +88,9 @@ impl ConsoleReader {
         match &self.decoder {
             Decoder::Json => match serde_json::from_str::<Stamped>(line) {
                 Ok(s) => Ok(s.event),
-                Err(e) => Err(known_event(line).map(|name| format!("a `{name}` event the rig cannot read: {e}"))),
+                Err(e) => {
+                    Err(known_event(line).map(|name| format!("a `{name}` event the rig cannot read: {e}")))
+                }
             },
             Decoder::Patterns(patterns) => patterns
                 .iter()
@@ -104,8 +106,17 @@ impl ConsoleReader {
 
 /// The console events the rig reads, by their `event` names.
 const KNOWN_EVENTS: &[&str] = &[
-    "boot", "measure", "rank", "attempt", "judged", "connected", "report_sent", "vsim_assigned", "exhausted",
-    "status", "error",
+    "boot",
+    "measure",
+    "rank",
+    "attempt",
+    "judged",
+    "connected",
+    "report_sent",
+    "vsim_assigned",
+    "exhausted",
+    "status",
+    "error",
 ];
 
 /// The `event` of a JSON object line, if it is one the rig knows.

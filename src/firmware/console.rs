@@ -230,7 +230,10 @@ fn text_message(event: &Event) -> String {
             let step = s.step.as_deref().map_or(String::new(), |st| format!(" step=\"{st}\""));
             let weights = s.weights.map_or("-".to_owned(), |w| format!("{},{}", w.signal, w.tariff));
             let judgement = s.judgement.as_deref().unwrap_or("-");
-            format!("status: state={} slot={slot} pass={}{iccid}{step} weights={weights} judgement={judgement}", s.state, s.pass)
+            format!(
+                "status: state={} slot={slot} pass={}{iccid}{step} weights={weights} judgement={judgement}",
+                s.state, s.pass
+            )
         }
         Event::Error { reason } => format!("error: {reason}"),
     }
@@ -468,12 +471,9 @@ mod tests {
                 None
             }
             Event::Boot { .. } => Some(Event::Boot { fault: None }),
-            Event::Status(s) => Some(Event::Status(Status {
-                step: None,
-                weights: None,
-                judgement: None,
-                ..s.clone()
-            })),
+            Event::Status(s) => {
+                Some(Event::Status(Status { step: None, weights: None, judgement: None, ..s.clone() }))
+            }
             other => Some(other.clone()),
         }
     }

@@ -146,7 +146,14 @@ pub fn plan<'a>(
 
 /// What the console says the `n`th attempt is: the planned one, except for `lying-console`,
 /// which names the attempt a correct firmware would make at that position.
-pub fn claimed<'a>(planned: &[Planned<'a>], n: usize, master: &'a SeedConfig, standbys: &'a [SeedConfig], ranked: &[RankEntry], fault: Option<FaultMode>) -> Planned<'a> {
+pub fn claimed<'a>(
+    planned: &[Planned<'a>],
+    n: usize,
+    master: &'a SeedConfig,
+    standbys: &'a [SeedConfig],
+    ranked: &[RankEntry],
+    fault: Option<FaultMode>,
+) -> Planned<'a> {
     if fault != Some(FaultMode::LyingConsole) {
         return planned[n].clone();
     }

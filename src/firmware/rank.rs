@@ -110,7 +110,12 @@ pub struct Rule {
 }
 
 /// [`rank_standbys`] under `rule`.
-pub fn rank_standbys_by(standbys: &[SeedConfig], cells: &[MeasuredCell], weights: Weights, rule: Rule) -> Vec<RankEntry> {
+pub fn rank_standbys_by(
+    standbys: &[SeedConfig],
+    cells: &[MeasuredCell],
+    weights: Weights,
+    rule: Rule,
+) -> Vec<RankEntry> {
     let heard: Vec<Candidate> = standbys.iter().map(|s| candidate_by(s, cells, rule)).collect();
     let signals = Range::of(heard.iter().map(|c| c.signal_dbm));
     let prices = Range::of(heard.iter().filter_map(|c| c.tariff));

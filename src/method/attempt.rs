@@ -185,8 +185,13 @@ pub fn attempt(seed: &SeedView) -> AttemptResult {
 /// T does not count under `timeout` and `both`: by then the attempt was judged at T (a connect
 /// or an explicit answer exactly at T still counts).
 pub fn judge(result: &AttemptResult, mode: Judgement, t_ms: u64) -> Judged {
-    let at_t =
-        |reason: String| Judged::Failed { after_ms: t_ms, earliest_ms: t_ms, explicit: false, either_way: false, reason };
+    let at_t = |reason: String| Judged::Failed {
+        after_ms: t_ms,
+        earliest_ms: t_ms,
+        explicit: false,
+        either_way: false,
+        reason,
+    };
     match (result, mode) {
         (AttemptResult::Connects { after_ms }, Judgement::Result) => {
             Judged::Connected { after_ms: *after_ms }
@@ -217,7 +222,9 @@ pub fn judge(result: &AttemptResult, mode: Judgement, t_ms: u64) -> Judged {
         }
         // The answer may come by T or after it: explicit when it comes by T, at T otherwise;
         // the latest is T.
-        (AttemptResult::Explicit { after_ms, earliest_ms, reason }, Judgement::Both) if *earliest_ms < t_ms => {
+        (AttemptResult::Explicit { after_ms, earliest_ms, reason }, Judgement::Both)
+            if *earliest_ms < t_ms =>
+        {
             Judged::Failed {
                 after_ms: t_ms,
                 earliest_ms: *earliest_ms,

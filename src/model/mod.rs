@@ -11,8 +11,8 @@ pub mod secret;
 pub use fault::{CardFaultKind, Fault, FaultKind, FaultTarget, NetworkFaultKind};
 pub use ident::{Iccid, Imsi, Plmn, Rat, luhn_check_digit};
 pub use rig::{
-    CardemChannel, ConsoleFormat, DutProgram, Dut, EventPattern, Hook, LabBench, LabNetwork, NetworkHooks, Observer,
-    ObserverKind, PatternEvent, Reader, Rig, RigKind, SerialPort, SlotChannel,
+    CardemChannel, ConsoleFormat, Dut, DutProgram, EventPattern, Hook, LabBench, LabNetwork, NetworkHooks,
+    Observer, ObserverKind, PatternEvent, Reader, Rig, RigKind, SerialPort, SlotChannel,
 };
 pub use secret::{Secret, SecretError};
 

@@ -23,7 +23,9 @@ pub struct Rig {
 pub enum RigKind {
     /// Everything simulated but the software stacks; can do everything. `dut`: the firmware
     /// under test, where the rig file names one (else the reference firmware).
-    Virtual { dut: Option<DutProgram> },
+    Virtual {
+        dut: Option<DutProgram>,
+    },
     Lab(Box<LabBench>),
 }
 

@@ -140,14 +140,7 @@ impl<'a> Seen<'a> {
         let bars = r.observed.as_slice();
         let bridge = || items.iter().filter(|i| i.source == "bridge");
         let card_side = bridge().next().is_some();
-        let out_of_slot: Vec<u64> = bridge()
-            .filter(|i| {
-                i.v["card"]
-                    .as_str()
-                    .is_some_and(|c| c.starts_with("fault pulled") || c.starts_with("fault flaky"))
-            })
-            .filter_map(|i| i.v["slot"].as_u64())
-            .collect();
+        let out_of_slot: Vec<u64> = r.out_of_slot.iter().map(|&slot| u64::from(slot)).collect();
         let unseen: Vec<usize> = r
             .expected
             .iter()
@@ -1352,6 +1345,7 @@ mod tests {
             { "source": "bridge", "t_ms": 0.0, "slot": 3, "card": "fault flaky applied" },
             { "source": "bridge", "t_ms": 10.0, "slot": 0, "card": "card reset by the modem", "atr": "3B00" },
         ]);
+        r.out_of_slot = vec![1, 3];
         let page = scenario_page(&r);
         assert!(page.contains("class=\"bar failed claimed\" data-t=\"1000\" data-t1=\"1900\""), "{page}");
         assert!(page.contains("the console&#39;s claim (card out of its slot)"), "{page}");
@@ -1387,6 +1381,7 @@ mod tests {
             seen("best-1", 2, 1000.5, None, "connected", "card side"),
         ];
         r.timeline = json!([{ "source": "bridge", "t_ms": 0.0, "slot": 1, "card": "fault pulled applied" }]);
+        r.out_of_slot = vec![1];
         let page = scenario_page(&r);
         assert!(page.contains("class=\"bar ok\" data-t=\"1000.5\" data-t1=\"4000\""), "{page}");
         assert!(!page.contains("bar ok wrong"), "{page}");

@@ -79,6 +79,10 @@ pub struct ScenarioResult {
     /// cannot see), in order, for the timeline pages; empty where the scenario never ran.
     #[serde(default)]
     pub observed: Vec<ObservedBar>,
+    /// Slots whose cards are out of their slots (pulled, or bouncing) in this scenario: the
+    /// card side cannot see them tried, so the pages leave them out of what they compare.
+    #[serde(default)]
+    pub out_of_slot: Vec<u8>,
 }
 
 /// One attempt as the bench saw it, as the timeline pages draw it. Nominal ms from the DUT's
@@ -98,20 +102,21 @@ pub struct ObservedBar {
 }
 
 impl ObservedBar {
-    pub fn all(i: &checks::Input) -> Vec<ObservedBar> {
-        use checks::observed::{Observed, Source};
-        let o = Observed::derive(i);
-        let ms = |at: Duration| (i.scale.nominal_ms(at.saturating_sub(i.evidence.started_at)) * 10.0).round() / 10.0;
+    pub fn all(i: &checks::Input, o: &checks::observed::Observed) -> Vec<ObservedBar> {
+        use checks::observed::Source;
+        let ms = |at: Duration| {
+            (i.scale.nominal_ms(at.saturating_sub(i.evidence.started_at)) * 10.0).round() / 10.0
+        };
         o.attempts
             .iter()
             .map(|a| {
                 let ended = match a.ended {
-                    _ if i.won_through_slot(a.slot) => "connected",
+                    _ if i.won_through(a.slot) => "connected",
                     Some(_) => "given up",
                     None => "open",
                 };
                 ObservedBar {
-                    seed: i.seed_name(a.slot),
+                    seed: i.seed_of_slot(a.slot),
                     slot: a.slot,
                     starts_at_ms: ms(a.began),
                     ends_at_ms: a.ended.map(ms),
@@ -190,6 +195,7 @@ impl ScenarioResult {
             timeline: serde_json::Value::Null,
             expected: Vec::new(),
             observed: Vec::new(),
+            out_of_slot: Vec::new(),
         }
     }
 
@@ -372,12 +378,19 @@ impl Run<'_> {
     ) -> ScenarioResult {
         let evidence = gathered(bench, &console, broke, started_at.unwrap_or_default(), None);
         let catalog = oracle.catalog.as_ref().unwrap_or(self.catalog);
-        let input =
-            Input { catalog, scenario: self.scenario, expected: &oracle.expected[0], scale: bench.scale(), evidence: &evidence };
+        let input = Input {
+            catalog,
+            scenario: self.scenario,
+            expected: &oracle.expected[0],
+            scale: bench.scale(),
+            evidence: &evidence,
+        };
         let mut result = self.error(reason);
         result.timeline = timeline::build(&input, &console.noise);
         result.expected = ExpectedBar::all(&oracle.expected[0]);
-        result.observed = ObservedBar::all(&input);
+        let observed = checks::observed::Observed::derive(&input);
+        result.observed = ObservedBar::all(&input, &observed);
+        result.out_of_slot = observed.unseen_slots;
         result
     }
 
@@ -438,6 +451,7 @@ impl Run<'_> {
             scale,
             evidence: &evidence,
         };
+        let observed = checks::observed::Observed::derive(&input);
         let mut verdict = verdict(&checks, &evidence);
         // A timing check that failed only by less than the rig's own measured time (which the
         // cap at the tolerance did not allow in full) cannot blame the firmware: the rig ran late.
@@ -478,7 +492,8 @@ impl Run<'_> {
             wall: elapsed,
             timeline: timeline::build(&input, &console.noise),
             expected: ExpectedBar::all(&oracle.expected[chosen]),
-            observed: ObservedBar::all(&input),
+            observed: ObservedBar::all(&input, &observed),
+            out_of_slot: observed.unseen_slots.clone(),
             checks,
         }
     }
@@ -611,7 +626,8 @@ impl<B: Bench> Driver<'_, B> {
         self.awaiting_outcome = false;
         let finished_at = self.bench.clock().now();
         self.outcome_in = finished;
-        let won = self.console.any(|e| matches!(e, Event::Connected { .. })) || self.bench.data_delivered(started_at);
+        let won = self.console.any(|e| matches!(e, Event::Connected { .. }))
+            || self.bench.data_delivered(started_at);
         if finished && !stalled && won {
             // Watch the settle period for switching.
             self.read_until(scale.ms(scenario.settle_ms), |_| false).await?;
@@ -619,7 +635,9 @@ impl<B: Bench> Driver<'_, B> {
         let exhausted = matches!(expected.outcome, Outcome::Exhausted { .. });
         if !finished && !(exhausted && self.card_side_active(started_at)) && !self.answers_status().await? {
             let card = if exhausted { ", no card traffic since the start" } else { "" };
-            return Err(format!("firmware hung: no outcome within {deadline:?}{card}, and no answer to `status`"));
+            return Err(format!(
+                "firmware hung: no outcome within {deadline:?}{card}, and no answer to `status`"
+            ));
         }
         // A part that broke since the last look (a card call that never returned while the
         // firmware carried on without the card, say) decides before any check does.

@@ -18,11 +18,13 @@ pub fn master_first(i: &Input) -> Finding {
     match o.attempts.first() {
         _ if master_unseen => Finding::not_observable(
             expected,
-            format!("{}'s card is out of its slot (pulled or bouncing), so the card side cannot see it tried, and the console does not say", master.seed),
+            format!(
+                "{}'s card is out of its slot (pulled or bouncing), so the card side cannot see it tried, and the console does not say",
+                master.seed
+            ),
         ),
-        Some(first) => {
-            Finding::new(expected, o.describe(i, first), first.slot == master.slot).from([first.source.short()])
-        }
+        Some(first) => Finding::new(expected, o.describe(i, first), first.slot == master.slot)
+            .from([first.source.short()]),
         None => Finding::new(expected, "no attempt", false).from(o.sources()),
     }
 }
@@ -46,7 +48,8 @@ pub fn attempt_order(i: &Input) -> Finding {
             !invisible
         })
         .collect();
-    let passed = observed.len() == expected.len() && observed.iter().zip(&expected).all(|(o, e)| o.slot == e.slot);
+    let passed =
+        observed.len() == expected.len() && observed.iter().zip(&expected).all(|(o, e)| o.slot == e.slot);
     let mut expected_text = i.expected.attempt_order().join(", ");
     if !skipped.is_empty() {
         expected_text.push_str(&format!(
@@ -77,11 +80,16 @@ pub fn console_claims(i: &Input) -> Finding {
 
 fn console_claims_of(o: &Observed, claims: usize) -> Finding {
     if !o.card_side {
-        return Finding::not_observable("the console's attempts match the card side", "no card side on this bench");
+        return Finding::not_observable(
+            "the console's attempts match the card side",
+            "no card side on this bench",
+        );
     }
     match o.contradictions.first() {
         Some(c) => Finding::new("the console's attempts match the card side", c.clone(), false),
-        None if claims == 0 => Finding::new("the console's attempts match the card side", "the console claims no attempt", true),
+        None if claims == 0 => {
+            Finding::new("the console's attempts match the card side", "the console claims no attempt", true)
+        }
         None => Finding::new(
             "the console's attempts match the card side",
             format!("{claims} attempt(s) claimed, each seen on the card side"),
@@ -105,8 +113,10 @@ pub fn standby_judgements(i: &Input) -> Finding {
     }
     let findings: Vec<(usize, Finding)> = failed.iter().map(|&n| (n, judgement(i, n))).collect();
     let seed = |n: usize| i.expected.attempts[n].seed.as_str();
-    let expected: Vec<String> = findings.iter().map(|(n, f)| format!("{}: {}", seed(*n), f.expected)).collect();
-    let observed: Vec<String> = findings.iter().map(|(n, f)| format!("{}: {}", seed(*n), f.observed)).collect();
+    let expected: Vec<String> =
+        findings.iter().map(|(n, f)| format!("{}: {}", seed(*n), f.expected)).collect();
+    let observed: Vec<String> =
+        findings.iter().map(|(n, f)| format!("{}: {}", seed(*n), f.observed)).collect();
     let mut out = Finding::new(expected.join("; "), observed.join("; "), true);
     // One standby the bench cannot time is enough to say so: a pass would claim too much.
     if findings.iter().any(|(_, f)| f.failed()) {
@@ -151,7 +161,11 @@ fn judgement(i: &Input, n: usize) -> Finding {
         Judged::Connected { .. } => match seen.ended.filter(|_| !i.won_through(seen.slot)) {
             Some(end) => Finding::new(
                 "connected",
-                format!("given up after {} ({})", fmt_ms(i.nominal(end.saturating_sub(seen.began)) as u64), seen.source.name()),
+                format!(
+                    "given up after {} ({})",
+                    fmt_ms(i.nominal(end.saturating_sub(seen.began)) as u64),
+                    seen.source.name()
+                ),
                 false,
             ),
             None => Finding::new("connected", "connected (not given up)", true),
@@ -159,19 +173,35 @@ fn judgement(i: &Input, n: usize) -> Finding {
         Judged::Stalled { .. } => match seen.ended {
             Some(end) => Finding::new(
                 never,
-                format!("given up after {} ({})", fmt_ms(i.nominal(end.saturating_sub(seen.began)) as u64), seen.source.name()),
+                format!(
+                    "given up after {} ({})",
+                    fmt_ms(i.nominal(end.saturating_sub(seen.began)) as u64),
+                    seen.source.name()
+                ),
                 false,
             ),
             None => Finding::new(never, "never given up", true),
         },
         Judged::Failed { .. } => {
             let how = expected.judged.how().unwrap_or(JudgedHow::Explicit);
-            failed_in_window(i, n, expected, seen, how)
+            // The console's `judged` line of this attempt is the first after the one before.
+            let since = match n.checked_sub(1).and_then(|p| aligned.get(p).cloned().flatten()) {
+                Some(prev) => prev.began,
+                None => i.evidence.started_at,
+            };
+            failed_in_window(i, n, expected, seen, how, since)
         }
     }
 }
 
-fn failed_in_window(i: &Input, n: usize, expected: &ExpectedAttempt, seen: &SeenAttempt, how: JudgedHow) -> Finding {
+fn failed_in_window(
+    i: &Input,
+    n: usize,
+    expected: &ExpectedAttempt,
+    seen: &SeenAttempt,
+    how: JudgedHow,
+    since: std::time::Duration,
+) -> Finding {
     let bound = expected.bound_ms.unwrap_or(0) as f64;
     let earliest = expected.earliest_ms.unwrap_or(0) as f64;
     let window = if earliest > 0.0 {
@@ -181,10 +211,6 @@ fn failed_in_window(i: &Input, n: usize, expected: &ExpectedAttempt, seen: &Seen
     };
     let expected_text = format!("{} {}", how.describe(), window);
     // The console's judgement of this attempt, if it printed one: its kind is a claim.
-    let since = match n.checked_sub(1).and_then(|p| i.observed().aligned(i).get(p).cloned().flatten()) {
-        Some(prev) => prev.began,
-        None => i.evidence.started_at,
-    };
     let claim = i.console_judgement(seen.slot, since);
     let (end, from) = match (seen.ended, &claim, seen.source) {
         (Some(end), _, source) => (end, source),
@@ -233,7 +259,12 @@ fn never_given_up(
     match watched {
         Some(watched) if more_expected && watched > bound => Finding::new(
             expected_text,
-            format!("not given up: still on {} after {} ({})", expected.seed, fmt_ms(watched as u64), seen.source.name()),
+            format!(
+                "not given up: still on {} after {} ({})",
+                expected.seed,
+                fmt_ms(watched as u64),
+                seen.source.name()
+            ),
             false,
         )
         .measured(watched, bound)
@@ -248,7 +279,13 @@ fn never_given_up(
 /// The rig's own time in a judgement: an explicit answer goes through the rig's machinery; a
 /// judgement at T comes from the DUT's own timer, which the rig cannot delay — only the line
 /// that reports it (the console's, or the slot switch the card side sees) is the rig's.
-fn allowance(i: &Input, how: JudgedHow, began: std::time::Duration, end: std::time::Duration, from: Source) -> Option<Allowance> {
+fn allowance(
+    i: &Input,
+    how: JudgedHow,
+    began: std::time::Duration,
+    end: std::time::Duration,
+    from: Source,
+) -> Option<Allowance> {
     match how {
         JudgedHow::AtT => i.evidence.timer_allowance(if from == Source::Console { 1 } else { 2 }),
         _ => i.rig_allowance(began, end),

@@ -201,7 +201,8 @@ pub fn evaluate(input: &Input) -> Vec<Check> {
 }
 
 impl Input<'_> {
-    fn seed_of_slot(&self, slot: u8) -> String {
+    /// The seed the scenario puts in `slot` (`slot N` if none).
+    pub fn seed_of_slot(&self, slot: u8) -> String {
         self.scenario.placements().find(|p| p.slot == slot).map_or(format!("slot {slot}"), |p| p.seed.clone())
     }
 
@@ -241,7 +242,8 @@ impl Input<'_> {
     /// When data first went through a seed, as the bench saw it: the backend's first report
     /// (on every bench), else the network's first delivery (where the bench has a network).
     fn win(&self) -> Option<Win> {
-        let report = self.evidence.reports.first().map(|r| Win { at: r.at, imsi: r.imsi.clone(), source: "backend" });
+        let report =
+            self.evidence.reports.first().map(|r| Win { at: r.at, imsi: r.imsi.clone(), source: "backend" });
         let network = || {
             let steps = self.evidence.network.as_ref()?;
             let s = steps.iter().filter(|s| s.kind == StepKind::DataDelivered).min_by_key(|s| s.at)?;
@@ -251,17 +253,7 @@ impl Input<'_> {
     }
 
     /// Whether the bench saw data go through the seed in `slot`.
-    pub fn won_through_slot(&self, slot: u8) -> bool {
-        self.won_through(slot)
-    }
-
-    /// The seed the scenario puts in `slot` (`slot N` if none).
-    pub fn seed_name(&self, slot: u8) -> String {
-        self.seed_of_slot(slot)
-    }
-
-    /// Whether the bench saw data go through the seed in `slot`.
-    fn won_through(&self, slot: u8) -> bool {
+    pub fn won_through(&self, slot: u8) -> bool {
         let seed = self.seed_of_slot(slot);
         self.win().is_some_and(|w| self.imsi(&seed) == w.imsi)
     }

@@ -115,14 +115,23 @@ impl Observed {
                 continue;
             }
             let began = match sessions.get(seen_claims_before) {
-                Some(next) if card_side && at >= next.began => next.began.saturating_sub(Duration::from_micros(1)),
+                Some(next) if card_side && at >= next.began => {
+                    next.began.saturating_sub(Duration::from_micros(1))
+                }
                 _ => at,
             };
-            attempts.push(SeenAttempt { slot, began, ended: None, source: Source::Console, authenticated: None });
+            attempts.push(SeenAttempt {
+                slot,
+                began,
+                ended: None,
+                source: Source::Console,
+                authenticated: None,
+            });
         }
         attempts.sort_by_key(|a| a.began);
         close_console_attempts(i, &mut attempts);
-        let contradictions = if card_side { contradictions(i, &claims, &sessions, &unseen_slots) } else { Vec::new() };
+        let contradictions =
+            if card_side { contradictions(i, &claims, &sessions, &unseen_slots) } else { Vec::new() };
         Observed { attempts, contradictions, card_side, unseen_slots }
     }
 
@@ -256,7 +265,13 @@ fn card_sessions(i: &Input) -> Vec<SeenAttempt> {
                     last.ended = Some(at);
                 }
                 let authenticated = (touch == Touch::Authenticated).then_some(at);
-                sessions.push(SeenAttempt { slot, began: at, ended: None, source: Source::Card, authenticated });
+                sessions.push(SeenAttempt {
+                    slot,
+                    began: at,
+                    ended: None,
+                    source: Source::Card,
+                    authenticated,
+                });
             }
         }
     }
@@ -343,7 +358,9 @@ fn contradictions(
             continue;
         }
         let console = match claim {
-            Some((at, slot)) => format!("attempt {} at {}", i.seed_of_slot(*slot), fmt_ms(i.since_start(*at) as u64)),
+            Some((at, slot)) => {
+                format!("attempt {} at {}", i.seed_of_slot(*slot), fmt_ms(i.since_start(*at) as u64))
+            }
             None => "no further attempt".into(),
         };
         let card = match session {
@@ -359,8 +376,12 @@ fn contradictions(
 
 /// `slot 3 (claro-br-1) reset at 2.1 s, AUTHENTICATE at 2.4 s`
 pub fn session_text(i: &Input, s: &SeenAttempt) -> String {
-    let mut text =
-        format!("slot {} ({}) reset at {}", s.slot, i.seed_of_slot(s.slot), fmt_ms(i.since_start(s.began) as u64));
+    let mut text = format!(
+        "slot {} ({}) reset at {}",
+        s.slot,
+        i.seed_of_slot(s.slot),
+        fmt_ms(i.since_start(s.began) as u64)
+    );
     if let Some(auth) = s.authenticated {
         text.push_str(&format!(", AUTHENTICATE at {}", fmt_ms(i.since_start(auth) as u64)));
     }

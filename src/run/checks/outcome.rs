@@ -237,7 +237,11 @@ pub fn time_to_winner(i: &Input) -> Finding {
                     fmt_ms(limit as u64),
                     fmt_ms(*connected_at_ms)
                 ),
-                format!("{} ({})", fmt_ms(took as u64), if source == "console" { "console alone" } else { source }),
+                format!(
+                    "{} ({})",
+                    fmt_ms(took as u64),
+                    if source == "console" { "console alone" } else { source }
+                ),
                 took,
                 limit,
                 i.rig_allowance(i.evidence.started_at, at),
@@ -268,7 +272,8 @@ pub fn report(i: &Input) -> Finding {
             Finding::new(format!("a report through {seed}"), observed, reports.iter().any(|r| r.imsi == imsi))
                 .from(["backend"])
         }
-        _ => Finding::new("no report", format!("{} report(s)", reports.len()), reports.is_empty()).from(["backend"]),
+        _ => Finding::new("no report", format!("{} report(s)", reports.len()), reports.is_empty())
+            .from(["backend"]),
     }
 }
 
@@ -281,8 +286,12 @@ pub fn settled(i: &Input) -> Finding {
         return Finding::new("no switching after a win", "no win", !won);
     };
     let o = i.observed();
-    let card_later: Vec<String> =
-        o.attempts.iter().filter(|a| a.began > at && a.source == super::observed::Source::Card).map(|a| super::observed::session_text(i, a)).collect();
+    let card_later: Vec<String> = o
+        .attempts
+        .iter()
+        .filter(|a| a.began > at && a.source == super::observed::Source::Card)
+        .map(|a| super::observed::session_text(i, a))
+        .collect();
     let console_later = i
         .evidence
         .console

@@ -636,6 +636,7 @@ fn the_rigs_own_measured_time_is_allowed_in_real_time_beside_a_nominal_bound_and
             at_exchange: Duration::from_micros(100),
             dut_commands: (1..=commands as u64).map(|n| Duration::from_micros(n * 1000)).collect(),
             late_waits: Vec::new(),
+            card_resets: Vec::new(),
         });
         e
     };

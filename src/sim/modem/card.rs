@@ -117,7 +117,6 @@ async fn try_read<T: CardemTransport>(
     reset_first: bool,
 ) -> Result<SimState, Stop> {
     let Some(atr) = present(dev.state()) else { return Ok(SimState::Absent) };
-    tracing::debug!(reset_first, "reading the SIM");
     // The ATR is what the card answers to a reset: a modem resets the card to read it, as it
     // does on every new session (a switch, an insertion).
     if reset_first {

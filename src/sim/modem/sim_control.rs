@@ -55,7 +55,6 @@ fn card_removed(shared: &Shared) {
 /// A card where there was none, or a different one (another ATR): a new card, not a
 /// continuation, so whatever ran on the old one ends first.
 async fn card_inserted(shared: &Shared, slot: u8) {
-    tracing::debug!(slot, "card inserted on the active slot: reading it");
     begin_read(shared, None);
     let read = shared.slots[usize::from(slot)].read(true).await;
     let (cpin, present) = apply_read(shared, read);
@@ -119,7 +118,6 @@ async fn switch(port: &Port, cmd: &Cmd) -> Reply {
     let slot = (n - 1) as u8;
     let transition = shared.sim_lock.clone().lock_owned().await;
     let left = shared.core().active;
-    tracing::debug!(left, slot, "QUIMSLOT switch");
     begin_read(shared, Some(slot));
     if left != slot {
         shared.slots[usize::from(left)].power_down().await;
