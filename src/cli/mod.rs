@@ -4,6 +4,7 @@
 mod check;
 mod doctor;
 mod explain;
+mod jobs;
 mod junit;
 mod lab;
 mod list;

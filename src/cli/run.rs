@@ -3,13 +3,13 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 use seedrig::model::{Catalog, Rig};
 use seedrig::run::partition::Partition;
 use seedrig::run::stop::{Stop, signal_name};
 use seedrig::run::{RunOptions, Runner, ScenarioResult, Verdict};
 
+use super::jobs::{JobChildren, run_parallel};
 use super::{EXIT_CONFIG, load_clean};
 
 pub struct RunArgs {
@@ -139,9 +139,6 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
     if bad { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
-/// The pids of `--jobs` worker processes, to pass a stop on to.
-type JobChildren = Arc<Mutex<Vec<u32>>>;
-
 /// Listens for SIGINT and SIGTERM for the whole run, on a thread of its own: the first asks the
 /// runner to stop (and passes the same signal on to job workers, which stop the same way); a second
 /// SIGINT ends the process at once — its children die with it (parent-death signals).
@@ -195,101 +192,12 @@ pub fn select(catalog: &Catalog, filters: &[String], exact: bool) -> Vec<String>
         .collect()
 }
 
-/// Runs the scenarios on `jobs` virtual benches side by side: one child process each (a process
-/// talks to one pcscd), scenarios dealt round-robin, results merged in scenario order.
-fn run_parallel(
-    fixtures: &Path,
-    args: &RunArgs,
-    parallel: usize,
-    ids: &[String],
-    stop: &Stop,
-    jobs: &JobChildren,
-) -> Vec<ScenarioResult> {
-    let dir = match seedrig::children::private_temp_dir("jobs") {
-        Ok(d) => d,
-        Err(e) => {
-            return ids
-                .iter()
-                .map(|id| errored(id, format!("cannot make a folder for the jobs: {e}")))
-                .collect();
-        }
-    };
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("seedrig"));
-    let mut children = Vec::new();
-    for job in 0..parallel {
-        let share: Vec<&String> = ids.iter().skip(job).step_by(parallel).collect();
-        let out = dir.path().join(format!("job{job}.json"));
-        let mut cmd = std::process::Command::new(&exe);
-        cmd.arg("--fixtures").arg(fixtures).arg("run").arg("--rig").arg(&args.rig).arg("--exact");
-        cmd.arg("--jobs").arg("1").arg("--as-job");
-        cmd.arg("--results-json").arg(&out).args(share.iter().map(|s| s.as_str()));
-        if args.repeat > 1 {
-            cmd.arg("--repeat").arg(args.repeat.to_string());
-        }
-        if args.until_fail {
-            cmd.arg("--until-fail");
-        }
-        if let Some(f) = &args.fault {
-            cmd.arg("--firmware-fault").arg(f);
-        }
-        // Each job prints its results as they come (one write each); they are passed on.
-        cmd.stdout(std::process::Stdio::piped()).stdin(std::process::Stdio::null());
-        // A job is not in the terminal's process group: a Ctrl-C reaches this process only,
-        // which passes it on once (a second one would make the job quit without its results).
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        // A worker dies with this process, however it ends.
-        seedrig::children::die_with_parent(&mut cmd, rustix::process::Signal::TERM);
-        let mut child = cmd.spawn();
-        let mut printer = None;
-        if let Ok(c) = &mut child {
-            if let Ok(mut pids) = jobs.lock() {
-                pids.push(c.id());
-            }
-            printer = c.stdout.take().map(|out| std::thread::spawn(move || pass_on(out)));
-        }
-        children.push((child, printer, out, share));
-    }
-    let mut results = Vec::new();
-    for (child, printer, out, share) in children {
-        let outcome = child.and_then(|mut c| c.wait()).map_err(|e| e.to_string());
-        // Everything the job printed is out before the summary.
-        let _ = printer.map(std::thread::JoinHandle::join);
-        let parsed: Option<Vec<ScenarioResult>> =
-            std::fs::read_to_string(&out).ok().and_then(|text| serde_json::from_str(&text).ok());
-        match (outcome, parsed) {
-            (_, Some(mut rs)) => results.append(&mut rs),
-            // Stopped before it could say: its scenarios were not run.
-            (_, None) if stop.requested().is_some() => {}
-            (status, None) => {
-                let why = format!("the parallel job running it ended without results ({status:?})");
-                let lost: Vec<ScenarioResult> = share.iter().map(|id| errored(id, why.clone())).collect();
-                lost.iter().for_each(print_result);
-                results.extend(lost);
-            }
-        }
-    }
-    results.sort_by_key(|r| ids.iter().position(|id| *id == r.scenario));
-    results
-}
-
-/// Copies a job's output to ours as it arrives, each read in one write.
-fn pass_on(mut from: std::process::ChildStdout) {
-    use std::io::{Read, Write};
-    let mut buf = [0u8; 8192];
-    while let Ok(n) = from.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        let _ = std::io::stdout().lock().write_all(&buf[..n]);
-    }
-}
-
 /// The default number of virtual benches side by side: one per core.
 fn machine_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn errored(id: &str, reason: String) -> ScenarioResult {
+pub fn errored(id: &str, reason: String) -> ScenarioResult {
     ScenarioResult::ended(id, Verdict::Error(reason), std::time::Duration::ZERO)
 }
 
@@ -427,7 +335,7 @@ fn expected_ms(e: &seedrig::method::Expected, s: &seedrig::model::Scenario) -> u
 }
 
 /// One scenario's result, printed in one write: lines of parallel jobs never interleave.
-fn print_result(r: &ScenarioResult) {
+pub fn print_result(r: &ScenarioResult) {
     use std::io::Write;
     let _ = std::io::stdout().lock().write_all(result_text(r).as_bytes());
 }
