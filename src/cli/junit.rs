@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::EXIT_CONFIG;
 
-pub fn merge(out: &Path, inputs: &[PathBuf]) -> ExitCode {
+pub fn merge(out: &Path, inputs: &[PathBuf], allow_missing: bool) -> ExitCode {
     let mut read = Vec::new();
     for path in inputs {
         match std::fs::read_to_string(path) {
@@ -16,17 +16,29 @@ pub fn merge(out: &Path, inputs: &[PathBuf]) -> ExitCode {
             }
         }
     }
-    match seedrig::report::merge::merge(&read) {
-        Ok(xml) => match std::fs::write(out, xml) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", out.display());
-                ExitCode::from(EXIT_CONFIG)
-            }
-        },
+    let merged = match seedrig::report::merge::merge(&read, allow_missing) {
+        Ok(m) => m,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(EXIT_CONFIG)
+            return ExitCode::from(EXIT_CONFIG);
         }
+    };
+    if let Err(e) = std::fs::write(out, &merged.xml) {
+        eprintln!("error: cannot write {}: {e}", out.display());
+        return ExitCode::from(EXIT_CONFIG);
     }
+    let passed = merged.tests - merged.failures - merged.errors - merged.skipped;
+    println!(
+        "merged {} reports into {}: {} scenarios: {passed} passed, {} failed, {} errors, {} skipped",
+        inputs.len(),
+        out.display(),
+        merged.tests,
+        merged.failures,
+        merged.errors,
+        merged.skipped
+    );
+    if !merged.missing.is_empty() {
+        println!("INCOMPLETE: no report of partition {} (--allow-missing)", merged.missing.join(", "));
+    }
+    ExitCode::SUCCESS
 }

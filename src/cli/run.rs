@@ -10,6 +10,7 @@ use seedrig::run::stop::{Stop, signal_name};
 use seedrig::run::{RunOptions, Runner, ScenarioResult, Verdict};
 
 use super::jobs::{JobChildren, run_parallel};
+use super::report::{Reporter, Sink};
 use super::{EXIT_CONFIG, load_clean};
 
 pub struct RunArgs {
@@ -36,7 +37,16 @@ pub struct RunArgs {
     pub allow_flaky: bool,
     /// How long to wait for a lab bench another run holds.
     pub lock_timeout: std::time::Duration,
+    /// Run a scenario that ended in ERROR again, up to this many times.
+    pub retry_errors: u32,
+    /// The firmware under test, as the pipeline names it.
+    pub firmware_id: Option<String>,
+    /// The firmware image under test (its sha256 is reported).
+    pub firmware_image: Option<PathBuf>,
 }
+
+/// `run`'s exit code when no scenario failed but the bench broke in at least one.
+pub const EXIT_BENCH_ERROR: u8 = 3;
 
 pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
     let loaded = match load_clean(fixtures) {
@@ -56,6 +66,22 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_CONFIG);
     }
+    // Workers of a parallel run report to their parent, which names what was tested.
+    let identity = if args.as_job {
+        seedrig::report::Identity::default()
+    } else {
+        match seedrig::report::Identity::gather(
+            args.firmware_id.as_deref(),
+            args.firmware_image.as_deref(),
+            fixtures,
+        ) {
+            Ok(identity) => identity,
+            Err(e) => {
+                eprintln!("error: {e}; give the path of the firmware image under test");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        }
+    };
     let mut selected = select(&loaded.catalog, &args.filters, args.exact);
     if selected.is_empty() {
         eprintln!("error: no scenario matches {:?}; `seedrig list` shows them all", args.filters);
@@ -63,7 +89,9 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
     }
     if let Some(partition) = &args.partition {
         let all = selected.len();
-        selected = partition.select(&selected);
+        let catalog = &loaded.catalog;
+        selected = partition
+            .select(&selected, |id| seedrig::method::expected_duration_ms(catalog, &catalog.scenarios[id]));
         println!("partition {partition}: {} of {all} scenarios", selected.len());
     }
     // One run per lab bench: wait for the bench while another run holds it (never for a
@@ -85,7 +113,7 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
     watch_signals(stop.clone(), jobs.clone());
     let parallel = args.jobs.unwrap_or(if lab { 1 } else { machine_cores() }).min(selected.len());
     let results = if parallel > 1 {
-        run_parallel(fixtures, &args, parallel, &selected, &stop, &jobs)
+        run_parallel(fixtures, &loaded.catalog, &rig, &args, parallel, &selected, &stop, &jobs)
     } else {
         let options = RunOptions {
             firmware_binary: super::firmware_binary(),
@@ -93,7 +121,15 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
             sabotage: None,
             stop: stop.clone(),
         };
-        let repeat = Repeat { times: args.repeat.max(1), until_fail: args.until_fail };
+        let repeat = Repeat {
+            times: args.repeat.max(1),
+            until_fail: args.until_fail,
+            retry_errors: args.retry_errors,
+        };
+        if args.as_job {
+            // A worker of a parallel run: scenarios from its parent, reports to it (jobs.rs).
+            return super::jobs::work(&loaded.catalog, &rig, &options, repeat);
+        }
         run_all(&loaded.catalog, &rig, &selected, &options, repeat)
     };
     if let Some(path) = &args.results_json {
@@ -104,11 +140,11 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
     }
     // A job of a parallel run hands its results back; the parent sums them all up.
     if !args.as_job {
-        print_summary(&results, args.repeat > 1);
+        print_summary(&results, args.repeat > 1, &identity);
     }
     if let Some(path) = &args.junit {
         let partition = args.partition.map(|p| p.to_string());
-        match seedrig::report::junit(&rig.name, partition.as_deref(), args.allow_flaky, &results) {
+        match seedrig::report::junit(&rig.name, partition.as_deref(), args.allow_flaky, &identity, &results) {
             Ok(xml) => {
                 if let Err(e) = std::fs::write(path, xml) {
                     eprintln!("error: cannot write {}: {e}", path.display());
@@ -119,7 +155,7 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         }
     }
     if let Some(dir) = &args.timelines
-        && let Err(e) = seedrig::report::write_timelines(dir, &results)
+        && let Err(e) = seedrig::report::write_timelines(dir, &identity, &results)
     {
         eprintln!("error: cannot write timelines to {}: {e}", dir.display());
     }
@@ -132,11 +168,34 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(128 + signal as u8);
     }
-    let flaky = |r: &ScenarioResult| r.repeat.as_ref().is_some_and(|s| s.flaky());
-    let bad = results.iter().any(|r| {
-        if flaky(r) { !args.allow_flaky } else { matches!(r.verdict, Verdict::Fail | Verdict::Error(_)) }
-    });
-    if bad { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    ExitCode::from(exit_code(&results, args.allow_flaky))
+}
+
+/// 1 when the firmware failed anywhere (a flaky scenario with a failing run too, unless
+/// allowed), else 3 when the bench broke anywhere (a flaky scenario whose bad runs were all
+/// bench errors too, unless allowed), else 0.
+pub fn exit_code(results: &[ScenarioResult], allow_flaky: bool) -> u8 {
+    let (mut failed, mut errored) = (false, false);
+    for r in results {
+        match r.repeat.as_ref().filter(|s| s.flaky()) {
+            Some(_) if allow_flaky => {}
+            Some(stats) => {
+                failed |= stats.fails > 0;
+                errored |= stats.errors > 0;
+            }
+            None => {
+                failed |= r.verdict == Verdict::Fail;
+                errored |= matches!(r.verdict, Verdict::Error(_));
+            }
+        }
+    }
+    if failed {
+        1
+    } else if errored {
+        EXIT_BENCH_ERROR
+    } else {
+        0
+    }
 }
 
 /// Listens for SIGINT and SIGTERM for the whole run, on a thread of its own: the first asks the
@@ -206,6 +265,8 @@ pub fn errored(id: &str, reason: String) -> ScenarioResult {
 pub struct Repeat {
     pub times: u32,
     pub until_fail: bool,
+    /// Each run that ends in a bench ERROR runs again, up to this many times.
+    pub retry_errors: u32,
 }
 
 /// Runs the scenarios one after the other on one bench (each `repeat.times` times); a live
@@ -217,17 +278,33 @@ pub fn run_all(
     options: &RunOptions,
     repeat: Repeat,
 ) -> Vec<ScenarioResult> {
+    let mut progress = Reporter::new(catalog, rig, ids, repeat.times, std::io::stderr().is_terminal(), 1);
+    let results = run_each(catalog, rig, ids.iter().cloned(), options, repeat, &mut progress);
+    progress.clear();
+    results
+}
+
+/// Runs the scenarios as they come (a `--jobs` worker gets them from its parent) one after the
+/// other on one bench, warmed up once, telling `progress` as it goes.
+pub fn run_each(
+    catalog: &Catalog,
+    rig: &Rig,
+    ids: impl IntoIterator<Item = String>,
+    options: &RunOptions,
+    repeat: Repeat,
+    progress: &mut dyn Sink,
+) -> Vec<ScenarioResult> {
     let Ok(runtime) = tokio::runtime::Runtime::new() else {
         eprintln!("error: cannot start the async runtime");
         return Vec::new();
     };
-    let mut progress = Progress::new(catalog, rig, ids, repeat.times, std::io::stderr().is_terminal());
     let mut results = Vec::new();
     let mut runner = Runner::new(catalog, rig, options);
     if let Err(e) = runtime.block_on(runner.warm_up()) {
         tracing::warn!("bench warm-up: {e}");
     }
     for id in ids {
+        let id = &id;
         let scenario = &catalog.scenarios[id];
         let mut runs = Vec::new();
         for _ in 0..repeat.times {
@@ -236,7 +313,10 @@ pub fn run_all(
             }
             progress.show(id);
             let span = tracing::info_span!("scenario", id = %id);
-            let result = runtime.block_on(tracing::Instrument::instrument(runner.run(scenario), span));
+            let result = seedrig::run::retry::with_retries(repeat.retry_errors, &options.stop, || {
+                let span = span.clone();
+                runtime.block_on(tracing::Instrument::instrument(runner.run(scenario), span))
+            });
             tracing::info!(scenario = %id, verdict = ?result.verdict, "scenario done");
             progress.done(id, result.wall);
             let stop_here = repeat.until_fail && result.verdict != Verdict::Pass;
@@ -247,91 +327,14 @@ pub fn run_all(
         }
         let result = if repeat.times > 1 { seedrig::run::repeat::aggregate(runs) } else { runs.pop() };
         if let Some(result) = result {
-            print_result(&result);
+            progress.result(&result);
             results.push(result);
         }
         if options.stop.requested().is_some() {
             break;
         }
     }
-    progress.clear();
     results
-}
-
-/// The live line on a terminal: runs done of all, the scenario under way, and the time left as
-/// the oracle's expected durations (scaled to real time) plus the overhead seen so far.
-struct Progress {
-    on: bool,
-    total: usize,
-    done: usize,
-    /// Expected real time of one run, by scenario.
-    expected: std::collections::HashMap<String, std::time::Duration>,
-    left: std::time::Duration,
-    overhead: std::time::Duration,
-}
-
-impl Progress {
-    fn new(catalog: &Catalog, rig: &Rig, ids: &[String], times: u32, on: bool) -> Progress {
-        let scale = seedrig::clock::TimeScale::new(rig.time_scale);
-        let expected: std::collections::HashMap<String, std::time::Duration> = ids
-            .iter()
-            .map(|id| {
-                let s = &catalog.scenarios[id];
-                let nominal = seedrig::method::ScenarioView::from_catalog(catalog, s)
-                    .map(|v| expected_ms(&seedrig::method::expect(&v), s))
-                    .unwrap_or(s.timeout_ms);
-                (id.clone(), scale.ms(nominal))
-            })
-            .collect();
-        let left = expected.values().sum::<std::time::Duration>() * times;
-        Progress {
-            on,
-            total: ids.len() * times as usize,
-            done: 0,
-            expected,
-            left,
-            overhead: std::time::Duration::ZERO,
-        }
-    }
-
-    fn show(&self, id: &str) {
-        if self.on {
-            let per_run =
-                if self.done == 0 { std::time::Duration::ZERO } else { self.overhead / self.done as u32 };
-            let eta = self.left + per_run * (self.total - self.done) as u32;
-            eprint!(
-                "\r[{}/{}] {id} ... about {:.0} s left\x1b[K",
-                self.done + 1,
-                self.total,
-                eta.as_secs_f64()
-            );
-        }
-    }
-
-    fn done(&mut self, id: &str, wall: std::time::Duration) {
-        let expected = self.expected.get(id).copied().unwrap_or_default();
-        self.left = self.left.saturating_sub(expected);
-        self.overhead += wall.saturating_sub(expected);
-        self.done += 1;
-        self.clear();
-    }
-
-    fn clear(&self) {
-        if self.on {
-            eprint!("\r\x1b[K");
-        }
-    }
-}
-
-/// How long a correct firmware takes, nominal: to the win plus the settle period watched after
-/// it, to `exhausted`, or the whole timeout of a stall.
-fn expected_ms(e: &seedrig::method::Expected, s: &seedrig::model::Scenario) -> u64 {
-    use seedrig::method::Outcome;
-    match e.outcome {
-        Outcome::Winner { connected_at_ms, .. } => connected_at_ms + s.settle_ms,
-        Outcome::Exhausted { at_ms, .. } => at_ms,
-        Outcome::Stalled { .. } => s.timeout_ms,
-    }
 }
 
 /// One scenario's result, printed in one write: lines of parallel jobs never interleave.
@@ -392,7 +395,7 @@ fn repeated_text(r: &ScenarioResult, s: &seedrig::run::repeat::RepeatStats) -> S
     text
 }
 
-fn print_summary(results: &[ScenarioResult], repeated: bool) {
+fn print_summary(results: &[ScenarioResult], repeated: bool, identity: &seedrig::report::Identity) {
     let flaky = |r: &ScenarioResult| r.repeat.as_ref().is_some_and(|s| s.flaky());
     let count = |v: fn(&Verdict) -> bool| results.iter().filter(|r| !flaky(r) && v(&r.verdict)).count();
     let passed = count(|v| *v == Verdict::Pass);
@@ -408,4 +411,22 @@ fn print_summary(results: &[ScenarioResult], repeated: bool) {
         "\n{} scenarios: {passed} passed, {failed} failed, {errors} errors, {skipped} skipped{flaky}",
         results.len()
     );
+    let retried: Vec<String> = results.iter().filter(|r| !r.retried.is_empty()).map(retried_text).collect();
+    if !retried.is_empty() {
+        println!("retried after a bench error: {}", retried.join("; "));
+    }
+    println!("tested: {}", identity.line());
+}
+
+/// `master-reject (1 retry after "reader vanished"; passed)`.
+fn retried_text(r: &ScenarioResult) -> String {
+    let n = r.retried.len();
+    let last = match &r.verdict {
+        Verdict::Pass => "passed".to_owned(),
+        Verdict::Fail => "then FAILED".to_owned(),
+        Verdict::Error(_) => "still an ERROR".to_owned(),
+        Verdict::Skipped(_) => "then skipped".to_owned(),
+    };
+    let first = r.retried.first().map(|t| t.reason.as_str()).unwrap_or_default();
+    format!("{} ({n} {} after \"{first}\"; {last})", r.scenario, if n == 1 { "retry" } else { "retries" })
 }

@@ -11,5 +11,7 @@ pub mod view;
 
 pub use attempt::{AttemptResult, Judged, JudgedHow, judge};
 pub use index::{Candidate, Score, rank, score};
-pub use oracle::{Expected, ExpectedAttempt, Outcome, expect, expect_ranked, near_tie_rankings};
+pub use oracle::{
+    Expected, ExpectedAttempt, Outcome, expect, expect_ranked, expected_duration_ms, near_tie_rankings,
+};
 pub use view::{BestCell, ScenarioView, SeedView};

@@ -263,3 +263,17 @@ mod tests {
         assert_eq!(ids(&v, &e.ranking), ["b", "c", "a"]);
     }
 }
+
+/// How long a correct firmware takes in `scenario`, nominal ms: to the win plus the settle
+/// period watched after it, to `exhausted`, or the whole timeout of a stall. A scenario the
+/// oracle cannot read (its site or a seed missing) counts as its timeout.
+pub fn expected_duration_ms(catalog: &crate::model::Catalog, scenario: &crate::model::Scenario) -> u64 {
+    let Some(view) = super::ScenarioView::from_catalog(catalog, scenario) else {
+        return scenario.timeout_ms;
+    };
+    match expect(&view).outcome {
+        Outcome::Winner { connected_at_ms, .. } => connected_at_ms + scenario.settle_ms,
+        Outcome::Exhausted { at_ms, .. } => at_ms,
+        Outcome::Stalled { .. } => scenario.timeout_ms,
+    }
+}

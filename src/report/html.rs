@@ -20,6 +20,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::report::Identity;
 use crate::run::checks::{Check, Status};
 use crate::run::{ExpectedBar, ObservedBar, ScenarioResult, Verdict};
 
@@ -887,7 +888,7 @@ fn measured(c: &Check) -> Option<String> {
 }
 
 /// The page of one scenario.
-pub fn scenario_page(r: &ScenarioResult) -> String {
+pub fn scenario_page(r: &ScenarioResult, identity: &Identity) -> String {
     let items = items(&r.timeline);
     let seen = Seen::new(r, &items);
     let (word, class, why) = verdict_word(&r.verdict);
@@ -910,6 +911,7 @@ pub fn scenario_page(r: &ScenarioResult) -> String {
             .map(|e| format!(" · rig saw the win {} after the network (real)", fmt_ms(e)))
             .unwrap_or_default(),
     );
+    h.push_str(&tested(identity));
     if let Some(why) = why {
         let _ = write!(h, "<p class=\"reason\">{}</p>", escape(why));
     }
@@ -1032,8 +1034,36 @@ pub fn scenario_page(r: &ScenarioResult) -> String {
     h
 }
 
+/// What was tested: the firmware (id, image and its sha256), seedrig's version and the
+/// fixtures' revision, each in an element of its own a script can find by its class.
+fn tested(identity: &Identity) -> String {
+    let mut parts = Vec::new();
+    if let Some(id) = &identity.firmware_id {
+        parts.push(format!("firmware <b class=\"firmware-id\">{}</b>", escape(id)));
+    }
+    if let Some((path, sha)) = &identity.firmware_image {
+        parts.push(format!(
+            "image {} sha256 <code class=\"firmware-sha256\">{}</code>",
+            escape(&path.display().to_string()),
+            escape(sha)
+        ));
+    }
+    if parts.is_empty() {
+        parts.push("firmware not named".to_owned());
+    }
+    parts.push(format!(
+        "seedrig <span class=\"seedrig-version\">{}</span>",
+        escape(&identity.seedrig_version)
+    ));
+    parts.push(format!(
+        "fixtures <code class=\"fixtures-revision\">{}</code>",
+        escape(&identity.fixtures_revision)
+    ));
+    format!("<p class=\"tested\">tested: {}</p>", parts.join(" · "))
+}
+
 /// The index page: every scenario of the run with its verdict, linking to its page.
-pub fn index_page(results: &[ScenarioResult]) -> String {
+pub fn index_page(results: &[ScenarioResult], identity: &Identity) -> String {
     let count = |f: fn(&Verdict) -> bool| results.iter().filter(|r| f(&r.verdict)).count();
     let mut h = String::new();
     let _ = write!(
@@ -1042,13 +1072,14 @@ pub fn index_page(results: &[ScenarioResult]) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>seedrig timelines</title><style>{CSS}</style></head>\n<body>\n<header><h1>seedrig timelines</h1>\
          <p class=\"facts\">{n} scenarios: {pass} passed, {fail} failed, {error} errors, {skip} skipped · \
-         lengths in nominal time</p></header>\n<table class=\"index\"><thead><tr><th>verdict</th><th>scenario</th>\
+         lengths in nominal time</p>{tested}</header>\n<table class=\"index\"><thead><tr><th>verdict</th><th>scenario</th>\
          <th>nominal</th><th>wall</th><th>what went wrong</th></tr></thead><tbody>\n",
         n = results.len(),
         pass = count(|v| matches!(v, Verdict::Pass)),
         fail = count(|v| matches!(v, Verdict::Fail)),
         error = count(|v| matches!(v, Verdict::Error(_))),
         skip = count(|v| matches!(v, Verdict::Skipped(_))),
+        tested = tested(identity),
     );
     for r in results {
         let (word, class, why) = verdict_word(&r.verdict);
@@ -1229,7 +1260,7 @@ mod tests {
 
     #[test]
     fn a_page_draws_every_lane_the_oracle_against_the_bench_and_marks_failures() {
-        let page = scenario_page(&failing());
+        let page = scenario_page(&failing(), &Identity::default());
         for lane in ["expected", "observed", "console", "slot-0", "slot-1", "slot-2", "observer", "backend"] {
             assert!(page.contains(&format!("data-lane=\"{lane}\"")), "lane {lane} missing:\n{page}");
         }
@@ -1305,7 +1336,7 @@ mod tests {
             { "source": "bridge", "t_ms": 1100.2, "slot": 1, "card": "card reset by the modem", "atr": "3B00" },
             { "source": "backend", "t_ms": 2900.0, "imsi": "001" },
         ]);
-        let page = scenario_page(&r);
+        let page = scenario_page(&r, &Identity::default());
         assert!(page.contains("class=\"bar failed\" data-t=\"45.5\" data-t1=\"1100\""), "{page}");
         // Open to the end of the timeline (the expected bars' 2.8 s, the backend's 2.9 s).
         assert!(page.contains("class=\"bar ok\" data-t=\"1100.2\" data-t1=\"3000\""), "{page}");
@@ -1346,7 +1377,7 @@ mod tests {
             { "source": "bridge", "t_ms": 10.0, "slot": 0, "card": "card reset by the modem", "atr": "3B00" },
         ]);
         r.out_of_slot = vec![1, 3];
-        let page = scenario_page(&r);
+        let page = scenario_page(&r, &Identity::default());
         assert!(page.contains("class=\"bar failed claimed\" data-t=\"1000\" data-t1=\"1900\""), "{page}");
         assert!(page.contains("the console&#39;s claim (card out of its slot)"), "{page}");
         assert!(page.contains("class=\"bar failed inferred\" data-t=\"1900\" data-t1=\"3700\""), "{page}");
@@ -1382,7 +1413,7 @@ mod tests {
         ];
         r.timeline = json!([{ "source": "bridge", "t_ms": 0.0, "slot": 1, "card": "fault pulled applied" }]);
         r.out_of_slot = vec![1];
-        let page = scenario_page(&r);
+        let page = scenario_page(&r, &Identity::default());
         assert!(page.contains("class=\"bar ok\" data-t=\"1000.5\" data-t1=\"4000\""), "{page}");
         assert!(!page.contains("bar ok wrong"), "{page}");
         assert!(page.contains("Not seen, and not compared: gone-1 (slot 1)"), "{page}");
@@ -1403,7 +1434,7 @@ mod tests {
             { "source": "bridge", "t_ms": 20.0, "slot": 0, "card": "card reset by the modem", "atr": "3B00" },
             { "source": "bench", "t_ms": 1400.0, "broke": "the bridge <died>" },
         ]);
-        let page = scenario_page(&r);
+        let page = scenario_page(&r, &Identity::default());
         assert!(page.contains("<title>ERROR bench-broke · seedrig timeline</title>"), "{page}");
         assert!(page.contains("<p class=\"reason\">the bridge &lt;died&gt;</p>"), "{page}");
         for lane in ["expected", "observed", "console", "slot-0", "bench"] {
@@ -1413,7 +1444,7 @@ mod tests {
         assert!(!page.contains("No timeline"), "{page}");
         // Bars alone (an older timeline cut short) are still a timeline.
         r.timeline = json!([]);
-        let page = scenario_page(&r);
+        let page = scenario_page(&r, &Identity::default());
         assert!(page.contains("data-lane=\"observed\"") && !page.contains("No timeline"), "{page}");
     }
 
@@ -1424,7 +1455,7 @@ mod tests {
             Verdict::Skipped("needs 6 SIM slots, the bench has 3".into()),
             Duration::ZERO,
         );
-        let page = scenario_page(&r);
+        let page = scenario_page(&r, &Identity::default());
         assert!(page.contains("SKIP"));
         assert!(page.contains("needs 6 SIM slots, the bench has 3"));
         assert!(page.contains("No timeline"));
@@ -1435,7 +1466,7 @@ mod tests {
     fn the_index_links_every_scenario_with_its_verdict() {
         let pass = ScenarioResult::ended("master-connects", Verdict::Pass, Duration::from_millis(700));
         let err = ScenarioResult::ended("pcscd-dies", Verdict::Error("pcscd <died>".into()), Duration::ZERO);
-        let index = index_page(&[failing(), pass, err]);
+        let index = index_page(&[failing(), pass, err], &Identity::default());
         assert!(index.contains("<a href=\"wrong-%3Corder%3E.html\">wrong-&lt;order&gt;</a>"), "{index}");
         assert!(index.contains("<a href=\"master-connects.html\">master-connects</a>"));
         assert!(index.contains("<a href=\"pcscd-dies.html\">pcscd-dies</a>"));

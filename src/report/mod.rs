@@ -5,23 +5,29 @@
 //! time (the firmware's own clock, scaled up on a virtual bench) is the property `nominal_s`.
 
 pub mod html;
+pub mod identity;
 
 use std::path::Path;
 use std::time::Duration;
 
 pub mod merge;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
+
+pub use identity::Identity;
 
 use crate::run::checks::Status;
 use crate::run::{ScenarioResult, Verdict};
 
-/// The JUnit report of a run on `bench` (of one partition of the suite, if given). A flaky
-/// scenario (mixed results over `--repeat`) is a failure unless `allow_flaky`.
+/// The JUnit report of a run on `bench` (of one partition of the suite, if given), naming what
+/// was tested (`identity`) in the suite's properties. A flaky scenario (mixed results over
+/// `--repeat`) is a failure unless `allow_flaky`. Each testcase names its bench in a `bench`
+/// property, which `junit merge` keeps.
 pub fn junit(
     bench: &str,
     partition: Option<&str>,
     allow_flaky: bool,
+    identity: &Identity,
     results: &[ScenarioResult],
 ) -> Result<String, String> {
     let mut suite = TestSuite::new(format!("seedrig ({bench})"));
@@ -29,8 +35,13 @@ pub fn junit(
     if let Some(p) = partition {
         suite.add_property(("partition", p));
     }
+    for (name, value) in identity.properties() {
+        suite.add_property((name, value.as_str()));
+    }
     for r in results {
-        suite.add_test_case(test_case(r, allow_flaky));
+        let mut case = test_case(r, allow_flaky);
+        case.add_property(("bench", bench));
+        suite.add_test_case(case);
     }
     let wall: Duration = results.iter().map(|r| r.wall).sum();
     suite.set_time(wall);
@@ -72,11 +83,15 @@ fn test_case(r: &ScenarioResult, allow_flaky: bool) -> TestCase {
             s
         }
     };
+    let status = with_retried_tries(status, r);
     let mut case = TestCase::new(r.scenario.clone(), status);
     case.set_classname("seedrig.scenario");
     case.set_time(r.wall);
     // Whole nominal milliseconds, in seconds as short as they print: 31980 ms → "31.98".
     case.add_property(("nominal_s".to_owned(), (r.nominal_ms.max(0.0).round() / 1000.0).to_string()));
+    if !r.retried.is_empty() {
+        case.add_property(("retried".to_owned(), r.retried.len().to_string()));
+    }
     if let Some(s) = &r.repeat {
         let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
         for (key, value) in [
@@ -116,9 +131,25 @@ fn test_case(r: &ScenarioResult, allow_flaky: bool) -> TestCase {
     case
 }
 
+/// The tries that ended in ERROR before the last (`--retry-errors`), as reruns: flaky errors
+/// of a testcase that then passed (`<flakyError>`), rerun errors of one that did not
+/// (`<rerunError>`). A skipped last try keeps no reruns (JUnit has no place for them).
+fn with_retried_tries(mut status: TestCaseStatus, r: &ScenarioResult) -> TestCaseStatus {
+    let reruns = r.retried.iter().map(|t| {
+        let mut rerun = TestRerun::new(NonSuccessKind::Error);
+        rerun.set_message(t.reason.clone());
+        rerun.set_time(t.wall);
+        rerun
+    });
+    if !matches!(status, TestCaseStatus::Skipped { .. }) {
+        status.add_reruns(reruns);
+    }
+    status
+}
+
 /// Writes each scenario's timeline as `<dir>/<scenario>.json` (with the oracle's expected
 /// attempts) and as a page, `<dir>/<scenario>.html`, and `<dir>/index.html` linking the pages.
-pub fn write_timelines(dir: &Path, results: &[ScenarioResult]) -> std::io::Result<()> {
+pub fn write_timelines(dir: &Path, identity: &Identity, results: &[ScenarioResult]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for r in results {
         let doc = serde_json::json!({ "scenario": r.scenario, "verdict": r.verdict, "checks": r.checks,
@@ -127,9 +158,9 @@ pub fn write_timelines(dir: &Path, results: &[ScenarioResult]) -> std::io::Resul
             dir.join(format!("{}.json", r.scenario)),
             serde_json::to_string_pretty(&doc).unwrap_or_default(),
         )?;
-        std::fs::write(dir.join(html::page_file(&r.scenario)), html::scenario_page(r))?;
+        std::fs::write(dir.join(html::page_file(&r.scenario)), html::scenario_page(r, identity))?;
     }
-    std::fs::write(dir.join("index.html"), html::index_page(results))
+    std::fs::write(dir.join("index.html"), html::index_page(results, identity))
 }
 
 #[cfg(test)]
@@ -170,7 +201,7 @@ mod tests {
             rig_time_beyond_cap_ms: None,
         });
         let other = result("master-connects", Verdict::Pass, Duration::from_millis(700), 2_500.0);
-        let xml = junit("virtual", None, false, &[r, other]).unwrap();
+        let xml = junit("virtual", None, false, &Identity::default(), &[r, other]).unwrap();
         let case = case(&xml, "m5-third-ranked-wins");
         assert!(case.contains("time=\"1.600\""), "{case}");
         assert!(case.contains("<property name=\"nominal_s\" value=\"31.98\"/>"), "{case}");
@@ -194,7 +225,7 @@ mod tests {
             Duration::ZERO,
             0.0,
         );
-        let xml = junit("lab", None, false, &[r]).unwrap();
+        let xml = junit("lab", None, false, &Identity::default(), &[r]).unwrap();
         let case = case(&xml, "m5-third-ranked-wins");
         assert!(case.contains("<skipped message=\"needs 5 SIM slots, the bench has 3\"/>"), "{case}");
         assert!(xml.contains("skipped=\"1\""), "{xml}");
@@ -225,14 +256,17 @@ mod repeat_tests {
     #[test]
     fn a_flaky_scenario_is_a_failure_with_its_counts_unless_allowed_and_the_partition_is_named() {
         let flaky = repeated(Verdict::Fail, 3, 2);
-        let xml = junit("virtual", Some("hash:2/3"), false, std::slice::from_ref(&flaky)).unwrap();
+        let xml =
+            junit("virtual", Some("hash:2/3"), false, &Identity::default(), std::slice::from_ref(&flaky))
+                .unwrap();
         assert!(xml.contains(r#"<property name="partition" value="hash:2/3"/>"#), "{xml}");
         assert!(xml.contains(r#"<failure message="flaky: 3 of 5 runs passed, 2 failed, 0 errors""#), "{xml}");
         assert!(xml.contains(r#"<property name="repeat.flaky" value="true"/>"#), "{xml}");
         assert!(xml.contains(r#"<property name="repeat.time_to_winner_p95_ms" value="2900"/>"#), "{xml}");
-        let allowed = junit("virtual", None, true, &[flaky]).unwrap();
+        let allowed = junit("virtual", None, true, &Identity::default(), &[flaky]).unwrap();
         assert!(!allowed.contains("<failure"), "{allowed}");
-        let steady = junit("virtual", None, false, &[repeated(Verdict::Pass, 4, 0)]).unwrap();
+        let steady =
+            junit("virtual", None, false, &Identity::default(), &[repeated(Verdict::Pass, 4, 0)]).unwrap();
         assert!(
             steady.contains(r#"<property name="repeat.flaky" value="false"/>"#)
                 && !steady.contains("<failure")

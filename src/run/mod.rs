@@ -11,6 +11,7 @@ pub mod checks;
 pub mod lag;
 pub mod partition;
 pub mod repeat;
+pub mod retry;
 pub mod stop;
 pub mod timeline;
 
@@ -83,6 +84,10 @@ pub struct ScenarioResult {
     /// card side cannot see them tried, so the pages leave them out of what they compare.
     #[serde(default)]
     pub out_of_slot: Vec<u8>,
+    /// Earlier tries of this run that ended in a bench ERROR and were run again
+    /// (`--retry-errors`), oldest first; this result is the last try.
+    #[serde(default)]
+    pub retried: Vec<retry::RetriedTry>,
 }
 
 /// One attempt as the bench saw it, as the timeline pages draw it. Nominal ms from the DUT's
@@ -196,6 +201,7 @@ impl ScenarioResult {
             expected: Vec::new(),
             observed: Vec::new(),
             out_of_slot: Vec::new(),
+            retried: Vec::new(),
         }
     }
 
@@ -274,10 +280,15 @@ impl<'a> Runner<'a> {
                 Ok(bench) => run.on(bench).await,
                 Err(e) => run.error(format!("bench did not come up: {e}")),
             },
-            Station::Lab(s) => match s.up(self.catalog, scenario).await {
-                Ok(bench) => run.on(bench).await,
-                Err(e) => run.error(format!("bench did not come up: {e}")),
-            },
+            Station::Lab(s) => {
+                let result = match s.up(self.catalog, scenario).await {
+                    Ok(bench) => run.on(bench).await,
+                    Err(e) => run.error(format!("bench did not come up: {e}")),
+                };
+                // After an ERROR nothing is known of the DUT: the next scenario starts it cold.
+                s.scenario_ended(matches!(result.verdict, Verdict::Error(_)));
+                result
+            }
         }
     }
 }
@@ -494,6 +505,7 @@ impl Run<'_> {
             expected: ExpectedBar::all(&oracle.expected[chosen]),
             observed: ObservedBar::all(&input, &observed),
             out_of_slot: observed.unseen_slots.clone(),
+            retried: Vec::new(),
             checks,
         }
     }
