@@ -8,6 +8,7 @@ mod jobs;
 mod junit;
 mod lab;
 mod list;
+mod report;
 mod run;
 mod selftest;
 mod sim;
@@ -79,8 +80,11 @@ enum Command {
     },
     /// Run scenarios on a bench, each as a test case with named checks
     ///
-    /// Exits 0 when every scenario passed, 1 when any failed (the firmware did wrong) or
-    /// errored (the bench broke), 2 on a configuration error.
+    /// Exits 0 when every scenario passed or was skipped (a pass on a retry of a bench error
+    /// included); 1 when any failed (the firmware did wrong; a flaky scenario with a failing run
+    /// too, unless --allow-flaky); 3 when none failed but any ended in a bench ERROR (the bench
+    /// broke); 2 on a configuration or usage error, or when the bench lock was not had within
+    /// --lock-timeout; 128+N when stopped by signal N.
     Run {
         /// Bench file
         #[arg(long, default_value = "rig/virtual.toml", value_name = "FILE")]
@@ -104,14 +108,16 @@ enum Command {
         /// [default: the machine's cores on a virtual bench; a lab bench runs one]
         #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
         jobs: Option<u16>,
-        /// Write the results as JSON (used by --jobs)
+        /// Write the results as JSON (for tests and tools)
         #[arg(long, hide = true, value_name = "FILE")]
         results_json: Option<PathBuf>,
-        /// This run is one job of a parallel run: its parent prints the summary
+        /// This run is one worker of a parallel run: scenario names on stdin, reports on stdout
+        /// (src/cli/jobs.rs); its parent prints the results and the summary
         #[arg(long, hide = true)]
         as_job: bool,
-        /// Run one share of the scenarios: count:M/N (every Nth in name order, from the Mth) or
-        /// hash:M/N (by a hash of the name), as cargo-nextest does
+        /// Run one share of the scenarios: count:M/N (every Nth in name order, from the Mth),
+        /// hash:M/N (by a hash of the name, as cargo-nextest does) or time:M/N (balanced by the
+        /// oracle's expected duration; adding a scenario may move others)
         #[arg(long, value_name = "SCHEME:M/N", value_parser = Partition::parse)]
         partition: Option<Partition>,
         /// Run each scenario N times; mixed results make it flaky
@@ -128,6 +134,18 @@ enum Command {
         /// are never locked
         #[arg(long, default_value_t = 0, value_name = "SECONDS")]
         lock_timeout: u64,
+        /// Run a scenario that ended in a bench ERROR again, up to N more times (never one that
+        /// FAILed); every try stays in the JUnit report and the summary names what was retried
+        #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+        retry_errors: u32,
+        /// The firmware build under test as your pipeline names it (a tag, a build number): in
+        /// the summary, the JUnit properties and the pages
+        #[arg(long, env = "SEEDRIG_FIRMWARE_ID", value_name = "ID")]
+        firmware_id: Option<String>,
+        /// The firmware image under test: its sha256 goes in the summary, the JUnit properties
+        /// and the pages
+        #[arg(long, env = "SEEDRIG_FIRMWARE_IMAGE", value_name = "FILE")]
+        firmware_image: Option<PathBuf>,
     },
     /// Run the suite against each deliberately wrong firmware and show which scenarios catch it
     Selftest {
@@ -139,12 +157,22 @@ enum Command {
     ///
     /// A lab bench's pcscd, readers and cards, multiplexer boards or sockets, serial ports,
     /// hooks and backend address; the virtual bench's world, brought up for one scenario and
-    /// taken down. Runs no hooks. Exits 0 when the bench is ready, 1 naming every problem, 2
-    /// for a bad rig file.
+    /// taken down. Runs no hooks.
+    ///
+    /// A lab bench is examined under its lock, as `run` takes it: a bench another run holds is
+    /// waited for up to --lock-timeout; if still held, it is reported busy, naming the holder,
+    /// and the parts that run uses are looked at without being touched. Busy is not a problem.
+    ///
+    /// Exits 0 when the bench is ready (busy or not), 1 naming every problem, 2 for a bad rig
+    /// file.
     Doctor {
         /// Bench file
         #[arg(long, default_value = "rig/virtual.toml", value_name = "FILE")]
         rig: PathBuf,
+        /// Seconds to wait for a lab bench another run holds (then it is reported busy, not a
+        /// problem); virtual benches are never locked
+        #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+        lock_timeout: u64,
     },
     /// Bring parts of the virtual bench up by hand
     #[command(subcommand)]
@@ -156,14 +184,20 @@ enum Command {
 
 #[derive(Subcommand)]
 enum JunitCommand {
-    /// Merge the JUnit reports of a suite's partitions into one: testcases sorted by name,
-    /// counts summed, the partitions named; overlapping partitions are refused
+    /// Merge the JUnit reports of a suite's partitions into one: testcases sorted by name
+    /// (each keeping its bench, reruns and properties), counts summed, the partitions named
     ///
-    /// Exits 0 when merged, 2 on an unreadable or overlapping input.
+    /// Refuses overlapping partitions, partitions of mixed schemes or N, reports of different
+    /// firmware or fixture revisions, and a set missing a partition (naming each missing M/N)
+    /// unless --allow-missing. Exits 0 when merged, 2 when refused or on an unreadable input.
     Merge {
         /// Where the merged report goes
         #[arg(long, short, value_name = "FILE")]
         out: PathBuf,
+        /// Merge even when partitions are missing: the report is marked incomplete (property
+        /// complete=false, missing=...) and the summary says so
+        #[arg(long)]
+        allow_missing: bool,
         /// The partitions' reports
         #[arg(value_name = "REPORT", required = true)]
         reports: Vec<PathBuf>,
@@ -235,6 +269,16 @@ enum SimCommand {
         /// the observer before each scenario and ranks on them
         #[arg(long)]
         measured: bool,
+        /// Give the DUT a `power` hook whose power cycle takes this long (real seconds, 0-600),
+        /// as a real DUT's power cycle and boot do [default: no power hook]
+        #[arg(long, value_name = "SECONDS")]
+        power_delay_s: Option<f64>,
+        /// When the rig file's DUT hooks run: `every-scenario` (every hook before every
+        /// scenario) or `when-needed` (power only when needed, configure only when the
+        /// configuration changed, reset every scenario)
+        #[arg(long, default_value = "every-scenario", value_name = "STRATEGY",
+              value_parser = ["every-scenario", "when-needed"])]
+        strategy: String,
     },
     /// Shape a running emulated lab's network (its rig file's network hooks call this)
     Net {
@@ -271,6 +315,8 @@ enum DutAction {
     Configure { config: PathBuf },
     /// Restart the firmware on its last configuration
     Restart,
+    /// Power-cycle the DUT: off, the lab's power delay, then it boots on its last configuration
+    PowerCycle,
     /// Run the firmware with a deliberate fault from its next restart on ("none" to stop)
     #[command(hide = true)]
     FaultMode { mode: String },
@@ -302,6 +348,9 @@ pub fn run() -> ExitCode {
             until_fail,
             allow_flaky,
             lock_timeout,
+            retry_errors,
+            firmware_id,
+            firmware_image,
         } => {
             // --until-fail alone repeats up to 100 times.
             let repeat = if until_fail && repeat == 1 { 100 } else { repeat };
@@ -320,12 +369,19 @@ pub fn run() -> ExitCode {
                 until_fail,
                 allow_flaky,
                 lock_timeout: std::time::Duration::from_secs(lock_timeout),
+                retry_errors,
+                firmware_id,
+                firmware_image,
             };
             run::run(&cli.fixtures, args)
         }
         Command::Selftest { rig } => selftest::selftest(&cli.fixtures, &rig),
-        Command::Doctor { rig } => doctor::run(&cli.fixtures, &rig),
-        Command::Junit(JunitCommand::Merge { out, reports }) => junit::merge(&out, &reports),
+        Command::Doctor { rig, lock_timeout } => {
+            doctor::run(&cli.fixtures, &rig, std::time::Duration::from_secs(lock_timeout))
+        }
+        Command::Junit(JunitCommand::Merge { out, reports, allow_missing }) => {
+            junit::merge(&out, &reports, allow_missing)
+        }
         Command::Sim(SimCommand::Cards { seeds }) => sim::cards(&cli.fixtures, &seeds),
         Command::Sim(SimCommand::Up { scenario, rig, json, no_firmware }) => {
             sim::up(&cli.fixtures, &rig, &scenario, json, !no_firmware)
@@ -340,11 +396,15 @@ pub fn run() -> ExitCode {
             firmware_fault,
             site,
             measured,
+            power_delay_s,
+            strategy,
         }) => {
             let args = lab::LabArgs {
                 rig,
                 site,
                 measured,
+                power_delay_s,
+                when_needed: strategy == "when-needed",
                 rig_out,
                 slots,
                 time_scale,
@@ -367,6 +427,7 @@ pub fn run() -> ExitCode {
             match action {
                 DutAction::Configure { config } => lab_control::Command::Configure(config),
                 DutAction::Restart => lab_control::Command::Restart,
+                DutAction::PowerCycle => lab_control::Command::PowerCycle,
                 DutAction::FaultMode { mode } => {
                     lab_control::Command::FaultMode(if mode == "none" { None } else { Some(mode) })
                 }
