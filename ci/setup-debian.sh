@@ -12,7 +12,7 @@ set -eu
 # opens the `--timelines` pages in (from disk, no network) to check and screenshot them;
 # python3: runs examples/failover-dut, the independent firmware tests/independent_dut.rs puts
 # on the bench; procps: pgrep, with which that test looks for a DUT's leftover processes.
-PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools libusb-1.0-0-dev pkg-config util-linux umockdev chromium python3 procps"
+PACKAGES="pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools libusb-1.0-0-dev pkg-config util-linux umockdev chromium python3 procps curl shellcheck dpkg-dev"
 
 if [ -z "$PACKAGES" ]; then
     exit 0

@@ -134,7 +134,13 @@ fn the_starter_suite_passes_through_the_lab_driver() {
     assert!(lab.text().contains("kind = \"lab\""));
     let (output, results, junit) = lab.run(&[]);
     let catalog = seedrig::fixture::load_default(root()).unwrap().catalog;
-    assert_eq!(results.len(), catalog.scenarios.len(), "{}", stdout(&output));
+    assert_eq!(
+        results.len(),
+        catalog.scenarios.len(),
+        "{}\n{}",
+        stdout(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
     let wrong: Vec<_> = verdicts(&results).into_iter().filter(|(_, v)| *v != Verdict::Pass).collect();
     assert!(wrong.is_empty(), "not passed through the lab: {wrong:?}\n{}", stdout(&output));
     assert!(output.status.success());
@@ -248,7 +254,8 @@ fn a_console_port_lost_mid_run_is_an_error_and_the_next_scenario_passes() {
     let Verdict::Error(why) = &parsed[0].verdict else { panic!("all-exhausted: {text}") };
     assert!(why.contains("DUT console") && why.contains("dut-console"), "{why}");
     assert_eq!(parsed[1].verdict, Verdict::Pass, "{text}");
-    assert_eq!(output.status.code(), Some(1));
+    // A bench error and no failure: exit 3, the lab's to act on.
+    assert_eq!(output.status.code(), Some(3));
 }
 
 /// A lab without a test network (`site = "measured"`): the rig scans the cells with the
