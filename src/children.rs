@@ -1,7 +1,10 @@
 //! Child processes die with the rig, and a rig that was killed leaves nothing behind for long.
 //!
 //! Every program the rig starts (the reference firmware, pcscd, `--jobs` workers, the emulated
-//! lab's DUT) gets a parent-death signal, so a SIGKILL of the rig takes them along. Every
+//! lab's DUT, a lab's hooks) gets a parent-death signal, so a SIGKILL of the rig takes them along.
+//! What those programs start in turn is reached through their process group: a DUT program's
+//! and each hook's group is recorded (`<name>.pgid`) in a temporary folder of the run, and the
+//! next run kills every group a killed run recorded. Every
 //! temporary file or folder of a run carries the run's pid in its name (`seedrig-<kind>-<pid>-…`,
 //! `seedrig-sockets-<pid>`), so the next run can tell a dead run's leftovers from a live run's
 //! and remove them. Every folder is private to its owner (0700).
@@ -70,18 +73,40 @@ pub fn temp_prefix(kind: &str) -> String {
 }
 
 /// The file in a run's temporary folder that names a process group it started (a DUT's), for
-/// the next run to kill when this one was killed before it could.
+/// the next run to kill when this one was killed before it could. Any `<name>.pgid` file in a
+/// run's temporary folder does the same ([`record_group`]); this is the DUT's.
 pub const PGID_FILE: &str = "dut.pgid";
 
-/// Kills the process group a dead run recorded in `dir` (its DUT and whatever that started).
-fn kill_recorded_group(dir: &Path) {
-    let Ok(text) = std::fs::read_to_string(dir.join(PGID_FILE)) else { return };
-    let Some(pgid) = text.trim().parse::<i32>().ok().and_then(rustix::process::Pid::from_raw) else { return };
-    if rustix::process::kill_process_group(pgid, Signal::KILL).is_ok() {
-        tracing::info!(
-            pgid = pgid.as_raw_nonzero().get(),
-            "killed the DUT process group of a run that is gone"
-        );
+/// The extension of a file naming a process group for the next run to kill.
+const PGID_EXTENSION: &str = "pgid";
+
+/// Records process group `pgid` as `<name>.pgid` in `dir`, a temporary folder of this run: if
+/// this run is killed before it could kill the group, the next run's [`sweep_leftovers`] does.
+/// Removing the file (or the folder) forgets it.
+pub fn record_group(dir: &Path, name: &str, pgid: rustix::process::Pid) -> std::io::Result<()> {
+    std::fs::write(dir.join(format!("{name}.{PGID_EXTENSION}")), pgid.as_raw_nonzero().to_string())
+}
+
+/// Kills every process group a dead run recorded in `dir` (its DUT and whatever that started,
+/// its hooks and whatever they started).
+fn kill_recorded_groups(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != PGID_EXTENSION) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let Some(pgid) = text.trim().parse::<i32>().ok().and_then(rustix::process::Pid::from_raw) else {
+            continue;
+        };
+        if rustix::process::kill_process_group(pgid, Signal::KILL).is_ok() {
+            tracing::info!(
+                pgid = pgid.as_raw_nonzero().get(),
+                record = %path.display(),
+                "killed a process group of a run that is gone"
+            );
+        }
     }
 }
 
@@ -103,7 +128,7 @@ fn sweep_in(dir: &Path, alive: impl Fn(u32) -> bool) -> Vec<PathBuf> {
         let path = entry.path();
         let gone = match entry.file_type() {
             Ok(t) if t.is_dir() => {
-                kill_recorded_group(&path);
+                kill_recorded_groups(&path);
                 std::fs::remove_dir_all(&path)
             }
             _ => std::fs::remove_file(&path),
@@ -157,6 +182,30 @@ mod tests {
         assert_eq!(removed, vec![dead.clone(), socket.clone()]);
         assert!(!dead.exists() && !socket.exists());
         assert!(live.exists() && stranger.exists());
+    }
+
+    #[test]
+    fn every_group_a_dead_run_recorded_is_killed() {
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dead = dir.path().join("seedrig-hook-999999-abc");
+        std::fs::create_dir(&dead).unwrap();
+        let mut children = Vec::new();
+        for name in ["dut", "hook", "hook-2"] {
+            let child = std::process::Command::new("sleep").arg("30").process_group(0).spawn().unwrap();
+            let pgid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+            record_group(&dead, name, pgid).unwrap();
+            children.push(child);
+        }
+        assert!(dead.join(PGID_FILE).is_file(), "the DUT's record keeps its name");
+        // Not a record: left alone.
+        std::fs::write(dead.join("firmware.toml"), "1").unwrap();
+        assert_eq!(sweep_in(dir.path(), |_| false), vec![dead.clone()]);
+        for mut child in children {
+            let status = child.wait().unwrap();
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(status.signal(), Some(9), "sleep {} was not killed", child.id());
+        }
     }
 
     #[test]

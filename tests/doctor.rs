@@ -1,24 +1,35 @@
 //! `seedrig doctor`: one row per part of a bench, exit 0 ready, 1 with every problem named, 2
-//! for a bad rig file.
+//! for a bad rig file. A lab bench another run holds is waited for (`--lock-timeout`), then
+//! reported busy — no problem — with the parts that run uses left untouched.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use seedrig::bench::lock;
+use seedrig::model::Rig;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn doctor(rig: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .arg("doctor")
-        .arg("--rig")
-        .arg(rig)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("seedrig runs")
+    doctor_command(rig, &[]).output().expect("seedrig runs")
+}
+
+fn doctor_command(rig: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seedrig"));
+    cmd.arg("doctor").arg("--rig").arg(rig).args(args).current_dir(root()).env("NO_COLOR", "1");
+    cmd
+}
+
+/// One emulated lab at a time: each is a whole world, and a 2-core machine running two is a
+/// loaded bench.
+static ONE_LAB_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn text(o: &Output) -> (String, String) {
@@ -172,10 +183,15 @@ impl Drop for Lab {
 
 #[test]
 fn an_emulated_lab_is_ready_and_still_runs_after_the_doctor() {
+    let _turn = turn();
     let lab = Lab::up();
-    let o = doctor(&lab.rig);
+    let bench = Renamed::of(&lab, "doctor-ready");
+    let o = doctor(&bench.path);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let lock = row(&out, "bench lock").unwrap();
+    assert_eq!(lock.0, "ok", "{out}");
+    assert!(lock.1.starts_with("free; held by this doctor while it looks ("), "{out}");
     assert!(row(&out, "pcscd").unwrap().1.starts_with("the rig file's pcscd answers at "), "{out}");
     assert!(row(&out, "slot 2 channel").unwrap().1.contains("accepts a connection"), "{out}");
     let observer = row(&out, "observer port").unwrap().1;
@@ -186,10 +202,109 @@ fn an_emulated_lab_is_ready_and_still_runs_after_the_doctor() {
     // The doctor touched nothing: a scenario still passes on the lab.
     let run = Command::new(env!("CARGO_BIN_EXE_seedrig"))
         .args(["run", "--exact", "master-connects", "--rig"])
-        .arg(&lab.rig)
+        .arg(&bench.path)
         .current_dir(root())
         .output()
         .unwrap();
     let (out, err) = text(&run);
     assert_eq!(run.status.code(), Some(0), "{out}\n{err}");
+}
+
+/// The emulated lab's rig file under a name of this test's own (so its bench lock is nobody
+/// else's), loaded; the lock file is removed when dropped (nobody else knows the name).
+struct Renamed {
+    rig: Rig,
+    path: PathBuf,
+}
+
+impl Renamed {
+    fn of(lab: &Lab, name: &str) -> Renamed {
+        let name = format!("{name}-{}", std::process::id());
+        let text = std::fs::read_to_string(&lab.rig).unwrap();
+        assert!(text.contains("name = \"emulated-lab\""), "{text}");
+        let path = lab.rig.with_file_name(format!("{name}.toml"));
+        std::fs::write(&path, text.replace("name = \"emulated-lab\"", &format!("name = \"{name}\"")))
+            .unwrap();
+        let loaded = seedrig::fixture::load_bench(&root().join("fixtures"), &path).unwrap();
+        let rig = loaded.catalog.rigs.into_values().find(|r| r.name == name).unwrap();
+        Renamed { rig, path }
+    }
+
+    /// Holds the bench as a run would.
+    fn hold(&self) -> lock::BenchLock {
+        lock::acquire(&self.rig, Duration::ZERO, |h| panic!("held by {h}")).unwrap()
+    }
+}
+
+impl Drop for Renamed {
+    fn drop(&mut self) {
+        if let Some(lock_file) = lock::lock_path(&self.rig) {
+            let _ = std::fs::remove_file(lock_file);
+        }
+    }
+}
+
+#[test]
+fn a_bench_another_run_holds_is_busy_not_broken() {
+    let _turn = turn();
+    let lab = Lab::up();
+    let bench = Renamed::of(&lab, "doctor-busy");
+    let held = bench.hold();
+    let started = Instant::now();
+    let o = doctor_command(&bench.path, &["--lock-timeout", "1"]).output().unwrap();
+    let waited = started.elapsed();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "busy is no problem:\n{out}\n{err}");
+    assert!(waited >= Duration::from_secs(1), "it waited --lock-timeout first: {waited:?}");
+    let (status, found) = row(&out, "bench lock").unwrap();
+    assert_eq!(status, "busy", "{out}");
+    assert!(found.starts_with(&format!("busy: held by pid {} on ", std::process::id())), "{found}");
+    assert!(err.contains("waiting for bench doctor-busy-"), "it said whom it waited for: {err}");
+    // The parts the holder's run uses are looked at, not touched.
+    for part in ["reader \"", "slot 0 channel", "slot 2 channel", "DUT console", "observer port", "backend"] {
+        let (status, found) = row(&out, part).unwrap_or_else(|| panic!("no row for {part}:\n{out}"));
+        assert_eq!(status, "busy", "{part}: {found}\n{out}");
+        assert!(found.contains("in use by the run that holds the bench"), "{part}: {found}");
+    }
+    assert!(row(&out, "observer port").unwrap().1.contains("no AT sent"), "{out}");
+    // The rest is examined as usual.
+    assert!(row(&out, "pcscd").unwrap().1.starts_with("the rig file's pcscd answers at "), "{out}");
+    assert_eq!(row(&out, "hook dut.configure").map(|r| r.0).as_deref(), Some("ok"), "{out}");
+    assert!(problems(&out).is_empty(), "{out}");
+    assert!(out.contains("busy, otherwise ready: bench doctor-busy-"), "{out}");
+    assert!(lock::read_holder(held.path().unwrap()).is_some_and(|h| h.pid == std::process::id()));
+}
+
+#[test]
+fn a_bench_released_during_the_wait_is_taken_and_examined() {
+    let _turn = turn();
+    let lab = Lab::up();
+    let bench = Renamed::of(&lab, "doctor-wait");
+    let held = bench.hold();
+    let mut child = doctor_command(&bench.path, &["--lock-timeout", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    stderr.read_line(&mut said).unwrap();
+    assert!(said.starts_with("waiting for bench doctor-wait-"), "{said}");
+    assert!(said.contains(&format!("held by pid {}", std::process::id())), "{said}");
+    let lock_file = held.path().unwrap().to_owned();
+    drop(held);
+    let o = child.wait_with_output().unwrap();
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let (status, found) = row(&out, "bench lock").unwrap();
+    assert_eq!(status, "ok", "{out}");
+    assert!(
+        found.contains("free, after waiting ") && found.contains("held by this doctor while it looks"),
+        "{found}"
+    );
+    // Taken: every part probed as usual.
+    assert!(row(&out, "observer port").unwrap().1.contains("answers AT with OK"), "{out}");
+    assert!(row(&out, "slot 2 channel").unwrap().1.contains("accepts a connection"), "{out}");
+    assert!(out.contains("ready: all "), "{out}");
+    assert_eq!(lock::read_holder(&lock_file), None, "the doctor released the bench");
 }

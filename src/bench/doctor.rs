@@ -3,8 +3,15 @@
 //! Each probe returns [`Row`]s — a part, what was found, and whether that is what the bench
 //! needs — and never panics or hangs on a missing or wedged part: blocking calls (PC/SC, USB)
 //! run on threads of their own with a time limit. Nothing is changed on the bench: no hook
-//! runs, no lock file is written, a socket is connected to and closed at once, the backend's
-//! address is bound and released.
+//! runs, a socket is connected to and closed at once, the backend's address is bound and
+//! released.
+//!
+//! A lab bench is examined under its lock, as a run drives it ([`take_lock`]: the doctor waits
+//! up to `--lock-timeout` for a run that holds it, then holds it while it looks, so no run starts
+//! in the middle). A bench another run still holds after the wait is **busy**, which is no
+//! problem: the lock's row names the holder, and the parts that run uses (the cards, the
+//! card-emulation sockets, the serial ports, the backend's address) are looked at without
+//! being touched — each a `busy` row — so the run goes on undisturbed.
 //!
 //! - A **lab bench**: packages, the pcscd (the system's or the rig file's `[pcsc] socket`) and
 //!   its readers, each `[[readers]]` entry's card against its seed fixture (ICCID and IMSI),
@@ -24,6 +31,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio_serial::SerialPortBuilderExt;
 
+use super::lock::{BenchLock, Holder, LockError};
 use super::virtual_bench::FirmwareLaunch;
 use super::{VirtualBench, VirtualBenchOptions};
 use crate::console::Event;
@@ -40,15 +48,22 @@ pub struct Row {
     pub found: String,
     /// Whether the bench can use it as it is.
     pub ok: bool,
+    /// Another run holds the bench: this is its lock, or a part that run uses, looked at
+    /// without being touched. Never a problem.
+    pub busy: bool,
 }
 
 impl Row {
     fn ok(part: impl Into<String>, found: impl Into<String>) -> Row {
-        Row { part: part.into(), found: found.into(), ok: true }
+        Row { part: part.into(), found: found.into(), ok: true, busy: false }
     }
 
     fn problem(part: impl Into<String>, found: impl Into<String>) -> Row {
-        Row { part: part.into(), found: found.into(), ok: false }
+        Row { part: part.into(), found: found.into(), ok: false, busy: false }
+    }
+
+    fn busy(part: impl Into<String>, found: impl Into<String>) -> Row {
+        Row { part: part.into(), found: found.into(), ok: true, busy: true }
     }
 
     fn of(part: impl Into<String>, result: Result<String, String>) -> Row {
@@ -83,15 +98,51 @@ const BLOCKING_LIMIT: Duration = Duration::from_secs(8);
 /// An attempt timeout of this length is shown in real time under the bench's time scale.
 const EXAMPLE_T_S: f64 = 30.0;
 
-/// Examines every part `rig` names. `firmware` is the reference firmware, the virtual bench's
-/// DUT. Must run within a multi-threaded tokio runtime.
-pub async fn examine(catalog: &Catalog, rig: &Rig, firmware: &Path) -> Vec<Row> {
+/// A lab bench's lock as the doctor found it, before it examines the bench.
+#[derive(Debug, Clone)]
+pub enum LockState {
+    /// A virtual bench: never locked.
+    Unlocked,
+    /// The doctor holds it while it examines the bench, after waiting this long for the run
+    /// that held it (if any did).
+    Held { path: PathBuf, waited: Duration, waited_for: Option<Holder> },
+    /// Another run held it for the whole wait (`--lock-timeout`).
+    Busy { holder: Holder, path: PathBuf, waited: Duration },
+    /// The lock file could not be opened or locked.
+    Broken(String),
+}
+
+/// Takes `rig`'s bench lock as a run does ([`super::lock::acquire`]), waiting up to `timeout`
+/// for a run that holds it (`on_wait` is told who). The lock is held as long as the returned
+/// [`BenchLock`] lives: keep it until the examination is over.
+pub fn take_lock(rig: &Rig, timeout: Duration, on_wait: impl FnMut(&Holder)) -> (BenchLock, LockState) {
+    let Some(path) = super::lock::lock_path(rig) else { return (BenchLock::none(), LockState::Unlocked) };
+    let started = Instant::now();
+    let mut waited_for = None;
+    let mut on_wait = on_wait;
+    let taken = super::lock::acquire(rig, timeout, |holder| {
+        waited_for = Some(holder.clone());
+        on_wait(holder);
+    });
+    let waited = started.elapsed();
+    match taken {
+        Ok(lock) => (lock, LockState::Held { path, waited, waited_for }),
+        Err(LockError::Busy { holder }) => (BenchLock::none(), LockState::Busy { holder, path, waited }),
+        Err(e) => (BenchLock::none(), LockState::Broken(e.to_string())),
+    }
+}
+
+/// Examines every part `rig` names; `lock` is how the doctor found a lab bench's lock
+/// ([`take_lock`]). `firmware` is the reference firmware, the virtual bench's DUT. Must run
+/// within a multi-threaded tokio runtime.
+pub async fn examine(catalog: &Catalog, rig: &Rig, firmware: &Path, lock: &LockState) -> Vec<Row> {
     let mut rows = packages(rig);
     match &rig.kind {
         RigKind::Virtual { .. } => rows.extend(virtual_world(catalog, rig, firmware).await),
         RigKind::Lab(lab) => {
-            rows.push(bench_lock(rig));
-            rows.extend(lab_bench(catalog, lab).await);
+            rows.push(bench_lock(lock));
+            let busy = matches!(lock, LockState::Busy { .. });
+            rows.extend(lab_bench(catalog, lab, busy).await);
         }
     }
     rows.push(clock(rig));
@@ -185,38 +236,77 @@ fn clock(rig: &Rig) -> Row {
 // ---------------------------------------------------------------------------------------
 // The lab bench
 
-async fn lab_bench(catalog: &Catalog, lab: &LabBench) -> Vec<Row> {
+/// What a part another run uses says, looked at without being touched.
+const IN_USE: &str = "in use by the run that holds the bench";
+
+/// Every part of a lab bench; `busy`: another run holds it, so the parts it uses are only
+/// looked at (there, the right kind of file), never opened, connected to or bound.
+async fn lab_bench(catalog: &Catalog, lab: &LabBench, busy: bool) -> Vec<Row> {
     let mut rows = Vec::new();
     let (pcscd_row, readers) = pcscd(lab).await;
     rows.push(pcscd_row);
-    rows.extend(card_inventory(catalog, lab, readers).await);
-    rows.extend(channels(lab).await);
+    rows.extend(card_inventory(catalog, lab, readers, busy).await);
+    rows.extend(channels(lab, busy).await);
     let console = &lab.dut.console;
-    rows.push(Row::of(
-        "DUT console",
-        serial_port(&console.path, console.baud).await.map(|found| {
-            format!("{found}; DUT alive not checked: doctor runs no hooks, so the DUT was not started")
-        }),
-    ));
+    rows.push(if busy {
+        untouched("DUT console", resolved(&console.path), "not opened")
+    } else {
+        Row::of(
+            "DUT console",
+            serial_port(&console.path, console.baud).await.map(|found| {
+                format!("{found}; DUT alive not checked: doctor runs no hooks, so the DUT was not started")
+            }),
+        )
+    });
     let observer = &lab.observer.port;
-    rows.push(Row::of("observer port", observer_port(&observer.path, observer.baud).await));
+    rows.push(if busy {
+        untouched("observer port", resolved(&observer.path), "not opened, no AT sent")
+    } else {
+        Row::of("observer port", observer_port(&observer.path, observer.baud).await)
+    });
     rows.extend(
         hooks(lab).into_iter().map(|(name, hook)| Row::of(format!("hook {name}"), hook_program(hook))),
     );
-    rows.push(Row::of("backend", backend(lab.backend)));
+    rows.push(if busy {
+        Row::busy("backend", format!("{}: not bound: {IN_USE}, which listens there", lab.backend))
+    } else {
+        Row::of("backend", backend(lab.backend))
+    });
     rows
 }
 
-/// Whether a run holds the bench now (its ports and cards would then look busy).
-fn bench_lock(rig: &Rig) -> Row {
-    let path = super::lock::lock_path(rig).map(|p| p.display().to_string()).unwrap_or_default();
-    match super::lock::probe(rig) {
-        Ok(None) => Row::ok("bench lock", format!("free ({path})")),
-        Ok(Some(holder)) => Row::problem(
+/// A part another run uses: `Ok(found)` (it is there) makes a busy row saying what was not
+/// done to it; `Err` is a problem as usual.
+fn untouched(part: &str, found: Result<String, String>, not_done: &str) -> Row {
+    match found {
+        Ok(found) => Row::busy(part, format!("{found}: there; {not_done}: {IN_USE}")),
+        Err(why) => Row::problem(part, why),
+    }
+}
+
+/// The lock's row: held by the doctor, or busy (another run holds it: no problem).
+fn bench_lock(lock: &LockState) -> Row {
+    match lock {
+        LockState::Unlocked => Row::ok("bench lock", "a virtual bench is never locked"),
+        LockState::Held { path, waited, waited_for } => {
+            let after = match waited_for {
+                Some(holder) => format!(", after waiting {} for {holder}", secs(*waited)),
+                None => String::new(),
+            };
+            Row::ok(
+                "bench lock",
+                format!("free{after}; held by this doctor while it looks ({})", path.display()),
+            )
+        }
+        LockState::Busy { holder, path, waited } => Row::busy(
             "bench lock",
-            format!("in use by {holder} ({path}): its run holds the bench's ports and cards"),
+            format!(
+                "busy: held by {holder} ({}), still after {} (--lock-timeout); the parts its run uses were looked at, not touched",
+                path.display(),
+                secs(*waited)
+            ),
         ),
-        Err(e) => Row::problem("bench lock", e.to_string()),
+        LockState::Broken(e) => Row::problem("bench lock", e.clone()),
     }
 }
 
@@ -267,7 +357,12 @@ async fn pcscd(lab: &LabBench) -> (Row, Option<Vec<String>>) {
 }
 
 /// Each `[[readers]]` entry: there, a card in it, and that card the seed it should hold.
-async fn card_inventory(catalog: &Catalog, lab: &LabBench, listed: Option<Vec<String>>) -> Vec<Row> {
+async fn card_inventory(
+    catalog: &Catalog,
+    lab: &LabBench,
+    listed: Option<Vec<String>>,
+    busy: bool,
+) -> Vec<Row> {
     let mut rows = Vec::new();
     for reader in &lab.readers {
         let part = format!("reader \"{}\"", reader.name);
@@ -289,6 +384,10 @@ async fn card_inventory(catalog: &Catalog, lab: &LabBench, listed: Option<Vec<St
                 part,
                 format!("not present (readers pcscd lists: {present}); should hold {wanted}"),
             ));
+            continue;
+        }
+        if busy {
+            rows.push(Row::busy(part, format!("present; its card not read: {IN_USE}; should hold {wanted}")));
             continue;
         }
         let name = reader.name.clone();
@@ -330,7 +429,7 @@ async fn card_inventory(catalog: &Catalog, lab: &LabBench, listed: Option<Vec<St
 }
 
 /// Each `[[channels]]` entry: its board on USB (with its channel count) or its socket.
-async fn channels(lab: &LabBench) -> Vec<Row> {
+async fn channels(lab: &LabBench, busy: bool) -> Vec<Row> {
     let needs_usb = lab.channels.iter().any(|c| matches!(c.channel, CardemChannel::Usb { .. }));
     let boards = match needs_usb {
         true => Some(match off_thread(BLOCKING_LIMIT, crate::hw::simtrace::list_boards).await {
@@ -347,6 +446,7 @@ async fn channels(lab: &LabBench) -> Vec<Row> {
                 let boards = boards.as_ref().expect("listed above");
                 Row::of(part, usb_board(boards, *product_id, serial, *channel))
             }
+            CardemChannel::Socket { path } if busy => untouched(&part, socket_file(path), "not connected to"),
             CardemChannel::Socket { path } => Row::of(part, socket(path)),
         });
     }
@@ -387,11 +487,7 @@ fn usb_board(
 
 /// A card-emulation socket: there, a socket, and accepting a connection (closed at once).
 fn socket(path: &Path) -> Result<String, String> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("socket {}: {}", path.display(), io_reason(&e)))?;
-    if !meta.file_type().is_socket() {
-        return Err(format!("{}: not a socket", path.display()));
-    }
+    socket_file(path)?;
     match std::os::unix::net::UnixStream::connect(path) {
         Ok(stream) => {
             drop(stream);
@@ -399,6 +495,16 @@ fn socket(path: &Path) -> Result<String, String> {
         }
         Err(e) => Err(format!("socket {}: refuses a connection: {e} (nothing serves it?)", path.display())),
     }
+}
+
+/// `socket <path>` when a socket is there.
+fn socket_file(path: &Path) -> Result<String, String> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("socket {}: {}", path.display(), io_reason(&e)))?;
+    if !meta.file_type().is_socket() {
+        return Err(format!("{}: not a socket", path.display()));
+    }
+    Ok(format!("socket {}", path.display()))
 }
 
 /// A serial port: where its path leads, and that it opens.

@@ -23,6 +23,10 @@ pub struct LabArgs {
     pub firmware_fault: Option<String>,
     pub site: Option<String>,
     pub measured: bool,
+    /// A `power` hook that takes this long (seconds).
+    pub power_delay_s: Option<f64>,
+    /// `--strategy when-needed`: power when needed, configure when changed.
+    pub when_needed: bool,
 }
 
 pub fn lab(fixtures: &Path, args: LabArgs) -> ExitCode {
@@ -53,6 +57,15 @@ pub fn lab(fixtures: &Path, args: LabArgs) -> ExitCode {
         eprintln!("error: --time-scale {time_scale} is out of range; it is above 0 and at most 1");
         return ExitCode::from(EXIT_CONFIG);
     }
+    let power_delay = match args.power_delay_s {
+        Some(s) if (0.0..=600.0).contains(&s) => Some(std::time::Duration::from_secs_f64(s)),
+        Some(s) => {
+            eprintln!("error: --power-delay-s {s} is out of range; it is 0 to 600 seconds");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        None => None,
+    };
+    let when = if args.when_needed { seedrig::model::DutWhen::WHEN_NEEDED } else { Default::default() };
     let seedrig = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("seedrig"));
     let options = LabOptions {
         slots: args.slots,
@@ -65,6 +78,8 @@ pub fn lab(fixtures: &Path, args: LabArgs) -> ExitCode {
         firmware_fault: args.firmware_fault,
         site: args.site,
         measured: args.measured,
+        power_delay,
+        when,
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -108,11 +123,14 @@ pub fn lab(fixtures: &Path, args: LabArgs) -> ExitCode {
             }
         }
         super::sim::wait_for_signal().await;
+        let cycles = lab.power_cycles().await;
         lab.down().await;
         if let Some(path) = &args.rig_out {
             let _ = std::fs::remove_file(path);
         }
-        eprintln!("stopped; the emulated lab is down");
+        let power =
+            if power_delay.is_some() { format!(" after {cycles} power cycle(s)") } else { String::new() };
+        eprintln!("stopped{power}; the emulated lab is down");
         ExitCode::SUCCESS
     })
 }

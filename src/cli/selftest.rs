@@ -46,8 +46,13 @@ pub fn selftest(fixtures: &Path, rig_file: &Path) -> ExitCode {
             sabotage: None,
             stop: Default::default(),
         };
-        let results =
-            run::run_all(&loaded.catalog, &rig, &ids, &options, run::Repeat { times: 1, until_fail: false, retry_errors: 0 });
+        let results = run::run_all(
+            &loaded.catalog,
+            &rig,
+            &ids,
+            &options,
+            run::Repeat { times: 1, until_fail: false, retry_errors: 0 },
+        );
         let caught: Vec<String> =
             results.iter().filter(|r| r.verdict == Verdict::Fail).map(|r| r.scenario.clone()).collect();
         let errors = results.iter().filter(|r| matches!(r.verdict, Verdict::Error(_))).count();

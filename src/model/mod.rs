@@ -11,8 +11,8 @@ pub mod secret;
 pub use fault::{CardFaultKind, Fault, FaultKind, FaultTarget, NetworkFaultKind};
 pub use ident::{Iccid, Imsi, Plmn, Rat, luhn_check_digit};
 pub use rig::{
-    CardemChannel, ConsoleFormat, Dut, DutProgram, EventPattern, Hook, LabBench, LabNetwork, NetworkHooks,
-    Observer, ObserverKind, PatternEvent, Reader, Rig, RigKind, SerialPort, SlotChannel,
+    CardemChannel, ConsoleFormat, Dut, DutProgram, DutWhen, EventPattern, Hook, LabBench, LabNetwork,
+    NetworkHooks, Observer, ObserverKind, PatternEvent, Reader, Rig, RigKind, SerialPort, SlotChannel, When,
 };
 pub use secret::{Secret, SecretError};
 
@@ -174,6 +174,9 @@ pub struct Scenario {
     pub tolerance_ms: u64,
     pub settle_ms: u64,
     pub retry_backoff_ms: Option<u64>,
+    /// The DUT must start from a power cycle, whatever state the bench left it in (a lab whose
+    /// hooks run `when-needed` powers it; every scenario starts cold on the virtual bench).
+    pub cold_start: bool,
     pub weights: Weights,
     pub master: Placement,
     pub standbys: Vec<Placement>,

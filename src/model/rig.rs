@@ -97,18 +97,81 @@ pub struct Hook {
 #[derive(Debug, Clone)]
 pub struct Dut {
     pub console: SerialPort,
-    /// Powers the DUT off and on (run before each scenario when given).
+    /// Powers the DUT off and on (before a scenario, as `when.power` says).
     pub power: Option<Hook>,
-    /// Resets the DUT (run before each scenario when given, after `configure`).
+    /// Resets the DUT (after `configure`, as `when.reset` says).
     pub reset: Option<Hook>,
-    /// Starts the build under test (run after `reset`).
+    /// Starts the build under test (after `reset`, as `when.start` says).
     pub start: Option<Hook>,
     /// Puts the scenario's firmware configuration on the device; `{config}` is its path.
     pub configure: Option<Hook>,
+    /// When each of the hooks above runs (every scenario, unless the rig file says otherwise).
+    pub when: DutWhen,
     /// How the console's lines become events.
     pub events: ConsoleFormat,
     /// How long (ms) the DUT may take from the last hook to its `boot` event.
     pub boot_timeout_ms: u64,
+}
+
+/// When a DUT hook runs: the rig file's `when` key of `dut.power`, `dut.configure`,
+/// `dut.reset`, `dut.start` (docs/lab-bench.md, "Which DUT hooks run when"). The rig takes the
+/// DUT from the state it is in to the state a scenario needs (`bench::lab::strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum When {
+    /// Before every scenario: the default, a full cycle each time.
+    #[default]
+    EveryScenario,
+    /// `power`, `reset`, `start`: only when the DUT's state calls for it — nothing known of it
+    /// (the run's first scenario, after a scenario that ended in ERROR or a DUT hook that
+    /// failed), a scenario with `cold_start = true`, or a hook before it ran for this scenario.
+    WhenNeeded,
+    /// `configure`: only when the firmware configuration differs from the one the DUT last
+    /// took, and whenever `power` ran or nothing is known of the DUT.
+    WhenChanged,
+}
+
+impl When {
+    pub fn name(self) -> &'static str {
+        match self {
+            When::EveryScenario => "every-scenario",
+            When::WhenNeeded => "when-needed",
+            When::WhenChanged => "when-changed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<When> {
+        [When::EveryScenario, When::WhenNeeded, When::WhenChanged].into_iter().find(|w| w.name() == s)
+    }
+
+    /// The values a hook of the DUT takes: `configure` follows the configuration, the others
+    /// the DUT's state.
+    pub fn choices(hook: &str) -> &'static [When] {
+        if hook == "configure" {
+            &[When::EveryScenario, When::WhenChanged]
+        } else {
+            &[When::EveryScenario, When::WhenNeeded]
+        }
+    }
+}
+
+/// When each DUT hook runs. The default is every hook before every scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DutWhen {
+    pub power: When,
+    pub configure: When,
+    pub reset: When,
+    pub start: When,
+}
+
+impl DutWhen {
+    /// Power only when needed, configure only when changed, reset and start every scenario:
+    /// what suits a DUT whose power cycle is slow and whose restart is cheap.
+    pub const WHEN_NEEDED: DutWhen = DutWhen {
+        power: When::WhenNeeded,
+        configure: When::WhenChanged,
+        reset: When::EveryScenario,
+        start: When::EveryScenario,
+    };
 }
 
 /// A virtual bench's device under test: a program the rig starts per scenario (`[dut]`).

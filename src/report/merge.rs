@@ -232,10 +232,7 @@ mod tests {
             .map(|n| xml.find(&format!("name=\"{n}\"")).unwrap())
             .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{xml}");
-        assert!(
-            xml.contains(r#"tests="4" skipped="1" errors="1" failures="0" time="2.000""#),
-            "{xml}"
-        );
+        assert!(xml.contains(r#"tests="4" skipped="1" errors="1" failures="0" time="2.000""#), "{xml}");
         assert!(xml.contains(r#"<property name="partitions" value="count:1/2, count:2/2"/>"#), "{xml}");
         assert!(xml.contains(r#"<property name="complete" value="true"/>"#), "{xml}");
         assert!(xml.contains("<skipped message=\"no slot\""), "{xml}");

@@ -9,7 +9,8 @@
 //! - the seed cards sit in the readers of the bench's card inventory, reached through the
 //!   system's pcscd (or the one the rig file names), and are identified by ICCID and IMSI
 //!   before every scenario;
-//! - hooks power, configure, reset and start the DUT and shape the test network;
+//! - hooks power, configure, reset and start the DUT (each when the rig file's `when` says:
+//!   [`strategy`]) and shape the test network;
 //! - the backend stub listens on the rig file's address for the DUT's report.
 //!
 //! After each scenario, whatever happened, every card is restored and the network's faults
@@ -17,6 +18,7 @@
 
 pub mod hooks;
 pub mod measure;
+pub mod strategy;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -37,7 +39,7 @@ use crate::hw::pcsc::{CallWatch, CardWorker, Readers, read_identity};
 use crate::hw::simtrace::{SocketTransport, UsbTransport};
 use crate::model::{
     CardemChannel, Catalog, ConsoleFormat, FaultKind, LabBench, LabNetwork, ObserverKind, Placement, Rig,
-    Scenario,
+    Scenario, When,
 };
 
 /// A real card answers a command within its work waiting time (about a second, a few for a
@@ -47,17 +49,33 @@ const CARD_CALL_BOUND: Duration = Duration::from_secs(3);
 /// The vendor id of every SIMtrace2-class board (osmocom).
 const SIMTRACE_VENDOR: u16 = 0x1d50;
 
-/// A lab bench across a run: the backend stub keeps listening between scenarios.
+/// A lab bench across a run: the backend stub keeps listening between scenarios, and the rig
+/// keeps track of the DUT's state (which hooks the next scenario needs).
 pub struct LabStation {
     rig: Rig,
     lab: LabBench,
     clock: RigClock,
     backend: Option<TcpBackend>,
+    dut: strategy::Tracker,
 }
 
 impl LabStation {
     pub fn new(rig: &Rig, lab: &LabBench) -> LabStation {
-        LabStation { rig: rig.clone(), lab: lab.clone(), clock: RigClock::start(), backend: None }
+        // A run: SIGINT and SIGTERM kill every hook's process group at once.
+        hooks::stop_on_signals();
+        LabStation {
+            rig: rig.clone(),
+            lab: lab.clone(),
+            clock: RigClock::start(),
+            backend: None,
+            dut: strategy::Tracker::default(),
+        }
+    }
+
+    /// How the last scenario ended: after an ERROR nothing is known of the DUT, and the next
+    /// scenario brings it up from scratch (every DUT hook runs).
+    pub fn scenario_ended(&mut self, error: bool) {
+        self.dut.scenario_ended(error);
     }
 
     fn hotplug_wait(&self) -> Duration {
@@ -84,9 +102,13 @@ impl LabStation {
             console: None,
             observer: None,
             measured: None,
+            hooks: hooks::HookGroups::new(),
             _dir: dir,
         };
-        match up.bring_up(catalog, scenario, self.hotplug_wait(), &self.rig).await {
+        // What the hooks leave running belongs to this scenario's bench (killed in `restore`).
+        let scope = up.hooks.clone();
+        let wait = self.hotplug_wait();
+        match scope.within(up.bring_up(catalog, scenario, wait, &self.rig, &mut self.dut)).await {
             Ok(()) => Ok(up),
             Err(e) => {
                 up.restore().await;
@@ -101,6 +123,24 @@ impl LabStation {
             self.backend = Some(stub);
         }
         Ok(self.backend.as_ref().map(|b| b.backend.clone()).unwrap_or_else(|| Backend::new(self.clock)))
+    }
+}
+
+impl Drop for LabStation {
+    /// The run's DUT hooks, counted (`RUST_LOG=seedrig::bench::lab=info` shows it).
+    fn drop(&mut self) {
+        let c = self.dut.counts;
+        if c.scenarios > 0 {
+            tracing::info!(
+                "DUT hooks over {} scenarios: dut.power ran {}, dut.configure {}, dut.reset {}, dut.start {}, console reset {}",
+                c.scenarios,
+                c.power,
+                c.configure,
+                c.reset,
+                c.start,
+                c.console_reset
+            );
+        }
     }
 }
 
@@ -173,6 +213,8 @@ pub struct LabBenchUp {
     observer: Option<Observer>,
     /// The cells the observer heard before the scenario (`site = "measured"`).
     measured: Option<measure::Measured>,
+    /// What this scenario's hooks left running (their process groups), killed in `restore`.
+    hooks: hooks::HookGroups,
     _dir: tempfile::TempDir,
 }
 
@@ -183,6 +225,7 @@ impl LabBenchUp {
         scenario: &Scenario,
         wait: Duration,
         rig: &Rig,
+        state: &mut strategy::Tracker,
     ) -> Result<(), String> {
         self.shape_network(catalog, scenario).await?;
         for p in scenario.placements() {
@@ -201,7 +244,7 @@ impl LabBenchUp {
             self.measured = Some(measured);
         }
         self.observer = Some(Observer::watch(&observer.path, observer.baud, self.clock, wait, 0).await?);
-        self.start_dut(catalog, scenario, rig).await
+        self.start_dut(catalog, scenario, rig, state).await
     }
 
     /// The test network: the scenario's site, then each network fault through its hook.
@@ -279,36 +322,69 @@ impl LabBenchUp {
         (self.scale.ms(crate::method::attempt::CARD_WWT_MS) / 4).min(Duration::from_millis(100))
     }
 
-    /// Hands the DUT its configuration and (re)starts it: power, configure, reset, start,
-    /// each when the rig file has it.
-    async fn start_dut(&self, catalog: &Catalog, scenario: &Scenario, rig: &Rig) -> Result<(), String> {
-        let dut = &self.lab.dut;
-        if let Some(power) = &dut.power {
-            hooks::run(power, &[]).await?;
-        }
-        if let Some(configure) = &dut.configure {
-            let path = self._dir.path().join("firmware.toml");
-            let backend = self.lab.backend;
-            let wiring = Wiring {
-                at_port: None,
-                console: None,
-                backend_host: &backend.ip().to_string(),
-                backend_port: backend.port(),
+    /// Takes the DUT from the state it is in to the scenario's start: power, configure, reset,
+    /// start, each when the rig file has it and its `when` calls for it ([`strategy`]); if no
+    /// hook restarts the firmware, `reset` on its console. Each hook that runs or is skipped is
+    /// logged (info), with why.
+    async fn start_dut(
+        &mut self,
+        catalog: &Catalog,
+        scenario: &Scenario,
+        rig: &Rig,
+        state: &mut strategy::Tracker,
+    ) -> Result<(), String> {
+        let dut = self.lab.dut.clone();
+        let backend = self.lab.backend;
+        let wiring = Wiring {
+            at_port: None,
+            console: None,
+            backend_host: &backend.ip().to_string(),
+            backend_port: backend.port(),
+        };
+        let config = firmware_config(catalog, scenario, TimeScale::new(rig.time_scale), &wiring);
+        let plan = state.plan(&dut.when, strategy::Hooks::of(&dut), &config, scenario.cold_start);
+        let had = state.begin(&plan);
+        let steps = [
+            (&dut.power, plan.power, dut.when.power),
+            (&dut.configure, plan.configure, dut.when.configure),
+            (&dut.reset, plan.reset, dut.when.reset),
+            (&dut.start, plan.start, dut.when.start),
+        ];
+        for (hook, runs, when) in steps {
+            let Some(hook) = hook else { continue };
+            if !runs {
+                tracing::info!(scenario = %scenario.id, "{} skipped (when = \"{}\")", hook.name, when.name());
+                continue;
+            }
+            let mut values = Vec::new();
+            if hook.argv.iter().any(|a| a.contains("{config}")) {
+                let path = self._dir.path().join("firmware.toml");
+                std::fs::write(&path, &config).map_err(|e| format!("bench folder: {e}"))?;
+                values.push(("config", path.display().to_string()));
+            }
+            let began = std::time::Instant::now();
+            hooks::run(hook, &values).await?;
+            let why = match (when, plan.cold) {
+                (When::EveryScenario, _) => "every scenario",
+                (_, Some(cold)) => cold,
+                (When::WhenChanged, None) => "the configuration changed",
+                (_, None) => "a DUT hook before it ran",
             };
-            let scale = TimeScale::new(rig.time_scale);
-            std::fs::write(&path, firmware_config(catalog, scenario, scale, &wiring))
-                .map_err(|e| format!("bench folder: {e}"))?;
-            hooks::run(configure, &[("config", path.display().to_string())]).await?;
+            let secs = began.elapsed().as_secs_f64();
+            tracing::info!(scenario = %scenario.id, "{} ran in {secs:.1} s ({why})", hook.name);
         }
-        for hook in [&dut.reset, &dut.start].into_iter().flatten() {
-            hooks::run(hook, &[]).await?;
+        if plan.console_reset {
+            tracing::info!(scenario = %scenario.id, "no DUT hook restarts the firmware: `reset` on its console");
+            self.console_send("reset").await.map_err(|e| format!("DUT console: {e}"))?;
         }
+        state.ready(&plan, &config, had);
         Ok(())
     }
 
     /// Every card back in, the network's faults cleared. Errors are logged: the next
     /// scenario's bring-up checks the bench again.
     async fn restore(&mut self) {
+        self.hooks.kill();
         for s in &self.slots {
             s.faults.insert();
         }
@@ -321,7 +397,7 @@ impl LabBenchUp {
             }
         }
         if let LabNetwork::Fixture(hooks) = &self.lab.network
-            && let Err(e) = hooks::run(&hooks.clear, &[]).await
+            && let Err(e) = hooks::run_to_restore(&hooks.clear, &[]).await
         {
             tracing::error!("restoring the bench: {e}");
         }

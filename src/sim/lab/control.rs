@@ -2,8 +2,8 @@
 //! per connection, one line each way: `ok` or `error: <why>`.
 //!
 //! Commands: `site <site-id>`, `fault <seed-id> <kind> [<cause or delay_ms>]`, `clear` (the
-//! network); `configure <path>`, `restart`, `fault-mode <mode|none>`, `unplug`, `replug` (the
-//! DUT and its console device).
+//! network); `configure <path>`, `restart`, `power-cycle`, `fault-mode <mode|none>`, `unplug`,
+//! `replug` (the DUT and its console device).
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +21,9 @@ pub enum Command {
     Clear,
     Configure(PathBuf),
     Restart,
+    /// Power off, wait the lab's power delay, power on: the DUT boots on its last
+    /// configuration (a slow power cycle, as a real DUT's).
+    PowerCycle,
     FaultMode(Option<String>),
     /// The DUT's console device goes away, as a USB serial adapter pulled out does.
     Unplug,
@@ -43,13 +46,15 @@ impl Command {
             ["clear"] => Command::Clear,
             ["configure", path] => Command::Configure(PathBuf::from(path)),
             ["restart"] => Command::Restart,
+            ["power-cycle"] => Command::PowerCycle,
             ["fault-mode", "none"] => Command::FaultMode(None),
             ["fault-mode", mode] => Command::FaultMode(Some((*mode).to_owned())),
             ["unplug"] => Command::Unplug,
             ["replug"] => Command::Replug,
             _ => {
                 return Err(format!(
-                    "unknown command \"{}\"; use site, fault, clear, configure, restart or fault-mode",
+                    "unknown command \"{}\"; use site, fault, clear, configure, restart, power-cycle, fault-mode, \
+                     unplug or replug",
                     line.trim()
                 ));
             }
@@ -64,6 +69,7 @@ impl Command {
             Command::Clear => "clear".into(),
             Command::Configure(p) => format!("configure {}", p.display()),
             Command::Restart => "restart".into(),
+            Command::PowerCycle => "power-cycle".into(),
             Command::FaultMode(Some(m)) => format!("fault-mode {m}"),
             Command::FaultMode(None) => "fault-mode none".into(),
             Command::Unplug => "unplug".into(),
@@ -128,6 +134,7 @@ mod tests {
             "clear",
             "configure /tmp/x.toml",
             "restart",
+            "power-cycle",
             "fault-mode wrong-order",
             "fault-mode none",
             "unplug",

@@ -5,7 +5,8 @@
 //! - the simulated modem: its SIM slots are card-emulation sockets with the SIMtrace2 framing
 //!   (the lab's multiplexer channels), its observer AT port a serial device;
 //! - the reference firmware as the DUT, its console a serial device (relayed, so that the
-//!   firmware can be restarted under it), configured and restarted through hooks;
+//!   firmware can be restarted under it), configured and restarted through hooks, and
+//!   power-cycled through one that takes as long as the lab is told (`--power-delay-s`);
 //! - the simulated network, shaped per scenario through hooks (`seedrig sim net ...`), sending
 //!   the DUT's report to the rig's backend stub over TCP on 127.0.0.1;
 //! - a `kind = "lab"` rig file describing exactly that.
@@ -57,6 +58,11 @@ pub struct LabOptions {
     pub site: Option<String>,
     /// The rig file says `site = "measured"`: no network hooks; the rig scans the cells.
     pub measured: bool,
+    /// A `power` hook whose power cycle takes this long (real time), as a real DUT's power
+    /// cycle and boot do; `None`: no power hook.
+    pub power_delay: Option<std::time::Duration>,
+    /// When the rig file's DUT hooks run (their `when` keys).
+    pub when: crate::model::DutWhen,
 }
 
 /// A running emulated lab.
@@ -120,6 +126,8 @@ impl EmulatedLab {
             relay: Some(relay),
             config: dir.path().join("firmware.toml"),
             child: None,
+            power_delay: options.power_delay.unwrap_or_default(),
+            power_cycles: 0,
         }));
         let mut tasks = tasks;
         let control_path = dir.path().join("control.sock");
@@ -155,6 +163,11 @@ impl EmulatedLab {
 
     pub fn folder(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// How many times the DUT was power-cycled (its `power` hook ran) so far.
+    pub async fn power_cycles(&self) -> u32 {
+        self.dut.lock().await.power_cycles
     }
 
     /// Stops the DUT, the modem and pcscd, and removes the lab's folder.
@@ -250,6 +263,7 @@ fn serve_control(listener: tokio::net::UnixListener, world: World, dut: Arc<Mute
                 }
                 Command::Configure(path) => dut.lock().await.configure(&path),
                 Command::Restart => dut.lock().await.restart().await,
+                Command::PowerCycle => dut.lock().await.power_cycle().await,
                 Command::FaultMode(mode) => {
                     dut.lock().await.fault = mode;
                     Ok(())
@@ -283,6 +297,9 @@ struct Dut {
     relay: Option<JoinHandle<()>>,
     config: PathBuf,
     child: Option<DutProcess>,
+    /// How long a power cycle takes (real time).
+    power_delay: std::time::Duration,
+    power_cycles: u32,
 }
 
 impl Dut {
@@ -302,8 +319,20 @@ impl Dut {
         }
     }
 
-    /// Power-cycles the DUT: the old firmware goes, its unread output with it, a new one boots
-    /// on the last configuration.
+    /// A power cycle: the DUT goes off (its firmware and unread output with it), stays off for
+    /// the lab's power delay, and boots on its last configuration (if it has one yet).
+    async fn power_cycle(&mut self) -> Result<(), String> {
+        self.power_cycles += 1;
+        self.stop().await;
+        if let Some(console) = &self.rig_console {
+            console.discard_pending();
+        }
+        tokio::time::sleep(self.power_delay).await;
+        if self.config.exists() { self.restart().await } else { Ok(()) }
+    }
+
+    /// Restarts the DUT's firmware: the old one goes, its unread output with it, a new one
+    /// boots on the last configuration.
     async fn restart(&mut self) -> Result<(), String> {
         self.stop().await;
         if !self.config.exists() {

@@ -59,12 +59,28 @@ pub fn write(l: &Layout) -> String {
     }
     let boot_timeout_s = o.program.as_ref().map_or(10, |p| p.boot_timeout_ms.div_ceil(1000));
     let _ = writeln!(out, "[dut]\nconsole = {}\nboot_timeout_s = {boot_timeout_s}", path(l.console));
+    if let Some(delay) = o.power_delay {
+        let timeout_s = delay.as_secs() + 30;
+        let _ = writeln!(
+            out,
+            "power = {{ run = {}, timeout_s = {timeout_s}{} }}   # takes {} s",
+            hook(l, "dut", &["power-cycle"]),
+            when(o.when.power),
+            delay.as_secs_f64()
+        );
+    }
     let _ = writeln!(
         out,
-        "configure = {{ run = {}, timeout_s = 10 }}",
-        hook(l, "dut", &["configure", "{config}"])
+        "configure = {{ run = {}, timeout_s = 10{} }}",
+        hook(l, "dut", &["configure", "{config}"]),
+        when(o.when.configure)
     );
-    let _ = writeln!(out, "reset = {{ run = {}, timeout_s = 10 }}\n", hook(l, "dut", &["restart"]));
+    let _ = writeln!(
+        out,
+        "reset = {{ run = {}, timeout_s = 10{} }}\n",
+        hook(l, "dut", &["restart"]),
+        when(o.when.reset)
+    );
     let patterns = match &o.program {
         Some(program) => match &program.events {
             crate::model::ConsoleFormat::Patterns(p) => Some(p.clone()),
@@ -102,6 +118,14 @@ pub fn write(l: &Layout) -> String {
         let _ = writeln!(out, "{kind} = {{ run = {} }}", hook(l, "net", &args));
     }
     out
+}
+
+/// A DUT hook's `when` key, where it is not the default.
+fn when(w: crate::model::When) -> String {
+    match w {
+        crate::model::When::EveryScenario => String::new(),
+        other => format!(", when = \"{}\"", other.name()),
+    }
 }
 
 /// Every network fault kind, by name.
