@@ -132,7 +132,9 @@ fn the_starter_suite_passes_through_the_lab_driver() {
     let _turn = turn();
     let lab = Lab::up(&[]);
     assert!(lab.text().contains("kind = \"lab\""));
-    let (output, results, junit) = lab.run(&[]);
+    // A bench error (a loaded CI machine: "bench overloaded") is tried again, as a lab's
+    // pipeline does; a failure never is.
+    let (output, results, junit) = lab.run(&["--retry-errors", "2"]);
     let catalog = seedrig::fixture::load_default(root()).unwrap().catalog;
     assert_eq!(
         results.len(),
@@ -166,7 +168,7 @@ fn log_line_firmware_is_read_through_event_patterns() {
         "timeout-third-ranked-wins",
         "m5-third-ranked-wins",
     ];
-    let mut args = vec!["--exact"];
+    let mut args = vec!["--retry-errors", "2", "--exact"];
     args.extend(scenarios);
     let (output, results, _) = lab.run(&args);
     let wrong: Vec<_> = verdicts(&results).into_iter().filter(|(_, v)| *v != Verdict::Pass).collect();
@@ -188,7 +190,7 @@ fn each_firmware_fault_is_caught_through_the_lab() {
     ];
     for (mode, scenario, check) in catches {
         lab.dut(&["fault-mode", mode]);
-        let (output, results, _) = lab.run(&["--exact", scenario]);
+        let (output, results, _) = lab.run(&["--retry-errors", "2", "--exact", scenario]);
         assert_eq!(results.len(), 1, "{mode}: {}", stdout(&output));
         assert_eq!(results[0].verdict, Verdict::Fail, "{mode} on {scenario}: {}", stdout(&output));
         assert!(
@@ -265,7 +267,8 @@ fn a_measured_network_is_scanned_and_ranked_on() {
     let _turn = turn();
     let lab = Lab::up(&["--measured", "--site", "paris-cdg"]);
     assert!(lab.text().contains("site = \"measured\""));
-    let (output, results, _) = lab.run(&["--exact", "weights-signal", "weights-tariff", "master-reject"]);
+    let (output, results, _) =
+        lab.run(&["--retry-errors", "2", "--exact", "weights-signal", "weights-tariff", "master-reject"]);
     let text = stdout(&output);
     let by_name = |n: &str| results.iter().find(|r| r.scenario == n).unwrap();
     assert_eq!(by_name("weights-signal").verdict, Verdict::Pass, "{text}");

@@ -67,7 +67,8 @@ fn all_pass(out: &Output, rows: &[(String, String, String)]) {
 #[test]
 fn the_independent_firmware_passes_the_starter_suite_on_the_virtual_bench() {
     let _turn = turn();
-    let (out, rows) = run(&root().join("examples/failover-dut/virtual.toml"), &[]);
+    // A bench error on a loaded machine is tried again, as a pipeline does; a failure never is.
+    let (out, rows) = run(&root().join("examples/failover-dut/virtual.toml"), &["--retry-errors", "2"]);
     all_pass(&out, &rows);
 }
 
@@ -92,7 +93,7 @@ fn the_independent_firmware_passes_the_starter_suite_in_the_emulated_lab() {
         text.contains("format = \"patterns\""),
         "the lab's rig file reads the DUT's own log lines:\n{text}"
     );
-    let (out, rows) = run(&lab_rig, &["--jobs", "1"]);
+    let (out, rows) = run(&lab_rig, &["--jobs", "1", "--retry-errors", "2"]);
     let _ = Command::new("kill").arg("-INT").arg(lab.id().to_string()).status();
     let _ = lab.wait();
     all_pass(&out, &rows);
