@@ -1,7 +1,8 @@
 //! The broken-fixture corpus: each case in tests/broken/<case>/ is the small valid tree in
 //! tests/broken/_base/ with one mistake laid over it (as an engineer would make it). `seedrig
 //! check` must exit 2, must not panic, must never print a secret, and must print exactly
-//! what tests/broken/<case>/expected.txt holds.
+//! what tests/broken/<case>/expected.txt holds. A case named `warn-*` is a likely mistake that
+//! `check` warns about: it must exit 0 and print at least one warning and no error.
 //!
 //! Every case runs twice more, with a UTF-8 byte order mark put before every .toml file and with
 //! CRLF line ends (as editors on Windows write them): neither may panic or change the exit code,
@@ -138,8 +139,17 @@ fn check_case(case: &Path, encoding: Encoding) -> Result<String, Failed> {
     if stderr.contains("panicked") {
         return Err(format!("seedrig panicked{encoded}:\n{shown}").into());
     }
-    if output.status.code() != Some(2) {
-        return Err(format!("expected exit code 2{encoded}, got {:?}:\n{shown}", output.status.code()).into());
+    let warns = case.file_name().is_some_and(|n| n.to_string_lossy().starts_with("warn-"));
+    let expected = if warns { 0 } else { 2 };
+    if output.status.code() != Some(expected) {
+        return Err(format!(
+            "expected exit code {expected}{encoded}, got {:?}:\n{shown}",
+            output.status.code()
+        )
+        .into());
+    }
+    if warns && (!stderr.contains("warning: ") || stderr.contains("error: ")) {
+        return Err(format!("expected warnings and no error{encoded}:\n{shown}").into());
     }
     for secret in secrets_in(work.path()) {
         let start = secret.floor_char_boundary(secret.len().min(8));
@@ -150,12 +160,14 @@ fn check_case(case: &Path, encoding: Encoding) -> Result<String, Failed> {
     Ok(shown)
 }
 
-/// The error lines (`error: file:line:col: key: message`) and the places they point at
-/// (`--> file:line:col`), sorted, then the summary.
+/// The error and warning lines (`error: file:line:col: key: message`) and the places they
+/// point at (`--> file:line:col`), sorted, then the summary.
 fn errors_and_summary(shown: &str) -> Vec<String> {
     let mut errors: Vec<String> = shown
         .lines()
-        .filter(|l| l.starts_with("error: ") || l.trim_start().starts_with("--> "))
+        .filter(|l| {
+            l.starts_with("error: ") || l.starts_with("warning: ") || l.trim_start().starts_with("--> ")
+        })
         .map(|l| l.trim_start().to_owned())
         .collect();
     errors.sort();

@@ -25,25 +25,29 @@ pub fn run(fixtures: &std::path::Path, mut paths: Vec<PathBuf>) -> ExitCode {
             continue;
         }
         let plural = if files == 1 { "" } else { "s" };
-        let verdict = if bad == 0 { "ok".to_owned() } else { format!("{bad} with errors") };
+        let warned = loaded.warned(kind);
+        let verdict = match (bad, warned) {
+            (0, 0) => "ok".to_owned(),
+            (0, w) => format!("ok, {w} with warnings"),
+            (b, 0) => format!("{b} with errors"),
+            (b, w) => format!("{b} with errors, {w} with warnings"),
+        };
         println!("{:<10} {files:>3} file{plural:<1}  {verdict}", kind.folder());
     }
-    let errors = loaded.diagnostics.errors.len();
-    if errors == 0 {
-        println!("all valid");
-        ExitCode::SUCCESS
-    } else {
-        let files = {
-            let mut f: Vec<usize> = loaded.diagnostics.errors.iter().map(|d| d.file).collect();
-            f.sort();
-            f.dedup();
-            f.len()
-        };
-        println!(
-            "{errors} error{} in {files} file{}",
-            if errors == 1 { "" } else { "s" },
-            if files == 1 { "" } else { "s" }
-        );
-        ExitCode::from(EXIT_CONFIG)
+    let d = &loaded.diagnostics;
+    let errors = count(d.errors.len(), "error", d.files_with_errors().len());
+    let warnings = count(d.warnings.len(), "warning", d.files_with_warnings().len());
+    match (d.errors.is_empty(), d.warnings.is_empty()) {
+        (true, true) => println!("all valid"),
+        (true, false) => println!("all valid; {warnings}"),
+        (false, true) => println!("{errors}"),
+        (false, false) => println!("{errors}; {warnings}"),
     }
+    if d.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_CONFIG) }
+}
+
+/// `2 errors in 1 file`.
+fn count(n: usize, what: &str, files: usize) -> String {
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    format!("{n} {what}{} in {files} file{}", s(n), s(files))
 }

@@ -4,43 +4,82 @@ use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+use seedrig::fixture::Refusal;
 use seedrig::fixture::reader::suggest;
 use seedrig::method::attempt::{AttemptResult, attempt, fmt_ms};
 use seedrig::method::oracle::{Expected, Outcome, ranking};
 use seedrig::method::{Judged, ScenarioView, SeedView, expect};
 use seedrig::model::{Catalog, Scenario};
 
-use super::{EXIT_CONFIG, load_clean, table::Table};
+use super::{EXIT_CONFIG, load_scenarios, paths, table::Table, unused_mistakes_note};
 
+/// Explains each named scenario the method can: one whose files have no error, or whose only
+/// errors are the method's disagreements with its own file (its `[expect]`, its T or
+/// timeout), which `check`'s help sends the engineer here to understand. Mistakes in other
+/// files are printed and leave it be; a scenario that uses a file with an error is refused
+/// (exit 2), after the others are explained.
 pub fn run(fixtures: &Path, names: &[String], all: bool) -> ExitCode {
-    let loaded = match load_clean(fixtures) {
+    let loaded = match load_scenarios(fixtures, false) {
         Ok(l) => l,
         Err(code) => return code,
     };
     let catalog = &loaded.catalog;
-    let names: Vec<String> = if all { catalog.scenarios.keys().cloned().collect() } else { names.to_vec() };
-    for (i, name) in names.iter().enumerate() {
-        let Some(scenario) = catalog.scenarios.get(name) else {
-            let hint = match suggest(name, catalog.scenarios.keys().map(String::as_str)) {
-                Some(near) => format!("did you mean {near}? "),
-                None => String::new(),
-            };
-            eprintln!(
-                "error: no scenario \"{name}\" in {}; {hint}`seedrig list` shows them all",
-                fixtures.display()
-            );
-            return ExitCode::from(EXIT_CONFIG);
-        };
+    let names: Vec<String> =
+        if all { loaded.scenario_ids().map(str::to_owned).collect() } else { names.to_vec() };
+    let mut refused = false;
+    let mut shown = Vec::new();
+    let mut sound = Vec::new();
+    for name in &names {
+        match loaded.explainable(name) {
+            Ok((scenario, disputed)) => {
+                if disputed {
+                    eprintln!(
+                        "note: scenario {name} has mistakes (above) where the method disagrees with its file; \
+                         below is what the method expects"
+                    );
+                } else {
+                    sound.push(name.as_str());
+                }
+                shown.push(scenario);
+            }
+            Err(Refusal::Unknown) => {
+                let hint = match suggest(name, loaded.scenario_ids()) {
+                    Some(near) => format!("did you mean {near}? "),
+                    None => String::new(),
+                };
+                eprintln!(
+                    "error: no scenario \"{name}\" in {}; {hint}`seedrig list` shows them all",
+                    fixtures.display()
+                );
+                refused = true;
+            }
+            Err(Refusal::Mistakes(files)) => {
+                eprintln!(
+                    "error: scenario {name} uses files with mistakes (above): {}; fix them (`seedrig check` \
+                     lists them) to explain it",
+                    paths(&loaded, &files)
+                );
+                refused = true;
+            }
+        }
+    }
+    if !sound.is_empty()
+        && let Some(note) = unused_mistakes_note(&loaded, &sound)
+    {
+        eprintln!("{note}");
+    }
+    for (i, scenario) in shown.into_iter().enumerate() {
         let Some(view) = ScenarioView::from_catalog(catalog, scenario) else {
-            eprintln!("error: scenario {name} refers to fixtures that did not load");
-            return ExitCode::from(EXIT_CONFIG);
+            eprintln!("error: scenario {} refers to fixtures that did not load", scenario.id);
+            refused = true;
+            continue;
         };
         if i > 0 {
             println!();
         }
         print!("{}", explain(catalog, scenario, &view));
     }
-    ExitCode::SUCCESS
+    if refused { ExitCode::from(EXIT_CONFIG) } else { ExitCode::SUCCESS }
 }
 
 /// The whole explanation of one scenario.

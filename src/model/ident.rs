@@ -81,6 +81,11 @@ impl Plmn {
         &self.mcc
     }
 
+    /// Whether this is a 3GPP test network (MCC 001), which belongs to no country.
+    pub fn is_test_network(&self) -> bool {
+        self.mcc == TEST_MCC
+    }
+
     pub fn mnc(&self) -> &str {
         &self.mnc
     }
