@@ -6,7 +6,9 @@
 //!   (c) wall time of the whole suite on one bench at time scale 0.05 and at 0.01;
 //!   (d) `seedrig run --jobs 1/2/4` over the same scenarios at 0.01: wall time, speed-up over
 //!       one job, and any scenario that did not pass (a late bench must be an error, never a
-//!       failure).
+//!       failure);
+//!   (e) how long writing one scenario's artefacts takes (`--timelines`: its JSON, its page,
+//!       its card trace and its two logs), over the results of (a)'s run, five times each.
 //!
 //! Run: cargo bench --bench suite   (needs the Debian packages of ci/setup-debian.sh)
 
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use seedrig::model::{Catalog, Rig};
-use seedrig::run::{RunOptions, Runner, Verdict};
+use seedrig::run::{RunOptions, Runner, ScenarioResult, Verdict};
 
 fn pct(mut v: Vec<f64>, q: f64) -> f64 {
     if v.is_empty() {
@@ -38,6 +40,7 @@ struct SuiteRun {
     passed: usize,
     failed: usize,
     errored: usize,
+    results: Vec<ScenarioResult>,
 }
 
 fn run_suite(catalog: &Catalog, rig: &Rig, firmware: &Path) -> SuiteRun {
@@ -60,6 +63,7 @@ fn run_suite(catalog: &Catalog, rig: &Rig, firmware: &Path) -> SuiteRun {
         passed: 0,
         failed: 0,
         errored: 0,
+        results: Vec::new(),
     };
     for scenario in catalog.scenarios.values() {
         let r = runtime.block_on(runner.run(scenario));
@@ -70,6 +74,7 @@ fn run_suite(catalog: &Catalog, rig: &Rig, firmware: &Path) -> SuiteRun {
         }
         run.overheads_ms.extend(r.overhead.map(|d: Duration| d.as_secs_f64() * 1000.0));
         run.errors_ms.extend(r.timing_error_ms);
+        run.results.push(r);
     }
     run.wall = started.elapsed();
     run
@@ -93,6 +98,33 @@ fn run_jobs(jobs: usize, rig_file: &Path) -> (Duration, String) {
         None => format!("(no summary: {})", String::from_utf8_lossy(&out.stderr).trim()),
     };
     (wall, summary)
+}
+
+/// Writes each result's artefacts `rounds` times into a scratch folder: the time of each whole
+/// write (JSON, page, card trace, logs) and of the card trace and logs alone (encoded, not
+/// written), in ms, and the card traces' sizes in bytes.
+fn artefact_times(results: &[ScenarioResult], rounds: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let dir = tempfile::Builder::new()
+        .prefix("suite-artefacts-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("dir");
+    let identity = seedrig::report::Identity::default();
+    let (mut whole, mut evidence, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        for r in results {
+            let started = Instant::now();
+            seedrig::report::write_scenario(dir.path(), &identity, r).expect("artefacts written");
+            whole.push(started.elapsed().as_secs_f64() * 1000.0);
+            let started = Instant::now();
+            let pcap = seedrig::report::pcap::card_trace(r, &identity);
+            let logs =
+                seedrig::report::logs::console_log(r).len() + seedrig::report::logs::observer_log(r).len();
+            evidence.push(started.elapsed().as_secs_f64() * 1000.0);
+            std::hint::black_box(logs);
+            sizes.push(pcap.len() as f64);
+        }
+    }
+    (whole, evidence, sizes)
 }
 
 fn firmware_binary(root: &Path) -> PathBuf {
@@ -167,4 +199,19 @@ fn main() {
             met(summary.contains(" 0 failed,"))
         );
     }
+    let (whole, evidence, sizes) = artefact_times(&normal.results, 5);
+    let w50 = pct(whole.clone(), 0.5);
+    println!(
+        "(e) writing a scenario's artefacts (json, page, pcapng, console and observer logs), {n} scenarios × 5:   p50 {w50:6.2} ms (target ≤ 10 ms: {})   p99 {:6.2} ms   max {:6.2} ms",
+        met(w50 <= 10.0),
+        pct(whole.clone(), 0.99),
+        pct(whole, 1.0)
+    );
+    println!(
+        "    of which the card trace and the logs (encoding alone):   p50 {:6.2} ms   p99 {:6.2} ms;   card trace p50 {:.1} KB, max {:.1} KB",
+        pct(evidence.clone(), 0.5),
+        pct(evidence, 0.99),
+        pct(sizes.clone(), 0.5) / 1024.0,
+        pct(sizes, 1.0) / 1024.0
+    );
 }

@@ -177,6 +177,7 @@ pub fn console(data: &[u8]) {
         let _ = reader.any(|_| false);
         reader.events.clear();
         reader.noise.clear();
+        reader.lines.clear();
     };
     if ctl & 1 == 0 {
         feed(&mut ConsoleReader::new(&ConsoleFormat::Json).expect("JSON needs no patterns"));

@@ -136,6 +136,16 @@ fn a_dut_command_that_cannot_start_exits_or_never_boots_is_an_error_naming_it() 
     let (_, rows) = run(&rig, &["master-connects", "--exact"]);
     assert!(rows[0].2.contains("`sh -c"), "{:?}", rows[0]);
     assert!(rows[0].2.contains("exit status: 3"), "{:?}", rows[0]);
+    // What it printed is quoted with its secrets masked, as in the console log.
+    let leaky = "echo 'pin = 4711'; echo 'opc: 000102030405060708090a0b0c0d0e0f'; exit 3";
+    let rig = rig_with(dir.path(), &["sh", "-c", leaky, "{config}"], 1);
+    let (out, rows) = run(&rig, &["master-connects", "--exact"]);
+    let everything =
+        format!("{}{}{:?}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr), rows);
+    assert!(rows[0].2.contains("pin = "), "{:?}", rows[0]);
+    for secret in ["4711", "000102030405060708090a0b0c0d0e0f"] {
+        assert!(!everything.contains(secret), "{secret} leaked: {everything}");
+    }
 }
 
 #[test]

@@ -1,8 +1,11 @@
 //! The timeline pages in a real browser: a failing scenario's page, opened from disk in headless
 //! Chromium (no network), shows every lane (the attempts as the bench saw them against the
 //! oracle's), marks the failing checks and names the sources that decided each, after its
-//! script ran; a screenshot of it is kept for people to look at; the index links every
-//! scenario's page; a scenario that ended in ERROR (its DUT died) still draws its lanes.
+//! script ran; it opens with the sentence naming the first divergence, sets the oracle's
+//! ranking table beside the firmware's `rank` event and the order the bench saw, and links
+//! the raw evidence beside it; a screenshot of it is kept for people to look at; the index
+//! links every scenario's page, and sorts and filters them by a click or by its fragment; a
+//! scenario that ended in ERROR (its DUT died) still draws its lanes.
 //!
 //! Needs Debian's `chromium` (ci/setup-debian.sh installs it).
 
@@ -169,6 +172,60 @@ fn a_failing_scenarios_page_shows_every_lane_and_marks_the_failures_in_a_browser
     // The axis (drawn by the script) shortens the 30 s wait on the silent standby.
     assert!(dom.contains("class=\"tick\"") && dom.contains("class=\"gaplbl\""), "{dom}");
 
+    // At the top, where the run first left the expected path: the reversed firmware tried the
+    // last-ranked claro-br-1 second, where the oracle expects telekom-de-1.
+    let sentence = tag(&dom, "id=\"divergence\"");
+    assert!(sentence.contains("class=\"divergence diverged\""), "{sentence}");
+    assert!(
+        dom.contains(
+            "<span class=\"sentence\">the 2nd attempt went to claro-br-1 (index 0.000), the oracle expects \
+             telekom-de-1 (1.000)</span>"
+        ),
+        "{dom}"
+    );
+    assert!(dom.find("id=\"divergence\"").unwrap() < dom.find("class=\"facts\"").unwrap(), "at the top");
+    // The oracle's ranking table, by hand (London Heathrow, a = b = 0.5): signals telekom-de-1
+    // -69, china-mobile-1 -77, telstra-au-1 and docomo-jp-1 -80, claro-br-1 none (-140): range
+    // 71, so telstra-au-1's A1 = 60/71 = 0.845; tariffs 0.008, 0.028, 0.045, 0.07 (claro-br-1
+    // none): telstra-au-1's B1 = (0.07 - 0.028)/0.062 = 0.677; index 0.5·0.845 + 0.5·0.677 =
+    // 0.761, ranked 2nd after telekom-de-1 (A1 = B1 = 1, index 1.000).
+    let row = |seed: &str| {
+        let at =
+            dom.find(&format!("data-seed=\"{seed}\">")).unwrap_or_else(|| panic!("no row {seed}:\n{dom}"));
+        let start = dom[..at].rfind("<tr").unwrap();
+        dom[start..at + dom[at..].find("</tr>").unwrap()].to_owned()
+    };
+    let telstra = row("telstra-au-1");
+    assert!(
+        telstra.contains(
+            "<td class=\"num\">-80</td><td class=\"num\">0.845</td><td class=\"num\">0.0280</td>\
+             <td class=\"num\">0.677</td><td class=\"num index\">0.761</td><td>reject(13)</td><td>3rd</td>"
+        ),
+        "{telstra}"
+    );
+    assert!(telstra.starts_with("<tr class=\"rank-row mismatch\""), "expected 3rd, never tried: {telstra}");
+    // The firmware's own rank event agrees with the oracle (it ranks right, then tries the
+    // standbys in reverse); the bench saw telekom-de-1 never tried, claro-br-1 tried 2nd.
+    let telekom = row("telekom-de-1");
+    assert!(telekom.starts_with("<tr class=\"rank-row mismatch\" data-slot=\"1\""), "{telekom}");
+    assert!(
+        telekom.contains("<td>1</td><td>standby</td>") && telekom.contains(">not tried</td>"),
+        "{telekom}"
+    );
+    assert!(telekom.contains("<td class=\"num\" data-tip=\"the firmware's rank event: rank 1;"), "{telekom}");
+    let claro = row("claro-br-1");
+    assert!(claro.starts_with("<tr class=\"rank-row mismatch\""), "{claro}");
+    assert!(claro.contains("<td>none usable</td><td class=\"num\">-140</td>"), "{claro}");
+    assert!(claro.contains("the bench saw it as the 2nd\">2nd</td>"), "{claro}");
+    assert!(row("vodafone-uk-1").starts_with("<tr class=\"rank-row\" data-slot=\"0\""), "the master first");
+    assert!(dom.contains("the firmware's <code>rank</code> event (at "), "{dom}");
+    // The raw evidence beside the page, linked relatively.
+    for suffix in [".pcapng", ".console.log", ".observer.log", ".json"] {
+        let link = tag(&dom, &format!("data-file=\"{suffix}\""));
+        assert!(link.contains(&format!("href=\"{FAILING}{suffix}\"")), "{link}");
+    }
+    assert!(dir.join(format!("{FAILING}.json")).is_file());
+
     let shot = out.join(format!("{FAILING}.png"));
     let _ = std::fs::remove_file(&shot);
     let o = chromium(
@@ -199,7 +256,7 @@ fn the_index_links_every_scenario_page_with_its_verdict() {
     }
     let row = |s: &str| {
         let at =
-            index.find(&format!("<tr data-scenario=\"{s}\">")).unwrap_or_else(|| panic!("no row for {s}"));
+            index.find(&format!("<tr data-scenario=\"{s}\"")).unwrap_or_else(|| panic!("no row for {s}"));
         &index[at..at + index[at..].find("</tr>").unwrap()]
     };
     assert!(row(FAILING).contains(">FAIL</span>"), "{}", row(FAILING));
@@ -208,6 +265,11 @@ fn the_index_links_every_scenario_page_with_its_verdict() {
         assert!(row(FAILING).contains(check), "{check} fails: {}", row(FAILING));
     }
     assert!(row(PASSING).contains(">PASS</span>"), "{}", row(PASSING));
+    assert!(
+        row(FAILING).contains("<div class=\"divergence-line\">the 2nd attempt went to claro-br-1"),
+        "{}",
+        row(FAILING)
+    );
     // Every link on the index is to a page that exists, and no page fetches anything.
     for href in index.split("href=\"").skip(1).map(|h| &h[..h.find('"').unwrap()]) {
         assert!(dir.join(href).is_file(), "the index links to {href}, which is not there");
@@ -279,4 +341,109 @@ fn an_errored_scenarios_page_draws_its_lanes_in_a_browser() {
     // The oracle's bars are drawn, and the card side's items laid out by the script.
     assert!(dom.contains("s0 o2-de-1"), "{dom}");
     assert!(tag(&dom, "class=\"pt card\"").contains("px"), "{dom}");
+}
+
+/// The scenario rows of an index DOM, in their order: (scenario, hidden).
+fn index_rows(dom: &str) -> Vec<(String, bool)> {
+    dom.split("<tr data-scenario=\"")
+        .skip(1)
+        .map(|r| {
+            let name = r[..r.find('"').unwrap()].to_owned();
+            let start_tag = &r[..r.find('>').unwrap()];
+            (name, start_tag.contains(" hidden"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_index_filters_and_sorts_by_its_fragment_in_a_browser() {
+    let dir = timelines();
+    let index = dir.join("index.html").canonicalize().unwrap();
+    let profile = tempfile::tempdir().expect("a profile folder");
+    let dump = |fragment: &str| {
+        let url = format!("file://{}{fragment}", index.display());
+        let o = chromium(profile.path(), &["--dump-dom", &url]);
+        assert!(o.status.success(), "chromium failed: {}", String::from_utf8_lossy(&o.stderr));
+        let dom = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(dom.contains("data-rendered=\"yes\""), "the script did not finish:\n{dom}");
+        dom
+    };
+    let row = |name: &str, hidden: bool| (name.to_owned(), hidden);
+
+    // No fragment: both rows shown, in run order; the filter (shown by the script) counts them.
+    let dom = dump("");
+    assert_eq!(index_rows(&dom), [row(FAILING, false), row(PASSING, false)], "{dom}");
+    assert!(!dom.contains("id=\"index-controls\" hidden"), "the script shows the filter: {dom}");
+    assert!(dom.contains("<span class=\"count\" data-status=\"fail\">(1)</span>"), "{dom}");
+    assert!(dom.contains("showing 2 of 2"), "{dom}");
+
+    // Failures only: the passing row is hidden and its box unchecked.
+    let dom = dump("#status=fail");
+    assert_eq!(index_rows(&dom), [row(FAILING, false), row(PASSING, true)], "{dom}");
+    assert!(dom.contains("value=\"pass\">") && !dom.contains("value=\"pass\" checked"), "{dom}");
+    assert!(dom.contains("data-shown=\"1\"") && dom.contains("showing 1 of 2"), "{dom}");
+
+    // Sorted: by nominal length (the pass is shorter), by name reversed, by verdict reversed.
+    let dom = dump("#sort=nominal");
+    assert_eq!(index_rows(&dom), [row(PASSING, false), row(FAILING, false)], "{dom}");
+    assert!(tag(&dom, "data-sort=\"nominal\"").contains("aria-sort=\"ascending\""), "{dom}");
+    let dom = dump("#sort=-name");
+    assert_eq!(index_rows(&dom), [row(PASSING, false), row(FAILING, false)], "{dom}");
+    let dom = dump("#status=pass,fail&sort=-verdict");
+    assert_eq!(index_rows(&dom), [row(PASSING, false), row(FAILING, false)], "{dom}");
+    assert!(tag(&dom, "data-sort=\"verdict\"").contains("aria-sort=\"descending\""), "{dom}");
+}
+
+#[test]
+fn the_index_sorts_and_filters_on_a_click_in_a_browser() {
+    // A page beside the index loads it in a frame, clicks as a person would, and writes what
+    // the index showed after each click into its own DOM.
+    let dir = timelines();
+    let out = dir.parent().expect("the output folder");
+    let harness = out.join("click-index.html");
+    std::fs::write(
+        &harness,
+        r##"<!DOCTYPE html><html><body><pre id="log"></pre>
+<iframe id="f" src="timelines/index.html"></iframe>
+<script>
+var log = document.getElementById("log");
+document.getElementById("f").addEventListener("load", function () {
+  var d = this.contentDocument;
+  function seen(what) {
+    var rows = Array.prototype.map.call(d.querySelectorAll("#index tbody tr"), function (r) {
+      return r.getAttribute("data-scenario") + (r.hidden ? "(hidden)" : "");
+    });
+    log.textContent += what + ": " + rows.join(" ") + "\n";
+  }
+  seen("start");
+  d.querySelector('th[data-sort="nominal"] button').click();
+  seen("nominal");
+  d.querySelector('th[data-sort="nominal"] button').click();
+  seen("nominal again");
+  d.querySelector('input[name="status"][value="pass"]').click();
+  seen("no pass");
+  log.textContent += "fragment: " + this.contentWindow.location.hash + "\n";
+  document.documentElement.setAttribute("data-done", "yes");
+});
+</script></body></html>"##,
+    )
+    .unwrap();
+    let url = format!("file://{}", harness.canonicalize().unwrap().display());
+    let profile = tempfile::tempdir().expect("a profile folder");
+    let o = chromium(
+        profile.path(),
+        &["--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom", &url],
+    );
+    assert!(o.status.success(), "chromium failed: {}", String::from_utf8_lossy(&o.stderr));
+    let dom = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(dom.contains("data-done=\"yes\""), "the clicks did not run:\n{dom}");
+    for line in [
+        format!("start: {FAILING} {PASSING}"),
+        format!("nominal: {PASSING} {FAILING}"),
+        format!("nominal again: {FAILING} {PASSING}"),
+        format!("no pass: {FAILING} {PASSING}(hidden)"),
+        "fragment: #status=fail,error,skip&amp;sort=-nominal".to_owned(),
+    ] {
+        assert!(dom.contains(&line), "no `{line}` in:\n{dom}");
+    }
 }

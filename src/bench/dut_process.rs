@@ -37,7 +37,8 @@ pub struct DutProcess {
 impl DutProcess {
     /// Starts `argv` (program first) in a process group of its own, recorded in `record_dir`.
     pub fn spawn(argv: &[String], record_dir: &Path) -> Result<DutProcess, String> {
-        let shown = shown(argv);
+        // As messages quote it: secrets a command line carries masked, as in the console log.
+        let shown = crate::report::logs::mask_line(&shown(argv));
         let Some((program, args)) = argv.split_first() else {
             return Err("the DUT command is empty".into());
         };
@@ -93,9 +94,14 @@ impl DutProcess {
         }
     }
 
-    /// `; its last output: …` (the last lines it printed on stdout or stderr), or nothing.
+    /// `; its last output: …` (the last lines it printed on stdout or stderr, secrets masked as
+    /// in the console log), or nothing.
     pub fn output_tail(&self) -> String {
-        let lines = self.tail.lock().map(|t| t.iter().cloned().collect::<Vec<_>>()).unwrap_or_default();
+        let lines: Vec<String> = self
+            .tail
+            .lock()
+            .map(|t| t.iter().map(|l| crate::report::logs::mask_line(l)).collect())
+            .unwrap_or_default();
         if lines.is_empty() {
             "; it printed nothing on stdout or stderr".into()
         } else {

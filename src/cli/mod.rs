@@ -98,9 +98,15 @@ enum Command {
         /// Write a JUnit XML report here
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
-        /// Write one JSON timeline per scenario into this folder
+        /// Write each scenario's timeline into this folder: <scenario>.json and .html (with
+        /// index.html), and beside them its card trace for Wireshark (<scenario>.pcapng) and its
+        /// console's and observer's lines (<scenario>.console.log, <scenario>.observer.log)
         #[arg(long, value_name = "DIR")]
         timelines: Option<PathBuf>,
+        /// Write each scenario's card trace into this folder as <scenario>.pcapng: every slot's
+        /// ATRs and APDUs as GSMTAP SIM over UDP, for Wireshark (--timelines writes them too)
+        #[arg(long, value_name = "DIR")]
+        pcap: Option<PathBuf>,
         /// Run the firmware with a deliberate fault (self-test)
         #[arg(long, hide = true, value_name = "MODE")]
         firmware_fault: Option<String>,
@@ -339,6 +345,7 @@ pub fn run() -> ExitCode {
             exact,
             junit,
             timelines,
+            pcap,
             firmware_fault,
             jobs,
             results_json,
@@ -360,6 +367,7 @@ pub fn run() -> ExitCode {
                 exact,
                 junit,
                 timelines,
+                pcap,
                 fault: firmware_fault,
                 jobs: jobs.map(usize::from),
                 results_json,
@@ -455,15 +463,22 @@ fn styled() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-/// Loads the fixture tree and insists it is clean: commands other than `check` refuse to work
-/// from broken fixtures, and say why.
-fn load_clean(fixtures: &std::path::Path) -> Result<Loaded, ExitCode> {
-    let loaded = fixture::load(&[fixtures.to_owned()]).map_err(|e| {
+/// Reads the fixture tree; a tree that cannot be read at all (missing, a link to nothing, no
+/// fixture folder) is refused.
+fn load_tree(fixtures: &Path) -> Result<Loaded, ExitCode> {
+    fixture::load(&[fixtures.to_owned()]).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(EXIT_CONFIG)
-    })?;
+    })
+}
+
+/// Loads the fixture tree and insists it has no error: commands that work from the whole tree
+/// (`doctor`, `selftest`, `sim`) refuse broken fixtures, and say why. Warnings are printed
+/// and refuse nothing.
+fn load_clean(fixtures: &std::path::Path) -> Result<Loaded, ExitCode> {
+    let loaded = load_tree(fixtures)?;
+    eprint!("{}", loaded.diagnostics.render(styled()));
     if !loaded.diagnostics.is_empty() {
-        eprint!("{}", loaded.diagnostics.render(styled()));
         eprintln!(
             "error: the fixtures have {} mistake(s); `seedrig check` lists them",
             loaded.diagnostics.errors.len()
@@ -473,15 +488,114 @@ fn load_clean(fixtures: &std::path::Path) -> Result<Loaded, ExitCode> {
     Ok(loaded)
 }
 
+/// Loads the fixture tree for a command that works on some of its scenarios (`list`,
+/// `explain`, `run`): every mistake is printed as `check` prints it (unless `quiet`), and only
+/// a scenario that uses a file with an error is refused (`Loaded::usable`); the command says
+/// which.
+fn load_scenarios(fixtures: &Path, quiet: bool) -> Result<Loaded, ExitCode> {
+    let loaded = load_tree(fixtures)?;
+    if !quiet {
+        eprint!("{}", loaded.diagnostics.render(styled()));
+    }
+    Ok(loaded)
+}
+
+/// The paths of `files`, joined.
+fn paths(loaded: &Loaded, files: &[usize]) -> String {
+    files.iter().map(|f| loaded.path(*f).display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// `a` or `a, b`, named as scenarios.
+fn scenarios_named(ids: &[&str]) -> String {
+    let s = if ids.len() == 1 { "" } else { "s" };
+    format!("scenario{s} {}", ids.join(", "))
+}
+
+/// The note for scenarios that are used while other files have errors: which files, and that
+/// these scenarios do not use them. `None` when no file has an error.
+fn unused_mistakes_note(loaded: &Loaded, ids: &[&str]) -> Option<String> {
+    let bad = loaded.diagnostics.files_with_errors();
+    if bad.is_empty() {
+        return None;
+    }
+    let (has, them) = if bad.len() == 1 { ("has", "it") } else { ("have", "them") };
+    let files = paths(loaded, &bad);
+    Some(match ids {
+        [] => format!("note: {files} {has} mistakes (above); no scenario uses {them}"),
+        [_] => format!("note: {files} {has} mistakes (above); {} does not use {them}", scenarios_named(ids)),
+        _ if ids.len() > 5 => {
+            format!("note: {files} {has} mistakes (above); these {} scenarios do not use {them}", ids.len())
+        }
+        _ => format!("note: {files} {has} mistakes (above); {} do not use {them}", scenarios_named(ids)),
+    })
+}
+
+/// `run`'s fixtures. The scenarios the filters select must all be usable, and a run of the
+/// whole suite (no filter) needs fixtures without errors; otherwise mistakes in files the
+/// selected scenarios do not use are printed and the run goes on. Only usable scenarios are
+/// left in the catalog. A worker of a parallel run (`job`) prints and refuses nothing: its
+/// parent has done both.
+pub fn load_for_run(fixtures: &Path, filters: &[String], exact: bool, job: bool) -> Result<Loaded, ExitCode> {
+    let mut loaded = load_scenarios(fixtures, job)?;
+    if !job && !loaded.diagnostics.is_empty() {
+        let refuse = |message: String| {
+            eprintln!("error: {message}");
+            Err(ExitCode::from(EXIT_CONFIG))
+        };
+        let errors = loaded.diagnostics.errors.len();
+        let files = loaded.diagnostics.files_with_errors().len();
+        let counted = format!(
+            "{errors} error{} in {files} file{}",
+            if errors == 1 { "" } else { "s" },
+            if files == 1 { "" } else { "s" }
+        );
+        if filters.is_empty() {
+            return refuse(format!(
+                "the fixtures have {counted} (above): the whole suite runs only from fixtures without \
+                 errors; fix them (`seedrig check` lists them), or run scenarios that use none of those \
+                 files by name (`seedrig list` shows them)"
+            ));
+        }
+        // As `run::select` picks them, among every scenario file, usable or not.
+        let picked = |id: &str| filters.iter().any(|f| if exact { id == f } else { id.contains(f.as_str()) });
+        let selected: Vec<&str> = loaded.scenario_ids().filter(|id| picked(id)).collect();
+        let broken: Vec<(&str, Vec<usize>)> =
+            loaded.left_out().into_iter().filter(|(id, _)| picked(id)).collect();
+        if let [(id, files)] = broken.as_slice() {
+            return refuse(format!(
+                "scenario {id} uses files with mistakes (above): {}; fix them, or leave it out of the run",
+                paths(&loaded, files)
+            ));
+        }
+        if !broken.is_empty() {
+            let each: Vec<String> =
+                broken.iter().map(|(id, files)| format!("{id}: {}", paths(&loaded, files))).collect();
+            return refuse(format!(
+                "{} use files with mistakes (above): {}; fix them, or leave them out of the run",
+                scenarios_named(&broken.iter().map(|(id, _)| *id).collect::<Vec<_>>()),
+                each.join("; "),
+            ));
+        }
+        if let Some(note) = unused_mistakes_note(&loaded, &selected) {
+            eprintln!("{note}");
+        }
+    }
+    loaded.keep_usable();
+    Ok(loaded)
+}
+
 /// The bench a rig file describes, checked together with the fixtures (a lab's card inventory
-/// names seed fixtures).
+/// names seed fixtures). Only the rig file's own mistakes refuse it: the fixtures' are for the
+/// command that loaded them to print and judge.
 pub fn load_rig_any(fixtures: &Path, path: &Path) -> Result<Rig, ExitCode> {
     let loaded = seedrig::fixture::load_bench(fixtures, path).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(EXIT_CONFIG)
     })?;
-    if !loaded.diagnostics.is_empty() {
-        eprint!("{}", loaded.diagnostics.render(styled()));
+    let rig_files: Vec<usize> =
+        loaded.files.iter().filter(|(kind, _)| *kind == fixture::Kind::Rig).map(|(_, f)| *f).collect();
+    eprint!("{}", loaded.diagnostics.render_files(styled(), |f| rig_files.contains(&f)));
+    if loaded.diagnostics.errors.iter().any(|d| rig_files.contains(&d.file)) {
         return Err(ExitCode::from(EXIT_CONFIG));
     }
     let wanted = path.canonicalize().unwrap_or_else(|_| path.to_owned());

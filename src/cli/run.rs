@@ -9,9 +9,9 @@ use seedrig::run::partition::Partition;
 use seedrig::run::stop::{Stop, signal_name};
 use seedrig::run::{RunOptions, Runner, ScenarioResult, Verdict};
 
+use super::EXIT_CONFIG;
 use super::jobs::{JobChildren, run_parallel};
 use super::report::{Reporter, Sink};
-use super::{EXIT_CONFIG, load_clean};
 
 pub struct RunArgs {
     pub rig: PathBuf,
@@ -19,6 +19,8 @@ pub struct RunArgs {
     pub exact: bool,
     pub junit: Option<PathBuf>,
     pub timelines: Option<PathBuf>,
+    /// Write each scenario's card trace (pcapng) here.
+    pub pcap: Option<PathBuf>,
     pub fault: Option<String>,
     /// Benches side by side (each a process of its own, with its own pcscd); `None`: as many
     /// as the machine has cores on a virtual bench, one on a lab bench.
@@ -49,7 +51,8 @@ pub struct RunArgs {
 pub const EXIT_BENCH_ERROR: u8 = 3;
 
 pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
-    let loaded = match load_clean(fixtures) {
+    // Mistakes in files the selected scenarios do not use are printed and leave them be.
+    let loaded = match super::load_for_run(fixtures, &args.filters, args.exact, args.as_job) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -158,6 +161,11 @@ pub fn run(fixtures: &Path, args: RunArgs) -> ExitCode {
         && let Err(e) = seedrig::report::write_timelines(dir, &identity, &results)
     {
         eprintln!("error: cannot write timelines to {}: {e}", dir.display());
+    }
+    if let Some(dir) = args.pcap.as_ref().filter(|d| args.timelines.as_ref() != Some(*d))
+        && let Err(e) = seedrig::report::write_card_traces(dir, &identity, &results)
+    {
+        eprintln!("error: cannot write card traces to {}: {e}", dir.display());
     }
     if let Some(signal) = stop.requested() {
         eprintln!(

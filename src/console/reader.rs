@@ -31,8 +31,13 @@ enum Decoder {
 pub struct ConsoleReader {
     decoder: Decoder,
     pending: String,
+    /// When the first bytes of `pending` arrived.
+    pending_at: Duration,
     pub events: Vec<ConsoleEvent>,
     pub noise: Vec<(Duration, String)>,
+    /// Every line as received (without its line end; blank lines left out), event or not, in
+    /// order: the console's log beside the scenario's page.
+    pub lines: Vec<(Duration, String)>,
     /// Lines that name an event the rig knows but lack a field it reads or have one of the
     /// wrong type: the line, and what is wrong with it. Shown, never dropped in silence.
     pub malformed: Vec<(Duration, String)>,
@@ -43,8 +48,10 @@ impl Default for ConsoleReader {
         ConsoleReader {
             decoder: Decoder::Json,
             pending: String::new(),
+            pending_at: Duration::ZERO,
             events: Vec::new(),
             noise: Vec::new(),
+            lines: Vec::new(),
             malformed: Vec::new(),
         }
     }
@@ -64,13 +71,19 @@ impl ConsoleReader {
     }
 
     pub fn push(&mut self, at: Duration, bytes: &[u8]) {
+        if self.pending.is_empty() {
+            self.pending_at = at;
+        }
         self.pending.push_str(&String::from_utf8_lossy(bytes));
         while let Some(end) = self.pending.find('\n') {
             let line: String = self.pending.drain(..=end).collect();
+            self.pending_at = at;
+            let received = line.trim_end_matches(['\n', '\r']);
             let line = line.trim();
             if line.is_empty() {
                 continue;
             }
+            self.lines.push((at, received.to_owned()));
             match self.decode(line) {
                 Ok(event) => self.events.push(ConsoleEvent { at, event }),
                 Err(Some(why)) => {
@@ -97,6 +110,13 @@ impl ConsoleReader {
                 .find_map(|(event, re, explicit)| from_match(*event, re, *explicit, line))
                 .ok_or(None),
         }
+    }
+
+    /// The last bytes received that no line end has closed yet (a DUT that died mid-line), with
+    /// when they began to arrive; `None` when there are none but blanks.
+    pub fn unterminated(&self) -> Option<(Duration, &str)> {
+        let rest = self.pending.trim_end_matches(['\n', '\r']);
+        (!rest.trim().is_empty()).then_some((self.pending_at, rest))
     }
 
     pub fn any(&self, pred: impl Fn(&Event) -> bool) -> bool {
@@ -208,6 +228,21 @@ mod tests {
         assert_eq!(r.events[0].event, Event::Exhausted { pass: 1 });
         assert_eq!(r.events[1].at, Duration::from_millis(7));
         assert_eq!(r.noise, vec![(Duration::from_millis(5), "hello".to_owned())]);
+    }
+
+    #[test]
+    fn every_line_is_kept_as_received_events_and_noise_alike() {
+        let mut r = ConsoleReader::default();
+        r.push(Duration::from_millis(5), b"{\"t_ms\":1,\"event\":\"boot\"}\r\n  indented noise \r\n\r\n");
+        r.push(Duration::from_millis(9), b"last\n");
+        let lines: Vec<(u64, &str)> =
+            r.lines.iter().map(|(at, l)| (at.as_millis() as u64, l.as_str())).collect();
+        assert_eq!(lines, [(5, "{\"t_ms\":1,\"event\":\"boot\"}"), (5, "  indented noise "), (9, "last")]);
+        assert_eq!(r.events.len(), 1);
+        assert_eq!(r.unterminated(), None);
+        r.push(Duration::from_millis(11), b"panic: ");
+        r.push(Duration::from_millis(12), b"oh no");
+        assert_eq!(r.unterminated(), Some((Duration::from_millis(11), "panic: oh no")));
     }
 
     #[test]

@@ -1,11 +1,17 @@
 //! What a run leaves behind for people and CI: JUnit XML (one testcase per scenario, checks and
 //! measurements as properties, failures and errors told apart) and a JSON timeline per scenario,
-//! with a page per scenario to look at and an index of the pages ([`html`]).
+//! with a page per scenario to look at and an index of the pages ([`html`]); beside each page,
+//! the raw evidence in the tools of the trade: the card trace for Wireshark ([`pcap`]) and the
+//! console's and observer's lines as text ([`logs`]), written from what the bench received
+//! ([`received`]).
 //! A testcase's `time` is wall time, what the scenario cost the CI job; its length in nominal
 //! time (the firmware's own clock, scaled up on a virtual bench) is the property `nominal_s`.
 
 pub mod html;
 pub mod identity;
+pub mod logs;
+pub mod pcap;
+pub mod received;
 
 use std::path::Path;
 use std::time::Duration;
@@ -147,20 +153,41 @@ fn with_retried_tries(mut status: TestCaseStatus, r: &ScenarioResult) -> TestCas
     status
 }
 
-/// Writes each scenario's timeline as `<dir>/<scenario>.json` (with the oracle's expected
-/// attempts) and as a page, `<dir>/<scenario>.html`, and `<dir>/index.html` linking the pages.
+/// Writes each scenario's artefacts ([`write_scenario`]) and `<dir>/index.html` linking the
+/// pages.
 pub fn write_timelines(dir: &Path, identity: &Identity, results: &[ScenarioResult]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for r in results {
-        let doc = serde_json::json!({ "scenario": r.scenario, "verdict": r.verdict, "checks": r.checks,
-            "expected": r.expected, "observed": r.observed, "timeline": r.timeline });
-        std::fs::write(
-            dir.join(format!("{}.json", r.scenario)),
-            serde_json::to_string_pretty(&doc).unwrap_or_default(),
-        )?;
-        std::fs::write(dir.join(html::page_file(&r.scenario)), html::scenario_page(r, identity))?;
+        write_scenario(dir, identity, r)?;
     }
     std::fs::write(dir.join("index.html"), html::index_page(results, identity))
+}
+
+/// Writes one scenario's artefacts into `dir`: its timeline as `<scenario>.json` (with the
+/// oracle's expected attempts) and as a page, `<scenario>.html`; beside them its card trace,
+/// `<scenario>.pcapng`, and its logs, `<scenario>.console.log` and `<scenario>.observer.log`.
+/// A scenario that never ran on a bench gets them too, saying so.
+pub fn write_scenario(dir: &Path, identity: &Identity, r: &ScenarioResult) -> std::io::Result<()> {
+    let doc = serde_json::json!({ "scenario": r.scenario, "verdict": r.verdict, "checks": r.checks,
+        "expected": r.expected, "observed": r.observed, "divergence": r.divergence, "ranking": r.ranking,
+        "timeline": r.timeline });
+    std::fs::write(
+        dir.join(format!("{}.json", r.scenario)),
+        serde_json::to_string_pretty(&doc).unwrap_or_default(),
+    )?;
+    std::fs::write(dir.join(html::page_file(&r.scenario)), html::scenario_page(r, identity))?;
+    std::fs::write(dir.join(pcap::file_name(&r.scenario)), pcap::card_trace(r, identity))?;
+    std::fs::write(dir.join(logs::console_file(&r.scenario)), logs::console_log(r))?;
+    std::fs::write(dir.join(logs::observer_file(&r.scenario)), logs::observer_log(r))
+}
+
+/// Writes each scenario's card trace alone, as `<dir>/<scenario>.pcapng` (`--pcap DIR`).
+pub fn write_card_traces(dir: &Path, identity: &Identity, results: &[ScenarioResult]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for r in results {
+        std::fs::write(dir.join(pcap::file_name(&r.scenario)), pcap::card_trace(r, identity))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,8 +8,10 @@
 //! passes or failures. The runner knows benches only through [`Bench`].
 
 pub mod checks;
+pub mod divergence;
 pub mod lag;
 pub mod partition;
+pub mod ranking;
 pub mod repeat;
 pub mod retry;
 pub mod stop;
@@ -28,6 +30,7 @@ use crate::console::reader::ConsoleReader;
 use crate::method::oracle::{Expected, Outcome};
 use crate::method::{ScenarioView, expect, expect_ranked, near_tie_rankings};
 use crate::model::{Catalog, Rig, Scenario};
+use crate::report::received::Received;
 use checks::{Check, Input, Status, evaluate};
 
 /// How long (real) the DUT may take to answer `status`.
@@ -88,6 +91,17 @@ pub struct ScenarioResult {
     /// (`--retry-errors`), oldest first; this result is the last try.
     #[serde(default)]
     pub retried: Vec<retry::RetriedTry>,
+    /// The oracle's ranking table (as `explain` prints it) in the order the run was judged
+    /// against, for the pages; empty where the scenario never ran.
+    #[serde(default)]
+    pub ranking: Vec<ranking::RankingRow>,
+    /// Where the run first left the expected path, in one sentence ([`divergence::first`]).
+    #[serde(default)]
+    pub divergence: Option<String>,
+    /// What the bench received, as received, on the rig's clock (the card trace and the logs
+    /// beside the page); `None` where the scenario never ran on a bench, and in older results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<crate::report::received::Received>,
 }
 
 /// One attempt as the bench saw it, as the timeline pages draw it. Nominal ms from the DUT's
@@ -202,6 +216,9 @@ impl ScenarioResult {
             observed: Vec::new(),
             out_of_slot: Vec::new(),
             retried: Vec::new(),
+            ranking: Vec::new(),
+            divergence: None,
+            received: None,
         }
     }
 
@@ -402,6 +419,9 @@ impl Run<'_> {
         let observed = checks::observed::Observed::derive(&input);
         result.observed = ObservedBar::all(&input, &observed);
         result.out_of_slot = observed.unseen_slots;
+        result.received = Some(Received::gather(&input, &console, bench.clock(), started_at.is_some()));
+        result.ranking = ranking::RankingRow::of(catalog, self.scenario, &oracle.expected[0].ranking);
+        result.divergence = divergence::first(&result);
         result
     }
 
@@ -490,7 +510,7 @@ impl Run<'_> {
         let failover = times.finished_at.saturating_sub(times.started_at);
         let firmware_part = times.ended_at.saturating_sub(times.started_at);
         let elapsed = self.wall.elapsed();
-        ScenarioResult {
+        let mut result = ScenarioResult {
             scenario: self.scenario.id.clone(),
             verdict,
             nominal_ms: scale.nominal_ms(failover),
@@ -506,8 +526,13 @@ impl Run<'_> {
             observed: ObservedBar::all(&input, &observed),
             out_of_slot: observed.unseen_slots.clone(),
             retried: Vec::new(),
+            ranking: ranking::RankingRow::of(catalog, self.scenario, &oracle.expected[chosen].ranking),
+            divergence: None,
+            received: Some(Received::gather(&input, &console, bench.clock(), true)),
             checks,
-        }
+        };
+        result.divergence = divergence::first(&result);
+        result
     }
 }
 

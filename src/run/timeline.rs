@@ -1,7 +1,8 @@
 //! A scenario's timeline as JSON: everything observed, on one clock, in nominal milliseconds
 //! from the firmware's start. An APDU names its file as the standards write it (`"file":
 //! "6F07", "file_name": "EF.IMSI"`) or says what else it was (`"subject": "AUTHENTICATE"`);
-//! URCs are the observer port's lines as the modem printed them.
+//! URCs are the observer port's lines as the modem printed them; console lines and URCs have
+//! their secrets masked, as everywhere else.
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 use super::checks::Input;
 use crate::apdu::file_name;
 use crate::bridge::Subject;
+use crate::report::logs::mask_line;
 
 /// Bytes as upper-case hex, as APDU traces are written.
 fn hex(bytes: &[u8]) -> String {
@@ -24,7 +26,7 @@ pub fn build(i: &Input, console_noise: &[(Duration, String)]) -> Value {
         items.push((ms(c.at), json!({ "source": "console", "event": c.event })));
     }
     for (at, line) in console_noise {
-        items.push((ms(*at), json!({ "source": "console", "line": line })));
+        items.push((ms(*at), json!({ "source": "console", "line": mask_line(line) })));
     }
     for a in &e.apdus {
         let mut item = json!({ "source": "bridge", "slot": a.slot, "ins": format!("{:02X}", a.ins),
@@ -51,7 +53,7 @@ pub fn build(i: &Input, console_noise: &[(Duration, String)]) -> Value {
         items.push((ms(c.at), item));
     }
     for (at, urc) in &e.urcs {
-        items.push((ms(*at), json!({ "source": "observer", "urc": urc })));
+        items.push((ms(*at), json!({ "source": "observer", "urc": mask_line(urc) })));
     }
     for r in &e.reports {
         items.push((ms(r.at), json!({ "source": "backend", "imsi": r.imsi })));

@@ -22,6 +22,8 @@
     tip.style.top = y + "px";
   });
 
+  var index = document.getElementById("index");
+  if (index) indexPage(index);
   var chart = document.getElementById("chart");
   if (!chart) { root.setAttribute("data-rendered", "yes"); return; }
   var NAME_W = 200, GAP_PX = 60, ROW_H = 15;
@@ -175,4 +177,98 @@
   window.addEventListener("resize", layout);
   layout();
   root.setAttribute("data-rendered", "yes");
+  // The index: sorted by a column (a click on its name; again reverses) and filtered by
+  // verdict (the checkboxes), both kept in the address's fragment, which a link may give:
+  // index.html#status=fail,error&sort=-wall. Rows are moved and hidden, never rewritten.
+  function indexPage(table) {
+    var tbody = table.tBodies[0];
+    var rows = Array.prototype.slice.call(tbody.rows);
+    var controls = document.getElementById("index-controls");
+    var boxes = Array.prototype.slice.call(controls.querySelectorAll('input[name="status"]'));
+    var heads = Array.prototype.slice.call(table.tHead.querySelectorAll("th[data-sort]"));
+    var shown = document.getElementById("shown");
+    var STATUSES = ["pass", "fail", "error", "skip"];
+    var WORST_FIRST = { fail: 0, error: 1, skip: 2, pass: 3 };
+    var state = { status: null, sort: "", desc: false };
+    controls.hidden = false;
+
+    function key(row, by) {
+      if (by === "verdict") return WORST_FIRST[row.getAttribute("data-verdict")];
+      if (by === "name") return row.getAttribute("data-scenario");
+      if (by === "nominal") return parseFloat(row.getAttribute("data-nominal-ms")) || 0;
+      if (by === "wall") return parseFloat(row.getAttribute("data-wall-ms")) || 0;
+      return parseInt(row.getAttribute("data-order"), 10) || 0;
+    }
+    function fragment() {
+      var parts = [];
+      if (state.status) parts.push("status=" + state.status.join(","));
+      if (state.sort) parts.push("sort=" + (state.desc ? "-" : "") + state.sort);
+      return parts.join("&");
+    }
+    function read(hash) {
+      state = { status: null, sort: "", desc: false };
+      hash.replace(/^#/, "").split("&").forEach(function (part) {
+        var kv = part.split("=");
+        var value = decodeURIComponent(kv[1] || "").toLowerCase();
+        if (kv[0] === "status") {
+          var wanted = value.split(",").filter(function (s) { return STATUSES.indexOf(s) >= 0; });
+          state.status = wanted.length === STATUSES.length ? null : wanted;
+        } else if (kv[0] === "sort") {
+          var desc = value.charAt(0) === "-";
+          var by = desc ? value.slice(1) : value;
+          if (["verdict", "name", "nominal", "wall"].indexOf(by) >= 0) { state.sort = by; state.desc = desc; }
+        }
+      });
+    }
+    function apply(writeHash) {
+      var by = state.sort;
+      rows.slice().sort(function (a, b) {
+        var ka = key(a, by), kb = key(b, by);
+        var c = ka < kb ? -1 : ka > kb ? 1 : 0;
+        if (state.desc) c = -c;
+        return c || key(a, "") - key(b, "");
+      }).forEach(function (row) { tbody.appendChild(row); });
+      var n = 0;
+      rows.forEach(function (row) {
+        var show = !state.status || state.status.indexOf(row.getAttribute("data-verdict")) >= 0;
+        row.hidden = !show;
+        if (show) n++;
+      });
+      boxes.forEach(function (b) {
+        // The attribute too, so that the page's markup says what is shown.
+        b.checked = b.defaultChecked = !state.status || state.status.indexOf(b.value) >= 0;
+      });
+      heads.forEach(function (th) {
+        var mine = th.getAttribute("data-sort") === by;
+        th.setAttribute("aria-sort", mine ? (state.desc ? "descending" : "ascending") : "none");
+      });
+      table.setAttribute("data-sorted", by ? (state.desc ? "-" : "") + by : "");
+      table.setAttribute("data-shown", String(n));
+      shown.textContent = "showing " + n + " of " + rows.length;
+      if (writeHash) {
+        var f = fragment();
+        try {
+          history.replaceState(null, "", f ? "#" + f : location.pathname + location.search);
+        } catch (e) { /* a page the browser will not let change its address: the view still changed */ }
+      }
+    }
+    boxes.forEach(function (b) {
+      b.addEventListener("change", function () {
+        var on = boxes.filter(function (x) { return x.checked; }).map(function (x) { return x.value; });
+        state.status = on.length === STATUSES.length ? null : on;
+        apply(true);
+      });
+    });
+    heads.forEach(function (th) {
+      th.querySelector("button").addEventListener("click", function () {
+        var by = th.getAttribute("data-sort");
+        state.desc = state.sort === by ? !state.desc : false;
+        state.sort = by;
+        apply(true);
+      });
+    });
+    window.addEventListener("hashchange", function () { read(location.hash); apply(false); });
+    read(location.hash);
+    apply(false);
+  }
 })();
