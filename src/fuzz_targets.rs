@@ -21,20 +21,11 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("firmware_at", firmware_at),
 ];
 
-/// The simulated modem's private `at` module, compiled here too: the modem keeps it private
-/// and the fuzzer needs its line reader and parser as they are. (`pub(crate) mod at` in
-/// `sim::modem` would make this a `use`.)
-#[cfg(not(test))]
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "sim/modem/at.rs"]
-mod modem_at_impl;
-
 /// (a) The simulated modem's AT input: the line reader (bytes in pieces, the `AT+QISEND`
 /// payload, the `AT+CMGS` message body) and `parse_line`, as the modem's port uses them.
 pub fn modem_at(data: &[u8]) {
-    #[cfg(not(test))]
     {
-        use modem_at_impl::{Form, Input, LineReader, MAX_LINE, Reply, parse_line};
+        use crate::sim::modem::at_stream::{Form, Input, LineReader, MAX_LINE, Reply, parse_line};
         let Some((&ctl, rest)) = data.split_first() else { return };
         let _ = parse_line(&String::from_utf8_lossy(rest));
         let mut reader = LineReader::new();
@@ -68,15 +59,13 @@ pub fn modem_at(data: &[u8]) {
             }
         }
     }
-    #[cfg(test)]
-    let _ = data;
 }
 
 /// (b) The reference firmware's view of modem output: the splitter (lines, the `> ` prompt,
 /// `+QIURC: "recv"` payloads), final results, URCs, and the response prefix of a command.
 pub fn firmware_at(data: &[u8]) {
-    use crate::firmware::at::response_prefix;
-    use crate::firmware::urc::{self, Final, Item, Splitter, Urc};
+    use crate::reference_firmware::at_client::response_prefix;
+    use crate::reference_firmware::urc::{self, Final, Item, Splitter, Urc};
     let Some((&ctl, rest)) = data.split_first() else { return };
     let mut splitter = Splitter::default();
     for piece in rest.chunks(usize::from(ctl & 0x3F) + 1) {
@@ -164,7 +153,7 @@ pub fn console(data: &[u8]) {
         // Compiling the patterns costs more than a run; a reader is empty again after a
         // final line end, so one is kept.
         static PATTERNS: RefCell<ConsoleReader> = RefCell::new(
-            ConsoleReader::new(&ConsoleFormat::Patterns(crate::firmware::console::text_patterns()))
+            ConsoleReader::new(&ConsoleFormat::Patterns(crate::reference_firmware::console::text_patterns()))
                 .expect("the firmware's patterns compile"),
         );
     }

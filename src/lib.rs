@@ -21,13 +21,13 @@ pub mod bridge;
 pub mod children;
 pub mod clock;
 pub mod console;
-pub mod firmware;
 pub mod fixture;
 #[doc(hidden)]
 pub mod fuzz_targets;
 pub mod hw;
 pub mod method;
 pub mod model;
+pub mod reference_firmware;
 pub mod report;
 pub mod run;
 pub mod sim;

@@ -133,7 +133,7 @@ impl Lab {
             .arg("--results-json")
             .arg(&results)
             .args(args)
-            .env("RUST_LOG", "seedrig::bench::lab=info")
+            .env("RUST_LOG", "seedrig::bench::lab_driver=info")
             .output()
             .unwrap();
         let parsed =

@@ -313,7 +313,7 @@ fn bench_lock(lock: &LockState) -> Row {
 /// Points this process's PC/SC calls at the rig file's pcscd (as a run does); the socket it
 /// talks to.
 fn use_pcscd(socket: Option<&PathBuf>) -> Result<PathBuf, String> {
-    super::lab::use_pcscd(socket)?;
+    super::lab_driver::use_pcscd(socket)?;
     Ok(std::env::var_os("PCSCLITE_CSOCK_NAME")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(SYSTEM_PCSCD_SOCKET)))

@@ -22,7 +22,7 @@ pub mod doctor;
 pub mod dut_process;
 pub mod evidence;
 pub mod firmware_config;
-pub mod lab;
+pub mod lab_driver;
 pub mod lock;
 pub mod observer;
 pub mod plan;
@@ -96,7 +96,7 @@ pub enum Sabotage {
 /// What a rig file turns into for a run: per scenario, a bench comes up from it.
 pub enum Station {
     Virtual(virtual_bench::VirtualStation),
-    Lab(lab::LabStation),
+    Lab(lab_driver::LabStation),
 }
 
 impl Station {
@@ -112,7 +112,7 @@ impl Station {
                 };
                 Station::Virtual(virtual_bench::VirtualStation::new(launch))
             }
-            crate::model::RigKind::Lab(lab) => Station::Lab(lab::LabStation::new(rig, lab)),
+            crate::model::RigKind::Lab(lab) => Station::Lab(lab_driver::LabStation::new(rig, lab)),
         }
     }
 }

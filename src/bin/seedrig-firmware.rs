@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use seedrig::firmware::{self, Config, FaultMode, OutputFormat};
+use seedrig::reference_firmware::{self, Config, FaultMode, OutputFormat};
 
 #[derive(Parser)]
 #[command(
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(firmware::run(config, args.fault, args.console_format)) {
+    match runtime.block_on(reference_firmware::run(config, args.fault, args.console_format)) {
         Ok(never) => match never {},
         Err(e) => {
             eprintln!("seedrig-firmware: {e}");

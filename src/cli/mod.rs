@@ -6,12 +6,12 @@ mod doctor;
 mod explain;
 mod jobs;
 mod junit;
-mod lab;
 mod list;
 mod report;
 mod run;
 mod selftest;
 mod sim;
+mod sim_lab;
 mod table;
 
 use std::io::IsTerminal;
@@ -23,7 +23,7 @@ use clap::{Parser, Subcommand};
 use seedrig::fixture::{self, Loaded};
 use seedrig::model::Rig;
 use seedrig::run::partition::Partition;
-use seedrig::sim::lab::control as lab_control;
+use seedrig::sim::emulated_lab::control as lab_control;
 
 /// Exit code for a configuration error (bad fixture, rig file or flag).
 pub const EXIT_CONFIG: u8 = 2;
@@ -407,7 +407,7 @@ pub fn run() -> ExitCode {
             power_delay_s,
             strategy,
         }) => {
-            let args = lab::LabArgs {
+            let args = sim_lab::LabArgs {
                 rig,
                 site,
                 measured,
@@ -420,9 +420,9 @@ pub fn run() -> ExitCode {
                 without_faults: without_fault,
                 firmware_fault,
             };
-            lab::lab(&cli.fixtures, args)
+            sim_lab::lab(&cli.fixtures, args)
         }
-        Command::Sim(SimCommand::Net { control, action }) => lab::send(
+        Command::Sim(SimCommand::Net { control, action }) => sim_lab::send(
             &control,
             match action {
                 NetAction::Site { site } => lab_control::Command::Site(site),
@@ -430,7 +430,7 @@ pub fn run() -> ExitCode {
                 NetAction::Clear => lab_control::Command::Clear,
             },
         ),
-        Command::Sim(SimCommand::Dut { control, action }) => lab::send(
+        Command::Sim(SimCommand::Dut { control, action }) => sim_lab::send(
             &control,
             match action {
                 DutAction::Configure { config } => lab_control::Command::Configure(config),

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use seedrig::firmware::faults::FaultMode;
+use seedrig::reference_firmware::faults::FaultMode;
 use seedrig::run::{RunOptions, Verdict};
 
 use super::{load_clean, run};

@@ -10,7 +10,7 @@
 //! - [`lab`]: the emulated lab: the virtual world presented as a lab bench, for the lab driver.
 
 pub mod cardem_device;
-pub mod lab;
+pub mod emulated_lab;
 pub mod modem;
 pub mod network;
 pub mod pcscd;

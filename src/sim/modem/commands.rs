@@ -7,7 +7,7 @@
 //! the SMS commands, plain `ERROR` for the V.250 basic commands. A command the table does not
 //! have is plain `ERROR` whatever `+CMEE` says, as on the real module.
 
-use super::at::{Cmd, End, Form, Reply, parse_line};
+use super::at_stream::{Cmd, End, Form, Reply, parse_line};
 use super::port::Port;
 use super::sim_files::{self, EF_MSISDN};
 use super::text::{CHARSETS, Charset};
@@ -443,10 +443,10 @@ mod tests {
             assert!(at.windows(2).all(|w| w[0] < w[1]), "{}", command.name);
         }
         for code in [3, 4, 10, 11, 12, 13, 14, 16, 30, 50, 132, 133, 134, 148, 149] {
-            assert!(super::super::at::cme_verbose(code).is_some(), "CME {code}");
+            assert!(super::super::at_stream::cme_verbose(code).is_some(), "CME {code}");
         }
         for code in [303, 304, 305, 310, 311, 313, 314, 316, 320, 321, 330, 331] {
-            assert!(super::super::at::cms_verbose(code).is_some(), "CMS {code}");
+            assert!(super::super::at_stream::cms_verbose(code).is_some(), "CMS {code}");
         }
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::at::{Cmd, End, Form, Reply};
+use super::at_stream::{Cmd, End, Form, Reply};
 use super::port::Port;
 use super::registration::fnv1a;
 use super::urc::Urc;

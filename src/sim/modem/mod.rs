@@ -45,7 +45,7 @@
 //!   gives `+CGEV: NW PDN DEACT 1`, one the modem ends `+CGEV: ME PDN DEACT 1`. `AT+QPING`
 //!   sends an empty request through the data path and reports a documentation-range address.
 
-mod at;
+pub(crate) mod at_stream;
 mod card;
 mod commands;
 mod data;

@@ -7,7 +7,7 @@
 //! cannot see, are shown in the RM500Q's `"NR5G-SA"` form. Fields the simulation has no value
 //! for (reselection thresholds, CQI, transmit power) are `-`, as a module in idle mode shows.
 
-use super::at::{Cmd, Form, Reply};
+use super::at_stream::{Cmd, Form, Reply};
 use super::port::Port;
 use super::radio::{self, Camped, CellParams, LTE_BAND, Measures, NR_BAND};
 use super::sim_files::{self, EF_SPN};

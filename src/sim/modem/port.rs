@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Shared;
-use super::at::{End, Input, LineReader, Reply};
+use super::at_stream::{End, Input, LineReader, Reply};
 use super::urc::PortLink;
 use super::{commands, data, sms};
 use crate::sim::pty::Pty;

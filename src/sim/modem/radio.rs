@@ -14,7 +14,7 @@
 use crate::model::{Plmn, Rat};
 use crate::sim::network::HeardCell;
 
-use super::at::{Cmd, Form, Reply};
+use super::at_stream::{Cmd, Form, Reply};
 use super::port::Port;
 use super::registration::{self, fnv1a};
 use super::{Core, Shared};

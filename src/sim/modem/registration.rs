@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
-use super::at::{Cmd, Form, Reply};
+use super::at_stream::{Cmd, Form, Reply};
 use super::card::SimState;
 use super::port::Port;
 use super::radio::{self, CellParams};

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::at::{Cmd, Form, Reply};
+use super::at_stream::{Cmd, Form, Reply};
 use super::port::Port;
 
 /// 1980-01-06 00:00:00 UTC in milliseconds since the Unix epoch.

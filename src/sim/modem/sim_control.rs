@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::at::{Cmd, Form, Reply};
+use super::at_stream::{Cmd, Form, Reply};
 use super::card::{Exchange, SELECT_USIM, SimState, path_to, select_fid};
 use super::commands::{hex_decode, hex_encode};
 use super::port::Port;

@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use super::at::{Cmd, End, Form, Reply};
+use super::at_stream::{Cmd, End, Form, Reply};
 use super::card::SimState;
 use super::commands::hex_decode;
 use super::port::Port;

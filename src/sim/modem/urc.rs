@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
-use super::at::framed;
+use super::at_stream::framed;
 use super::text::Charset;
 
 /// How many chunks may wait for a port whose reader has stopped reading; beyond that they are

@@ -12,8 +12,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::clock::Clock;
 use super::config::ConsolePath;
+use super::nominal_clock::Clock;
 pub use crate::console::{Event, RankEntry, Role, Stamped, Status, WeightsJson};
 use crate::model::{EventPattern, PatternEvent, Weights};
 

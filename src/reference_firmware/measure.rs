@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::at::{AtClient, AtError};
+use super::at_client::{AtClient, AtError};
 use super::urc::fields;
 pub use crate::console::MeasuredCell;
 use crate::model::Rat;

@@ -127,7 +127,7 @@ impl LabStation {
 }
 
 impl Drop for LabStation {
-    /// The run's DUT hooks, counted (`RUST_LOG=seedrig::bench::lab=info` shows it).
+    /// The run's DUT hooks, counted (`RUST_LOG=seedrig::bench::lab_driver=info` shows it).
     fn drop(&mut self) {
         let c = self.dut.counts;
         if c.scenarios > 0 {

@@ -6,13 +6,13 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::at::{AtClient, AtError};
-use super::clock::Clock;
+use super::at_client::{AtClient, AtError};
 use super::config::{Config, SeedConfig};
 use super::console::{Console, Event};
 use super::faults::{FaultMode, sends_report};
 use super::judge::{Judge, Observed, Verdict};
 use super::measure::{MeasuredCell, parse_cops, rat_from_act};
+use super::nominal_clock::Clock;
 use super::report::{Answer, Report, parse_answer};
 use super::urc::{Cereg, Cpin, Urc};
 use crate::model::Rat;
@@ -339,7 +339,7 @@ fn reject_reason(c: &Cereg) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::firmware::urc::parse;
+    use crate::reference_firmware::urc::parse;
 
     fn urc(line: &str) -> Urc {
         parse(line).unwrap_or_else(|| panic!("{line}"))

@@ -173,10 +173,10 @@ pub fn sends_report(fault: Option<FaultMode>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::firmware::config::Role;
-    use crate::firmware::measure::MeasuredCell;
-    use crate::firmware::rank::{rank_standbys, tests::standby};
     use crate::model::Rat;
+    use crate::reference_firmware::config::Role;
+    use crate::reference_firmware::measure::MeasuredCell;
+    use crate::reference_firmware::rank::{rank_standbys, tests::standby};
     use clap::ValueEnum;
 
     fn seeds() -> (SeedConfig, Vec<SeedConfig>) {

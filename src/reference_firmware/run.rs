@@ -5,14 +5,14 @@ use std::convert::Infallible;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::at::{AtClient, AtError};
+use super::at_client::{AtClient, AtError};
 use super::attempt::{Attempt, Connection, Outcome, Progress};
-use super::clock::Clock;
 use super::config::Config;
 use super::console::{Command, Commands, Console, Event, OutputFormat, Status};
 use super::faults::{self, FaultMode, Planned};
 use super::judge::Judge;
 use super::measure::{MeasuredCell, measure};
+use super::nominal_clock::Clock;
 use super::rank::rank_standbys_by;
 use super::report::Answer;
 use crate::model::Weights;

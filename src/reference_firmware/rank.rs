@@ -150,8 +150,8 @@ pub fn rank_standbys_by(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::firmware::config::Role;
     use crate::model::Rat;
+    use crate::reference_firmware::config::Role;
 
     pub(crate) fn standby(slot: u8, rats: &[Rat], tariffs: &[(&str, f64)]) -> SeedConfig {
         SeedConfig {

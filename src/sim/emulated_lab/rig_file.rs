@@ -86,7 +86,7 @@ pub fn write(l: &Layout) -> String {
             crate::model::ConsoleFormat::Patterns(p) => Some(p.clone()),
             crate::model::ConsoleFormat::Json => None,
         },
-        None => o.text_console.then(crate::firmware::console::text_patterns),
+        None => o.text_console.then(crate::reference_firmware::console::text_patterns),
     };
     if let Some(patterns) = patterns {
         let _ = writeln!(out, "[dut.console_events]\nformat = \"patterns\"\n");

@@ -13,14 +13,14 @@
 //! - [`attempt`]: one attempt; [`judge`]: its verdict; [`report`]: the backend exchange's JSON.
 //! - [`run`]: boot, passes, console handling; [`faults`]: the `--fault` self-test modes.
 
-pub mod at;
+pub mod at_client;
 pub mod attempt;
-pub mod clock;
 pub mod config;
 pub mod console;
 pub mod faults;
 pub mod judge;
 pub mod measure;
+pub mod nominal_clock;
 pub mod rank;
 pub mod report;
 pub mod run;

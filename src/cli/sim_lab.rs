@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use seedrig::sim::lab::control::{self, Command};
-use seedrig::sim::lab::{EmulatedLab, LabOptions};
+use seedrig::sim::emulated_lab::control::{self, Command};
+use seedrig::sim::emulated_lab::{EmulatedLab, LabOptions};
 
 use super::{EXIT_CONFIG, load_clean};
 
