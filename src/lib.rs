@@ -8,6 +8,7 @@
 //! - [`bench`]: benches brought up from rig files (the virtual bench for a scenario).
 //! - [`bridge`]: the APDU bridge between the modem's SIM slots and the seed cards, with faults.
 //! - [`clock`]: the rig's one monotonic clock and the bench's time scale.
+//! - [`encoding`]: hex, BCD and TLV, shared by every layer.
 //! - [`console`]: the DUT console protocol (JSON events), shared by the runner and the firmware.
 //! - [`backend`]: the backend stub that receives the DUT's report through the winning seed.
 //! - [`run`]: the scenario runner: evidence, checks, verdicts.
@@ -21,6 +22,7 @@ pub mod bridge;
 pub mod children;
 pub mod clock;
 pub mod console;
+pub mod encoding;
 pub mod fixture;
 #[doc(hidden)]
 pub mod fuzz_targets;

@@ -29,6 +29,7 @@ fn lock_holder_helper() {
         lock::acquire_in(Path::new(&dir), &lab_rig(), Duration::ZERO, |h| panic!("held by {h}")).unwrap();
     // On a line of its own: libtest has printed "test lock_holder_helper ... " before it.
     println!("\nLOCKED {}", std::process::id());
+    // Holding the bench is the point: the test kills this process (120 s bounds a lost helper).
     std::thread::sleep(Duration::from_secs(120));
 }
 

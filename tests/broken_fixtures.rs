@@ -13,12 +13,14 @@
 //! then read the diff of the expected.txt files before committing.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use common::{root, seedrig_in};
 use libtest_mimic::{Arguments, Failed, Trial};
 
+mod common;
+
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken")
+    root().join("tests/broken")
 }
 
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -127,11 +129,7 @@ fn check_case(case: &Path, encoding: Encoding) -> Result<String, Failed> {
     copy_tree(&corpus().join("_base"), work.path())?;
     copy_tree(case, work.path())?;
     encode_tree(work.path(), encoding)?;
-    let output = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .arg("check")
-        .current_dir(work.path())
-        .env("NO_COLOR", "1")
-        .output()?;
+    let output = seedrig_in(work.path()).arg("check").output()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let shown = format!("--- stderr\n{stderr}--- stdout\n{stdout}");
@@ -215,10 +213,7 @@ fn run_case(case: &Path) -> Result<(), Failed> {
 }
 
 fn base_is_clean() -> Result<(), Failed> {
-    let output = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .arg("check")
-        .current_dir(corpus().join("_base"))
-        .output()?;
+    let output = seedrig_in(&corpus().join("_base")).arg("check").output()?;
     if !output.status.success() {
         return Err(
             format!("the base tree must be valid:\n{}", String::from_utf8_lossy(&output.stderr)).into()

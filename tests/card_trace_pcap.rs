@@ -10,8 +10,11 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::{VIRTUAL_BENCH, root, target_tmp, turn};
+
+mod common;
 
 const TSHARK: &str = "/usr/bin/tshark";
 /// A scenario where a standby wins: the master is rejected (cause 15) after authenticating,
@@ -20,26 +23,20 @@ const SCENARIO: &str = "master-reject";
 const MASTER: (u8, &str) = (0, "o2-de-1");
 const WINNER: (u8, &str) = (2, "vodafone-uk-1");
 
-/// One bench at a time: a loaded machine is a loaded bench.
-fn bench_turn() -> MutexGuard<'static, ()> {
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
+/// `seedrig <args>` on the starter fixtures, each `(flag, folder)` of `out` added.
 fn seedrig(args: &[&str], out: &[(&str, &Path)]) -> Output {
-    let manifest = env!("CARGO_MANIFEST_DIR");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_seedrig"));
-    c.args(["--fixtures", &format!("{manifest}/fixtures")]).args(args);
+    let mut c = common::seedrig();
+    c.args(args);
     for (flag, dir) in out {
         c.arg(flag).arg(dir);
     }
-    c.current_dir(manifest).env("NO_COLOR", "1").output().expect("seedrig runs")
+    c.output().expect("seedrig runs")
 }
 
 /// Runs `args` until no scenario ends in a bench ERROR (a loaded machine), three times at most;
-/// every scenario must pass.
+/// every scenario must pass. One bench at a time: a loaded machine is a loaded bench.
 fn run_passing(args: &[&str], out: &[(&str, &Path)]) -> String {
-    let _turn = bench_turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let mut last = String::new();
     for _ in 0..3 {
         for (_, dir) in out {
@@ -76,7 +73,7 @@ fn tshark(file: &Path, options: &[&str], filter: &str, fields: &[&str]) -> Vec<V
 }
 
 fn scratch() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("card-trace-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a folder")
+    tempfile::Builder::new().prefix("card-trace-").tempdir_in(target_tmp()).expect("a folder")
 }
 
 fn unix_s() -> f64 {
@@ -86,7 +83,7 @@ fn unix_s() -> f64 {
 /// Every seed's secrets (K, OPc, PINs...) from its fixture file: none may appear in any artefact,
 /// as text or as bytes.
 fn secrets() -> Vec<(String, Vec<u8>)> {
-    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seeds");
+    let seeds = root().join("fixtures/seeds");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(seeds).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();

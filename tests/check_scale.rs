@@ -1,26 +1,15 @@
 //! `seedrig check` on a file with very many mistakes: it takes time linear in the file, and
 //! prints the first 200 errors of a file and one line for the rest (the summary counts all).
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use common::{corpus_base, seedrig_in};
+
+mod common;
 
 /// The corpus's valid tree with `unknown` unknown keys added to one seed file.
 fn tree_with_unknown_keys(unknown: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken/_base"), dir.path());
+    let dir = corpus_base();
     let seed = dir.path().join("fixtures/seeds/tm-1.toml");
     let mut text = std::fs::read_to_string(&seed).unwrap();
     for i in 0..unknown {
@@ -34,12 +23,7 @@ fn tree_with_unknown_keys(unknown: usize) -> tempfile::TempDir {
 fn sixteen_thousand_unknown_keys_are_checked_in_linear_time_and_capped() {
     let dir = tree_with_unknown_keys(16_000);
     let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .arg("check")
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let output = seedrig_in(dir.path()).arg("check").output().unwrap();
     let took = started.elapsed();
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -66,12 +50,7 @@ fn the_cap_is_per_file() {
     let carrier = dir.path().join("fixtures/carriers/telekom-de.toml");
     let text = std::fs::read_to_string(&carrier).unwrap();
     std::fs::write(&carrier, format!("colour = \"magenta\"\n{text}")).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .arg("check")
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let output = seedrig_in(dir.path()).arg("check").output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr.contains("... and 1 more error in fixtures/seeds/tm-1.toml\n"), "{stderr}");

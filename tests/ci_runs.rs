@@ -5,14 +5,11 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+
+/// `seedrig <args>` on the starter fixtures.
 fn seedrig(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .arg("--fixtures")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    common::seedrig().args(args).output().unwrap()
 }
 
 fn testcases(xml: &str) -> Vec<String> {
@@ -114,7 +111,7 @@ fn rig_with_dut(dir: &Path, name: &str, command: &[&str]) -> std::path::PathBuf 
 }
 
 fn firmware() -> String {
-    Path::new(env!("CARGO_BIN_EXE_seedrig")).with_file_name("seedrig-firmware").display().to_string()
+    common::firmware_binary().display().to_string()
 }
 
 #[test]
@@ -204,9 +201,7 @@ fn the_firmware_under_test_is_named_in_the_summary_the_report_and_the_pages() {
     let sha = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap().to_owned();
     let junit = dir.path().join("r.xml");
     let pages = dir.path().join("timelines");
-    let o = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .arg("--fixtures")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"))
+    let o = common::seedrig()
         .args(["run", "--exact", "master-connects", "--firmware-image"])
         .arg(&image)
         .arg("--junit")

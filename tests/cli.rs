@@ -1,27 +1,18 @@
 //! The `seedrig` binary as users meet it, on the starter fixtures.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::{root, seedrig_in, stderr, stdout};
+
+mod common;
+
+/// `seedrig <args>` in the repository, on its starter fixtures.
 fn seedrig(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("seedrig runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    seedrig_in(root()).args(args).output().expect("seedrig runs")
 }
 
 fn scenario_files() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios");
+    let dir = root().join("fixtures/scenarios");
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
@@ -47,8 +38,7 @@ fn check_passes_on_the_starter_fixtures_with_a_summary_per_kind() {
 
 #[test]
 fn starter_suite_is_as_large_as_promised() {
-    let count =
-        |folder: &str| std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(folder)).unwrap().count();
+    let count = |folder: &str| std::fs::read_dir(root().join(folder)).unwrap().count();
     assert!(count("fixtures/carriers") >= 8);
     assert!(count("fixtures/sites") >= 4);
     assert!(count("fixtures/seeds") >= 6);
@@ -181,7 +171,7 @@ fn no_secret_of_a_starter_seed_is_ever_printed() {
 #[test]
 fn check_knows_a_bench_file_outside_rig_by_its_kind() {
     let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = root();
     for (name, from) in [("bench.toml", "rig/virtual.toml"), ("bench-3.toml", "rig/lab-example.toml")] {
         let path = dir.path().join(name);
         std::fs::copy(root.join(from), &path).unwrap();

@@ -3,33 +3,23 @@
 //! reported busy — no problem — with the parts that run uses left untouched.
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Bench, Lab, root, seedrig_in};
 use seedrig::bench::lock;
-use seedrig::model::Rig;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
 
 fn doctor(rig: &Path) -> Output {
     doctor_command(rig, &[]).output().expect("seedrig runs")
 }
 
 fn doctor_command(rig: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seedrig"));
-    cmd.arg("doctor").arg("--rig").arg(rig).args(args).current_dir(root()).env("NO_COLOR", "1");
+    let mut cmd = seedrig_in(root());
+    cmd.arg("doctor").arg("--rig").arg(rig).args(args);
     cmd
-}
-
-/// One emulated lab at a time: each is a whole world, and a 2-core machine running two is a
-/// loaded bench.
-static ONE_LAB_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn text(o: &Output) -> (String, String) {
@@ -138,54 +128,10 @@ fn a_broken_rig_file_is_a_configuration_error() {
     assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
 }
 
-/// A running emulated lab (`seedrig sim lab`), stopped with Ctrl-C when dropped.
-struct Lab {
-    child: Child,
-    rig: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Lab {
-    fn up() -> Lab {
-        let dir = tempfile::tempdir().unwrap();
-        let rig = dir.path().join("lab.toml");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-            .args(["sim", "lab", "--slots", "3", "--rig-out"])
-            .arg(&rig)
-            .current_dir(root())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        assert!(first.starts_with("rig file"), "the lab did not come up: {first:?}");
-        Lab { child, rig, _dir: dir }
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
-        let until = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn an_emulated_lab_is_ready_and_still_runs_after_the_doctor() {
-    let _turn = turn();
-    let lab = Lab::up();
-    let bench = Renamed::of(&lab, "doctor-ready");
+    let lab = Lab::up(&["--slots", "3"]);
+    let bench = lab.renamed("doctor-ready", |t| t);
     let o = doctor(&bench.path);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
@@ -200,56 +146,25 @@ fn an_emulated_lab_is_ready_and_still_runs_after_the_doctor() {
     assert!(console.contains("doctor runs no hooks"), "{console}");
     assert!(row(&out, "backend").unwrap().1.contains("free to listen on"), "{out}");
     // The doctor touched nothing: a scenario still passes on the lab.
-    let run = Command::new(env!("CARGO_BIN_EXE_seedrig"))
+    let run = seedrig_in(root())
         .args(["run", "--exact", "master-connects", "--rig"])
         .arg(&bench.path)
-        .current_dir(root())
         .output()
         .unwrap();
     let (out, err) = text(&run);
     assert_eq!(run.status.code(), Some(0), "{out}\n{err}");
 }
 
-/// The emulated lab's rig file under a name of this test's own (so its bench lock is nobody
-/// else's), loaded; the lock file is removed when dropped (nobody else knows the name).
-struct Renamed {
-    rig: Rig,
-    path: PathBuf,
-}
-
-impl Renamed {
-    fn of(lab: &Lab, name: &str) -> Renamed {
-        let name = format!("{name}-{}", std::process::id());
-        let text = std::fs::read_to_string(&lab.rig).unwrap();
-        assert!(text.contains("name = \"emulated-lab\""), "{text}");
-        let path = lab.rig.with_file_name(format!("{name}.toml"));
-        std::fs::write(&path, text.replace("name = \"emulated-lab\"", &format!("name = \"{name}\"")))
-            .unwrap();
-        let loaded = seedrig::fixture::load_bench(&root().join("fixtures"), &path).unwrap();
-        let rig = loaded.catalog.rigs.into_values().find(|r| r.name == name).unwrap();
-        Renamed { rig, path }
-    }
-
-    /// Holds the bench as a run would.
-    fn hold(&self) -> lock::BenchLock {
-        lock::acquire(&self.rig, Duration::ZERO, |h| panic!("held by {h}")).unwrap()
-    }
-}
-
-impl Drop for Renamed {
-    fn drop(&mut self) {
-        if let Some(lock_file) = lock::lock_path(&self.rig) {
-            let _ = std::fs::remove_file(lock_file);
-        }
-    }
+/// Holds `bench` as a run would.
+fn hold(bench: &Bench) -> lock::BenchLock {
+    lock::acquire(&bench.rig(), Duration::ZERO, |h| panic!("held by {h}")).unwrap()
 }
 
 #[test]
 fn a_bench_another_run_holds_is_busy_not_broken() {
-    let _turn = turn();
-    let lab = Lab::up();
-    let bench = Renamed::of(&lab, "doctor-busy");
-    let held = bench.hold();
+    let lab = Lab::up(&["--slots", "3"]);
+    let bench = lab.renamed("doctor-busy", |t| t);
+    let held = hold(&bench);
     let started = Instant::now();
     let o = doctor_command(&bench.path, &["--lock-timeout", "1"]).output().unwrap();
     let waited = started.elapsed();
@@ -277,10 +192,9 @@ fn a_bench_another_run_holds_is_busy_not_broken() {
 
 #[test]
 fn a_bench_released_during_the_wait_is_taken_and_examined() {
-    let _turn = turn();
-    let lab = Lab::up();
-    let bench = Renamed::of(&lab, "doctor-wait");
-    let held = bench.hold();
+    let lab = Lab::up(&["--slots", "3"]);
+    let bench = lab.renamed("doctor-wait", |t| t);
+    let held = hold(&bench);
     let mut child = doctor_command(&bench.path, &["--lock-timeout", "60"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

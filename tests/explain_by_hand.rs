@@ -2,14 +2,10 @@
 //! fixture files with the rules of docs/method.md. Each test writes the computation out, so a
 //! reader can redo it; the assertions are the hand results, not the program's.
 
-use std::process::Command;
+mod common;
 
 fn explain(scenario: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .args(["explain", scenario])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("seedrig runs");
+    let out = common::seedrig_in(common::root()).args(["explain", scenario]).output().expect("seedrig runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

@@ -6,56 +6,18 @@
 //! - A `[dut] command` that cannot start, exits, or never prints its boot line is an ERROR naming
 //!   the command and the end of its output, and the next scenario still runs.
 //! - The DUT's whole process group dies at the scenario's end.
+//!
+//! The tests take turns at the virtual bench, across test processes too: each runs whole suites
+//! or worlds, and a 2-core machine running two at once is a loaded bench (its timing checks
+//! would judge the load).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// One bench at a time: each test here runs whole suites or worlds, and a 2-core machine
-/// running two at once is a loaded bench (its timing checks would judge the load).
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+use common::{Lab, VIRTUAL_BENCH, root, run, seedrig, turn, wait_until};
 
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn seedrig() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seedrig"));
-    cmd.arg("--fixtures").arg(root().join("fixtures")).current_dir(root()).env("NO_COLOR", "1");
-    cmd
-}
-
-/// Scenario → (verdict, reason) from a run's `--results-json`.
-fn run(rig: &Path, args: &[&str]) -> (Output, Vec<(String, String, String)>) {
-    let dir = tempfile::tempdir().unwrap();
-    let results = dir.path().join("results.json");
-    let out = seedrig()
-        .args(["run", "--rig"])
-        .arg(rig)
-        .arg("--results-json")
-        .arg(&results)
-        .args(args)
-        .output()
-        .unwrap();
-    let text = std::fs::read_to_string(&results).unwrap_or_else(|_| "[]".into());
-    let parsed: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
-    let rows = parsed
-        .iter()
-        .map(|r| {
-            (
-                r["scenario"].as_str().unwrap_or_default().to_owned(),
-                r["verdict"]["verdict"].as_str().unwrap_or_default().to_owned(),
-                r["verdict"]["reason"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    (out, rows)
-}
+mod common;
 
 fn all_pass(out: &Output, rows: &[(String, String, String)]) {
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -66,7 +28,7 @@ fn all_pass(out: &Output, rows: &[(String, String, String)]) {
 
 #[test]
 fn the_independent_firmware_passes_the_starter_suite_on_the_virtual_bench() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     // A bench error on a loaded machine is tried again, as a pipeline does; a failure never is.
     let (out, rows) = run(&root().join("examples/failover-dut/virtual.toml"), &["--retry-errors", "2"]);
     all_pass(&out, &rows);
@@ -74,28 +36,15 @@ fn the_independent_firmware_passes_the_starter_suite_on_the_virtual_bench() {
 
 #[test]
 fn the_independent_firmware_passes_the_starter_suite_in_the_emulated_lab() {
-    let _turn = turn();
-    let dir = tempfile::tempdir().unwrap();
-    let lab_rig = dir.path().join("lab.toml");
-    let mut lab = seedrig()
-        .args(["sim", "lab", "--rig", "examples/failover-dut/virtual.toml", "--rig-out"])
-        .arg(&lab_rig)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    let mut lines = BufReader::new(lab.stdout.take().unwrap());
-    lines.read_line(&mut first).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
-    assert!(first.starts_with("rig file"), "the lab came up: {first:?}");
-    let text = std::fs::read_to_string(&lab_rig).unwrap();
+    let _turn = turn(VIRTUAL_BENCH);
+    let lab = Lab::up(&["--rig", "examples/failover-dut/virtual.toml"]);
+    let text = lab.text();
     assert!(
         text.contains("format = \"patterns\""),
         "the lab's rig file reads the DUT's own log lines:\n{text}"
     );
-    let (out, rows) = run(&lab_rig, &["--jobs", "1", "--retry-errors", "2"]);
-    let _ = Command::new("kill").arg("-INT").arg(lab.id().to_string()).status();
-    let _ = lab.wait();
+    let (out, rows) = run(&lab.rig, &["--jobs", "1", "--retry-errors", "2"]);
+    drop(lab);
     all_pass(&out, &rows);
 }
 
@@ -113,7 +62,7 @@ fn rig_with(dir: &Path, command: &[&str], boot_timeout_s: u64) -> PathBuf {
 
 #[test]
 fn a_dut_command_that_cannot_start_exits_or_never_boots_is_an_error_naming_it() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let dir = tempfile::tempdir().unwrap();
     let cases: [(&[&str], &str); 3] = [
         (&["/nonexistent/failoverd", "{config}"], "cannot start `/nonexistent/failoverd"),
@@ -150,7 +99,7 @@ fn a_dut_command_that_cannot_start_exits_or_never_boots_is_an_error_naming_it() 
 
 #[test]
 fn the_dut_process_group_dies_with_the_scenario() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let dir = tempfile::tempdir().unwrap();
     let marker = format!("seedrig-dut-child-{}", std::process::id());
     // A wrapper that leaves a child of its own running (a helper a real daemon might start),
@@ -168,25 +117,17 @@ fn running(marker: &str) -> bool {
     Command::new("pgrep").args(["-f", marker]).output().unwrap().status.success()
 }
 
-/// Polls `done` until it holds, failing with `why` after `within`.
-fn wait_until(within: Duration, why: &str, done: impl Fn() -> bool) {
-    let until = Instant::now() + within;
-    while !done() {
-        assert!(Instant::now() < until, "{why}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// After a SIGKILL of the rig, what its DUT started is killed by the next run's start (the
 /// DUT itself dies with the rig; the rest of its process group is found from the record the
 /// killed run left in its bench folder).
 #[test]
 fn after_a_sigkill_of_the_rig_the_next_run_kills_what_its_dut_left() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let dir = tempfile::tempdir().unwrap();
     let marker = format!("seedrig-dut-orphan-{}", std::process::id());
+    let itself = format!("seedrig-dut-leader-{}", std::process::id());
     // A DUT that starts a helper of its own, then never boots (the rig waits for it).
-    let script = format!("(exec -a {marker} sleep 300) & exec sleep 299");
+    let script = format!("(exec -a {marker} sleep 300) & exec -a {itself} sleep 299");
     let rig = rig_with(dir.path(), &["bash", "-c", &script, "{config}"], 60);
     let mut rig_run = seedrig()
         .args(["run", "--rig"])
@@ -199,7 +140,9 @@ fn after_a_sigkill_of_the_rig_the_next_run_kills_what_its_dut_left() {
     wait_until(Duration::from_secs(20), "the DUT's helper never started", || running(&marker));
     rig_run.kill().unwrap();
     let _ = rig_run.wait();
-    std::thread::sleep(Duration::from_millis(300));
+    // The DUT itself dies with the rig (a parent-death signal); its helper, reparented, is
+    // only found through the group the killed run recorded.
+    wait_until(Duration::from_secs(3), "the DUT outlived a SIGKILL of the rig", || !running(&itself));
     assert!(running(&marker), "the helper outlives a SIGKILL of the rig (only the next run can clean up)");
     // The next run's start sweeps the killed run's bench folder and its process group.
     let (_, rows) = run(&root().join("rig/virtual.toml"), &["master-connects", "--exact"]);

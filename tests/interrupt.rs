@@ -3,23 +3,17 @@
 //! second SIGINT exits at once; `--jobs` workers stop with their parent; after a SIGKILL nothing
 //! of the run is left running and the next run removes its temporary files.
 //!
-//! The runs take turns: each looks for its own processes among all of the machine's.
+//! The runs take turns at the virtual bench, across test processes too: each looks for its own
+//! processes among all of the machine's, and must stop within its time.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
+use common::{Lines, VIRTUAL_BENCH, poll_until, root, seedrig, turn, wait_exit, wait_until};
 
-fn turn() -> MutexGuard<'static, ()> {
-    ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
 
 fn start(args: &[&str], out: &Path) -> Child {
     command(args, out).spawn().unwrap()
@@ -27,10 +21,8 @@ fn start(args: &[&str], out: &Path) -> Child {
 
 /// `seedrig run` on the virtual bench with `args`, its JUnit report in `out`.
 fn command(args: &[&str], out: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_seedrig"));
+    let mut command = seedrig();
     command
-        .arg("--fixtures")
-        .arg(root().join("fixtures"))
         .arg("run")
         .arg("--rig")
         .arg(root().join("rig/virtual.toml"))
@@ -49,20 +41,8 @@ fn signal(child: &Child, name: &str) {
 /// Waits until the run has finished at least one scenario and is in the next (its stdout has a
 /// verdict line); returns what it printed so far.
 fn wait_for_first_verdict(child: &mut Child) -> String {
-    use std::io::{BufRead, BufReader};
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let first = rx.recv_timeout(Duration::from_secs(30)).expect("a first verdict");
-    // The rest of stdout is read after the exit.
-    std::thread::spawn(move || while rx.recv().is_ok() {});
-    first
+    // The rest of stdout is read (and dropped) on the side.
+    Lines::of(child.stdout.take().unwrap()).next_within(Duration::from_secs(30)).expect("a first verdict")
 }
 
 /// Processes whose command line mentions one of this run's temporary names.
@@ -96,20 +76,9 @@ fn temp_files_of(pid: u32) -> Vec<PathBuf> {
         .collect()
 }
 
-fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
-    let until = Instant::now() + within;
-    while Instant::now() < until {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
-}
-
 #[test]
 fn sigint_ends_the_scenario_as_an_error_writes_the_reports_and_exits_130_within_2_s() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let out = tempfile::tempdir().unwrap();
     let mut run = start(&["--jobs", "1"], out.path());
     let pid = run.id();
@@ -130,7 +99,7 @@ fn sigint_ends_the_scenario_as_an_error_writes_the_reports_and_exits_130_within_
 
 #[test]
 fn sigterm_exits_143_and_a_second_sigint_exits_at_once() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let out = tempfile::tempdir().unwrap();
     let mut run = start(&["all-exhausted", "master-reject", "--exact", "--jobs", "1"], out.path());
     wait_for_first_verdict(&mut run);
@@ -144,30 +113,25 @@ fn sigterm_exits_143_and_a_second_sigint_exits_at_once() {
     signal(&run, "INT");
     assert_eq!(wait_exit(&mut run, Duration::from_secs(2)).and_then(|s| s.code()), Some(130));
     // Its children die with it (parent-death signals), within 2 s.
-    let until = Instant::now() + Duration::from_secs(2);
-    while !processes_of(pid).is_empty() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    poll_until(Duration::from_secs(2), || processes_of(pid).is_empty());
     assert!(processes_of(pid).is_empty(), "{:?}", processes_of(pid));
 }
 
 #[test]
 fn job_workers_stop_with_their_parent() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let out = tempfile::tempdir().unwrap();
     let mut run = start(&["--jobs", "2"], out.path());
     let pid = run.id();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Both jobs in their scenarios: one has handed back its first.
+    wait_for_first_verdict(&mut run);
     signal(&run, "TERM");
     let status = wait_exit(&mut run, Duration::from_secs(5)).expect("the run exits");
     assert_eq!(status.code(), Some(143));
     // The jobs got the same signal and handed back what they had run.
     let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
     assert!(junit.contains("interrupted by SIGTERM"), "{junit}");
-    let until = Instant::now() + Duration::from_secs(2);
-    while !processes_of(pid).is_empty() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    poll_until(Duration::from_secs(2), || processes_of(pid).is_empty());
     assert!(processes_of(pid).is_empty(), "{:?}", processes_of(pid));
 }
 
@@ -176,7 +140,7 @@ fn job_workers_stop_with_their_parent() {
 /// interrupted and hand back what they ran, instead of quitting at a second SIGINT.
 #[test]
 fn ctrl_c_to_the_process_group_of_a_parallel_run_keeps_every_jobs_results() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let out = tempfile::tempdir().unwrap();
     let mut run = command(&["--jobs", "2"], out.path()).process_group(0).spawn().unwrap();
     let pid = run.id();
@@ -189,27 +153,23 @@ fn ctrl_c_to_the_process_group_of_a_parallel_run_keeps_every_jobs_results() {
     // Both jobs were in a scenario: each ends it as interrupted, and the finished ones stay.
     assert_eq!(junit.matches("interrupted by SIGINT").count(), 2, "{junit}");
     assert!(junit.matches("<testcase").count() >= 3, "{junit}");
-    let until = Instant::now() + Duration::from_secs(2);
-    while !processes_of(pid).is_empty() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    poll_until(Duration::from_secs(2), || processes_of(pid).is_empty());
     assert!(processes_of(pid).is_empty(), "{:?}", processes_of(pid));
 }
 
 #[test]
 fn after_a_sigkill_nothing_runs_on_and_the_next_run_removes_the_leftovers() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let out = tempfile::tempdir().unwrap();
     let mut run = start(&["--jobs", "1"], out.path());
     let pid = run.id();
     wait_for_first_verdict(&mut run);
-    std::thread::sleep(Duration::from_millis(200));
+    wait_until(Duration::from_secs(10), "the run has no temporary file to leave behind", || {
+        !temp_files_of(pid).is_empty()
+    });
     run.kill().unwrap();
     run.wait().unwrap();
-    let until = Instant::now() + Duration::from_secs(2);
-    while !processes_of(pid).is_empty() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    poll_until(Duration::from_secs(2), || processes_of(pid).is_empty());
     assert!(processes_of(pid).is_empty(), "still running: {:?}", processes_of(pid));
     // A killed run cannot clean up after itself; the next one does.
     assert!(!temp_files_of(pid).is_empty(), "the killed run's bench left nothing to clean up: kill it later");

@@ -7,20 +7,15 @@
 //!   scenario's verdict must be the same, and the liar is caught wherever the truthful one is.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
+
+mod common;
 
 /// Scenario → verdict (`pass`, `fail`, `error`, `skipped`) for one run of the starter suite.
 fn verdicts(fault: Option<&str>) -> BTreeMap<String, String> {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("results.json");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_seedrig"));
-    command
-        .arg("--fixtures")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"))
-        .args(["run", "--results-json"])
-        .arg(&results)
-        .env("NO_COLOR", "1");
+    let mut command = common::seedrig();
+    command.args(["run", "--results-json"]).arg(&results);
     if let Some(fault) = fault {
         command.args(["--firmware-fault", fault]);
     }

@@ -3,41 +3,22 @@
 //! whose `power` hook power-cycles its DUT; here every DUT hook goes through a wrapper that
 //! records each call in a file, and the runs read that record.
 //!
-//! The labs take turns (each is a whole world on a 2-core machine).
+//! The labs take turns, across test processes too (each is a whole world on a 2-core machine):
+//! [`common::Lab`] holds the `emulated-lab` turn while it is up.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
+use common::{copy_tree, root, seedrig_in};
 use seedrig::run::{ScenarioResult, Verdict};
 
-static ONE_LAB_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn turn() -> MutexGuard<'static, ()> {
-    ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
 
 /// The starter fixtures, plus `master-connects-again` (the same firmware configuration as
 /// master-connects) and weights-tariff asking for a cold start.
 fn fixtures(dir: &Path) -> PathBuf {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap().map(Result::unwrap) {
-            if entry.file_type().unwrap().is_dir() {
-                copy(&entry.path(), &to.join(entry.file_name()));
-            } else {
-                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-            }
-        }
-    }
     let fixtures = dir.join("fixtures");
-    copy(&root().join("fixtures"), &fixtures);
+    copy_tree(&root().join("fixtures"), &fixtures);
     let scenarios = fixtures.join("scenarios");
     std::fs::copy(scenarios.join("master-connects.toml"), scenarios.join("master-connects-again.toml"))
         .unwrap();
@@ -47,10 +28,9 @@ fn fixtures(dir: &Path) -> PathBuf {
     fixtures
 }
 
-/// A running emulated lab; stopped (Ctrl-C) when dropped.
+/// An emulated lab on fixtures of its own (`fixtures`), whose DUT hooks a rig file can record.
 struct Lab {
-    child: Child,
-    dir: tempfile::TempDir,
+    lab: common::Lab,
     fixtures: PathBuf,
     /// The rig file the lab wrote.
     written: String,
@@ -60,26 +40,11 @@ impl Lab {
     fn up(flags: &[&str]) -> Lab {
         let dir = tempfile::tempdir().unwrap();
         let fixtures = fixtures(dir.path());
-        let rig = dir.path().join("lab.toml");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-            .arg("--fixtures")
-            .arg(&fixtures)
-            .args(["sim", "lab", "--rig-out"])
-            .arg(&rig)
-            .args(flags)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        out.read_line(&mut first).unwrap();
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        assert!(first.starts_with("rig file"), "the lab did not come up: {first:?}");
-        let written = std::fs::read_to_string(&rig).unwrap();
+        let lab = common::Lab::up_in(dir, &fixtures, flags);
+        let written = lab.text();
         // Every DUT hook's call is recorded, by the hook's name, then run (or, as `noop` says,
         // the Nth call of one hook does nothing and succeeds: a relay that did not click).
-        let record = dir.path().join("record.sh");
+        let record = lab.dir.path().join("record.sh");
         std::fs::write(
             &record,
             "#!/bin/sh\nname=$1; log=$2; shift 2\necho \"$name\" >> \"$log\"\n\
@@ -90,16 +55,20 @@ impl Lab {
         let mut perms = std::fs::metadata(&record).unwrap().permissions();
         std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
         std::fs::set_permissions(&record, perms).unwrap();
-        Lab { child, dir, fixtures, written }
+        Lab { lab, fixtures, written }
+    }
+
+    fn dir(&self) -> &Path {
+        self.lab.dir.path()
     }
 
     fn log(&self) -> PathBuf {
-        self.dir.path().join("hooks.log")
+        self.dir().join("hooks.log")
     }
 
     /// The lab's rig file with every DUT hook recorded, `edit` applied; written beside it.
     fn rig(&self, edit: impl Fn(String) -> String) -> PathBuf {
-        let record = self.dir.path().join("record.sh");
+        let record = self.dir().join("record.sh");
         let mut text = String::new();
         for line in self.written.lines() {
             let hook = ["power", "configure", "reset"]
@@ -115,7 +84,7 @@ impl Lab {
             }
             text.push('\n');
         }
-        let path = self.dir.path().join("recorded.toml");
+        let path = self.dir().join("recorded.toml");
         std::fs::write(&path, edit(text)).unwrap();
         path
     }
@@ -123,9 +92,9 @@ impl Lab {
     /// Runs scenarios on the lab through `rig`: the output, the results, and the hooks called.
     fn run(&self, rig: &Path, args: &[&str]) -> (Output, Vec<ScenarioResult>, Vec<String>) {
         let _ = std::fs::remove_file(self.log());
-        let results = self.dir.path().join("results.json");
+        let results = self.dir().join("results.json");
         let _ = std::fs::remove_file(&results);
-        let output = Command::new(env!("CARGO_BIN_EXE_seedrig"))
+        let output = seedrig_in(root())
             .arg("--fixtures")
             .arg(&self.fixtures)
             .args(["run", "--rig"])
@@ -144,21 +113,6 @@ impl Lab {
     }
 }
 
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
-        let until = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn text(o: &Output) -> String {
     format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
@@ -173,7 +127,6 @@ fn verdicts(results: &[ScenarioResult]) -> Vec<(&str, &Verdict)> {
 /// log counts the power cycles.
 #[test]
 fn when_needed_powers_only_first_after_an_error_and_for_a_cold_start() {
-    let _turn = turn();
     let lab = Lab::up(&["--power-delay-s", "0.2", "--strategy", "when-needed"]);
     assert!(
         lab.written.contains("power-cycle\"], timeout_s = 30, when = \"when-needed\" }"),
@@ -227,7 +180,6 @@ fn when_needed_powers_only_first_after_an_error_and_for_a_cold_start() {
 /// Without `when` (today's rig files), every hook runs before every scenario.
 #[test]
 fn every_scenario_stays_the_default() {
-    let _turn = turn();
     let lab = Lab::up(&["--power-delay-s", "0"]);
     assert!(!lab.written.contains("when ="), "{}", lab.written);
     let rig = lab.rig(|t| t);
@@ -241,7 +193,6 @@ fn every_scenario_stays_the_default() {
 /// `reset` on the DUT's console instead, and the fresh boot line starts the scenario.
 #[test]
 fn with_no_hook_to_run_the_console_resets_the_firmware() {
-    let _turn = turn();
     let lab = Lab::up(&["--power-delay-s", "0", "--strategy", "when-needed"]);
     let rig = lab.rig(|t| {
         t.replace("\"restart\"], timeout_s = 10 }", "\"restart\"], timeout_s = 10, when = \"when-needed\" }")

@@ -7,7 +7,6 @@
 //! The load here is the harshest kind: the rig's process is stopped for 80 ms every 120 ms
 //! (SIGSTOP / SIGCONT) while its firmware and pcscd run on.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,9 +14,10 @@ use std::time::Duration;
 
 use seedrig::run::{ScenarioResult, Verdict};
 
+mod common;
+
 #[test]
 fn a_rig_that_runs_late_reports_errors_not_failures() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tempfile::tempdir().unwrap();
     let results = out.path().join("results.json");
     let scenarios = [
@@ -27,9 +27,7 @@ fn a_rig_that_runs_late_reports_errors_not_failures() {
         "master-dial-fail",
         "seed-tariff-override",
     ];
-    let run = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .arg("--fixtures")
-        .arg(root.join("fixtures"))
+    let run = common::seedrig()
         .args(["run", "--jobs", "1", "--exact", "--results-json"])
         .arg(&results)
         .args(scenarios)
@@ -41,6 +39,7 @@ fn a_rig_that_runs_late_reports_errors_not_failures() {
     let stopper = {
         let done = done.clone();
         std::thread::spawn(move || {
+            // The sleeps are the load itself: the rig runs 40 ms, then stands still 80 ms.
             while !done.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(40));
                 let _ = Command::new("kill").args(["-STOP", &pid]).status();

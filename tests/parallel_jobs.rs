@@ -3,32 +3,23 @@
 //! comes), and a worker that dies loses only the scenario it was running.
 //!
 //! The terminal is a real pseudo-terminal: the progress line is drawn on a terminal only. The
-//! runs take turns (each brings up two virtual benches on a machine with few cores).
+//! runs take turns at the virtual bench, across test processes too (each brings up two virtual
+//! benches on a machine with few cores).
 
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
 
+use common::{VIRTUAL_BENCH, root, seedrig, turn};
 use serde_json::Value;
 
-static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn turn() -> MutexGuard<'static, ()> {
-    ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
 
 /// `seedrig run --jobs 2 --exact SCENARIO...` on the virtual bench.
 fn command(scenarios: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_seedrig"));
+    let mut command = seedrig();
     command
-        .arg("--fixtures")
-        .arg(root().join("fixtures"))
         .arg("run")
         .arg("--rig")
         .arg(root().join("rig/virtual.toml"))
@@ -40,24 +31,22 @@ fn command(scenarios: &[&str]) -> Command {
 
 const FOUR: [&str; 4] = ["master-connects", "master-reject", "tie-lower-slot", "weights-tariff"];
 
-/// A pseudo-terminal 200 columns wide: (master, slave).
+/// A pseudo-terminal 200 columns wide: (master, slave). Both close on exec: only the
+/// descriptors a command is given reach it.
 fn pty() -> (OwnedFd, OwnedFd) {
-    // SAFETY: plain libc calls on descriptors this function owns; each result is checked.
-    unsafe {
-        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
-        assert!(master >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
-        let master = OwnedFd::from_raw_fd(master);
-        use std::os::fd::AsRawFd;
-        assert_eq!(libc::grantpt(master.as_raw_fd()), 0);
-        assert_eq!(libc::unlockpt(master.as_raw_fd()), 0);
-        let mut name = [0 as libc::c_char; 256];
-        assert_eq!(libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()), 0);
-        let slave = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
-        assert!(slave >= 0, "open pty slave: {}", std::io::Error::last_os_error());
-        let size = libc::winsize { ws_row: 50, ws_col: 200, ws_xpixel: 0, ws_ypixel: 0 };
-        assert_eq!(libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size), 0);
-        (master, OwnedFd::from_raw_fd(slave))
-    }
+    use rustix::fs::{Mode, OFlags};
+    use rustix::pty::OpenptFlags;
+    let master = rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+        .expect("posix_openpt");
+    rustix::pty::grantpt(&master).expect("grantpt");
+    rustix::pty::unlockpt(&master).expect("unlockpt");
+    let name = rustix::pty::ptsname(&master, Vec::new()).expect("ptsname");
+    let slave =
+        rustix::fs::open(name.as_c_str(), OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())
+            .expect("open pty slave");
+    let size = rustix::termios::Winsize { ws_row: 50, ws_col: 200, ws_xpixel: 0, ws_ypixel: 0 };
+    rustix::termios::tcsetwinsize(&master, size).expect("TIOCSWINSZ");
+    (master, slave)
 }
 
 /// Runs `command` with stdout and stderr on one terminal, as a user at a shell sees it:
@@ -196,7 +185,7 @@ fn workers_of(pid: u32) -> Vec<String> {
 
 #[test]
 fn one_progress_line_for_the_whole_run_and_every_result_printed_whole_once() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let (status, raw) = on_a_terminal(command(&FOUR));
     let shown = screen(&raw);
     assert!(status.success(), "{status:?}\n{}", shown.join("\n"));
@@ -227,7 +216,7 @@ fn one_progress_line_for_the_whole_run_and_every_result_printed_whole_once() {
 
 #[test]
 fn a_free_worker_takes_the_next_scenario_from_the_queue() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let out = tempfile::tempdir().unwrap();
     let json = out.path().join("results.json");
     // In name order: the first two go to the two workers at once; result-silent-stalls (a
@@ -250,7 +239,7 @@ fn a_free_worker_takes_the_next_scenario_from_the_queue() {
 
 #[test]
 fn a_worker_that_dies_loses_only_the_scenario_it_was_running() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let out = tempfile::tempdir().unwrap();
     let json = out.path().join("results.json");
     let before = dead_runs_leftovers();

@@ -3,12 +3,14 @@
 //! rig's own reader driver and bridge. Needs the Debian packages pcscd, vsmartcard-vpcd and
 //! pcsc-tools (ci/setup-debian.sh installs them).
 //!
-//! libpcsclite binds a process to one pcscd socket path, so these tests take turns.
+//! libpcsclite binds a process to one pcscd socket path, so these tests take turns (at the
+//! virtual bench: across test processes too).
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use common::{VIRTUAL_BENCH, root, seedrig, turn};
 
 use seedrig::bridge::{InPlaceCard, SlotBridge, Trace};
 use seedrig::clock::RigClock;
@@ -20,14 +22,10 @@ use seedrig::sim::pcscd::PrivatePcscd;
 use seedrig::sim::usim::VirtualUsim;
 use seedrig::sim::vpcd::VirtualCard;
 
-static ONE_PCSCD_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn turn() -> MutexGuard<'static, ()> {
-    ONE_PCSCD_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
+mod common;
 
 fn catalog() -> Catalog {
-    seedrig::fixture::load_default(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap().catalog
+    seedrig::fixture::load_default(root()).unwrap().catalog
 }
 
 fn start(seeds: &[&str]) -> (PrivatePcscd, Catalog) {
@@ -90,7 +88,7 @@ fn bcd_swapped(digits: &str) -> Vec<u8> {
 
 #[test]
 fn scriptor_reads_iccid_and_imsi_through_the_private_pcscd() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let (pcscd, catalog) = start(&["vodafone-de-1", "tmobile-us-1", "docomo-jp-1"]);
     for reader in pcscd.readers() {
         let seed = &catalog.seeds[&reader.label];
@@ -113,7 +111,7 @@ fn scriptor_reads_iccid_and_imsi_through_the_private_pcscd() {
 
 #[test]
 fn scriptor_runs_authenticate_with_test_set_1() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     // telekom-de-1 carries TS 35.207 set 1: K 465b5ce8..., OPc cd63cb71...
     let (pcscd, _) = start(&["telekom-de-1"]);
     let reader = &pcscd.readers()[0].name;
@@ -142,7 +140,7 @@ fn spaced(hex: &str) -> String {
 
 #[test]
 fn reader_driver_reads_identity_and_sees_cards_arrive() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let (pcscd, catalog) = start(&["ee-uk-1", "claro-br-1"]);
     let mut readers = Readers::new();
     let listed = readers.list().unwrap();
@@ -167,7 +165,7 @@ fn reader_driver_reads_identity_and_sees_cards_arrive() {
 
 #[test]
 fn killed_pcscd_is_an_error_not_a_hang_and_a_fresh_instance_serves_again() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (mut pcscd, _) = start(&["vodafone-de-1"]);
     let reader = pcscd.readers()[0].name.clone();
@@ -222,7 +220,7 @@ async fn bridge_to(reader: &str) -> Bridged {
 
 #[test]
 fn bridge_relays_a_modem_to_a_card_behind_pcscd() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let (pcscd, _) = start(&["telekom-de-1"]);
     let reader = pcscd.readers()[0].name.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -249,7 +247,7 @@ fn bridge_relays_a_modem_to_a_card_behind_pcscd() {
 /// pcscd is gone the call returns and the connection closes.
 #[test]
 fn a_bridge_stuck_on_a_hung_pcscd_shows_in_its_call_watch_and_ends_once_pcscd_is_gone() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let (mut pcscd, _) = start(&["telekom-de-1"]);
     let reader = pcscd.readers()[0].name.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -266,18 +264,17 @@ fn a_bridge_stuck_on_a_hung_pcscd_shows_in_its_call_watch_and_ends_once_pcscd_is
         assert!(started.elapsed() < Duration::from_secs(1));
         assert!(!calls.closed());
         pcscd.kill();
-        let until = Instant::now() + Duration::from_secs(5);
-        while !calls.closed() && Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert!(calls.closed(), "the connection closes once pcscd is gone");
+        assert!(
+            calls.closed_within(Duration::from_secs(5)).await,
+            "the connection closes once pcscd is gone"
+        );
         assert!(calls.pending_for().is_none());
     });
 }
 
 #[test]
 fn stopping_leaves_no_process_or_socket_behind() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let (pcscd, _) = start(&["vodafone-de-1"]);
     let pid = pcscd.pid();
     let socket = pcscd.socket_path().to_owned();
@@ -289,7 +286,7 @@ fn stopping_leaves_no_process_or_socket_behind() {
 
 #[test]
 fn a_panic_still_stops_pcscd_and_removes_its_socket() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let (pid_tx, pid_rx) = std::sync::mpsc::channel();
     let outcome = std::thread::spawn(move || {
         let (pcscd, _) = start(&["vodafone-de-1"]);
@@ -306,9 +303,8 @@ fn a_panic_still_stops_pcscd_and_removes_its_socket() {
 #[test]
 fn sim_cards_serves_seeds_to_other_pc_sc_clients_until_ctrl_c() {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_seedrig"))
+    let mut child = seedrig()
         .args(["sim", "cards", "tmobile-us-1", "ee-uk-2"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -338,8 +334,9 @@ fn sim_cards_serves_seeds_to_other_pc_sc_clients_until_ctrl_c() {
         "{}",
         String::from_utf8_lossy(&scan.stdout)
     );
-    // SAFETY: kill(2) on our own child, which has not been waited for.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // Our own child, which has not been waited for.
+    let pid = rustix::process::Pid::from_child(&child);
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
     assert!(!Path::new(&socket).exists(), "socket left behind");
@@ -347,7 +344,7 @@ fn sim_cards_serves_seeds_to_other_pc_sc_clients_until_ctrl_c() {
 
 #[test]
 fn a_system_pcscd_is_left_alone() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let pid_file = Path::new("/run/pcscd/pcscd.pid");
     let system_socket = Path::new("/run/pcscd/pcscd.comm");
     let before = std::fs::read_to_string(pid_file).ok();

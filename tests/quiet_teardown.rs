@@ -2,16 +2,13 @@
 //! and what it causes (a URC with no port left to print it, a bridge gone) is no warning. With
 //! `RUST_LOG` unset the rig logs at warn level, so a clean run's stderr is empty of them.
 
-use std::process::Command;
+mod common;
 
 #[test]
 fn a_passing_run_ends_without_warnings() {
-    let manifest = env!("CARGO_MANIFEST_DIR");
-    let o = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .args(["--fixtures", &format!("{manifest}/fixtures"), "run", "master-connects", "--exact"])
-        .current_dir(manifest)
+    let o = common::seedrig()
+        .args(["run", "master-connects", "--exact"])
         .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
         .output()
         .expect("seedrig runs");
     let stdout = String::from_utf8_lossy(&o.stdout);

@@ -13,14 +13,17 @@
 
 use std::path::{Path, PathBuf};
 
+use common::{reference_firmware, root};
 use libtest_mimic::{Arguments, Failed, Trial};
 use seedrig::model::{Catalog, Rig};
-use seedrig::run::{RunOptions, Verdict, run_scenario};
+use seedrig::run::{Verdict, run_scenario};
+
+mod common;
 
 fn main() {
     let mut args = Arguments::from_args();
     args.test_threads = Some(1);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = root();
     let rig_path =
         std::env::var_os("SEEDRIG_RIG").map_or_else(|| root.join("rig/virtual.toml"), PathBuf::from);
     let loaded = seedrig::fixture::load_bench(&root.join("fixtures"), &rig_path).expect("fixtures load");
@@ -75,12 +78,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// what the tolerance lets it allow; the scenario is then an ERROR "bench overloaded" (never a
 /// FAIL), which is what such a trial checks for.
 fn run_one(catalog: &Catalog, rig: &Rig, id: &str, overload_ok: bool) -> Result<(), Failed> {
-    let options = RunOptions {
-        firmware_binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(),
-        fault: None,
-        sabotage: None,
-        stop: Default::default(),
-    };
+    let options = reference_firmware(None, None);
     let runtime = tokio::runtime::Runtime::new()?;
     let mut result = runtime.block_on(run_scenario(catalog, &catalog.scenarios[id], rig, &options));
     // A machine too loaded to keep time is the rig's error, never the firmware's failure; it is

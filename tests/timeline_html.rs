@@ -11,8 +11,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::{VIRTUAL_BENCH, made_once, seedrig, turn, wait_exit};
+
+mod common;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const FAILING: &str = "m5-third-ranked-wins";
@@ -55,54 +59,36 @@ fn chromium(profile: &Path, args: &[&str]) -> Output {
         std::io::Read::read_to_end(&mut err, &mut v).ok();
         v
     });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("chromium waits") {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(90) {
-            child.kill().ok();
-            let status = child.wait().expect("chromium is reaped");
-            let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
-            panic!("chromium {args:?} did not finish within 90 s ({status}); stderr:\n{stderr}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let Some(status) = wait_exit(&mut child, Duration::from_secs(90)) else {
+        child.kill().ok();
+        let status = child.wait().expect("chromium is reaped");
+        let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+        panic!("chromium {args:?} did not finish within 90 s ({status}); stderr:\n{stderr}");
     };
     Output { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() }
 }
 
-/// One bench at a time: a loaded machine is a loaded bench (its timing checks would judge the
-/// load).
-fn bench_turn() -> MutexGuard<'static, ()> {
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The `--timelines` folder of one run of the failing scenario and a passing one, shared by
-/// the tests (one bench at a time).
+/// The `--timelines` folder of one run of the failing scenario and a passing one, made once per
+/// test run and shared by its tests, whether threads of one process or processes of their own.
 fn timelines() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("timeline-html").join("timelines");
-        run_scenarios(&dir);
-        dir
+        made_once("timeline-html", |out| run_scenarios(&out.join("timelines"))).join("timelines")
     })
 }
 
 /// Runs the failing scenario and a passing one with `--timelines dir`; a bench that broke
-/// (an ERROR, say on a loaded machine) is tried again, twice at most.
+/// (an ERROR, say on a loaded machine) is tried again, twice at most. One bench at a time: a
+/// loaded machine is a loaded bench (its timing checks would judge the load).
 fn run_scenarios(dir: &Path) {
-    let _turn = bench_turn();
-    let manifest = env!("CARGO_MANIFEST_DIR");
+    let _turn = turn(VIRTUAL_BENCH);
     let mut last = String::new();
     for _ in 0..3 {
         let _ = std::fs::remove_dir_all(dir);
-        let o = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-            .args(["--fixtures", &format!("{manifest}/fixtures"), "run", FAILING, PASSING, "--exact"])
+        let o = seedrig()
+            .args(["run", FAILING, PASSING, "--exact"])
             .args(["--firmware-fault", "wrong-order", "--timelines"])
             .arg(dir)
-            .current_dir(manifest)
-            .env("NO_COLOR", "1")
             .output()
             .expect("seedrig runs");
         let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -307,19 +293,16 @@ regex = '^hotspotd\[\d+\]: <\d+\.\d{3}> boot: '
 
 #[test]
 fn an_errored_scenarios_page_draws_its_lanes_in_a_browser() {
-    let manifest = env!("CARGO_MANIFEST_DIR");
     let tmp = tempfile::tempdir().expect("a folder");
     let dir = tmp.path().join("timelines");
     let rig = dying_dut_rig(tmp.path());
     let o = {
-        let _turn = bench_turn();
-        Command::new(env!("CARGO_BIN_EXE_seedrig"))
-            .args(["--fixtures", &format!("{manifest}/fixtures"), "run", "master-reject", "--exact", "--rig"])
+        let _turn = turn(VIRTUAL_BENCH);
+        seedrig()
+            .args(["run", "master-reject", "--exact", "--rig"])
             .arg(&rig)
             .arg("--timelines")
             .arg(&dir)
-            .current_dir(manifest)
-            .env("NO_COLOR", "1")
             .output()
             .expect("seedrig runs")
     };

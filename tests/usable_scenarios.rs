@@ -3,19 +3,17 @@
 //! carriers) are valid, and print the mistakes elsewhere as `check` does; a run of the whole
 //! suite still refuses. Warnings refuse nothing.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{copy_tree, root, seedrig_in, shown, stderr as err, stdout as out};
+
+mod common;
 
 /// The starter fixtures copied into a temporary folder, each `(file, from, to)` edited there.
 fn starter_with(edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for kind in ["carriers", "seeds", "sites", "scenarios"] {
-        let to = dir.path().join("fixtures").join(kind);
-        std::fs::create_dir_all(&to).unwrap();
-        for entry in std::fs::read_dir(root.join("fixtures").join(kind)).unwrap().flatten() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
+        copy_tree(&root().join("fixtures").join(kind), &dir.path().join("fixtures").join(kind));
     }
     for (file, from, to) in edits {
         let path = dir.path().join("fixtures").join(file);
@@ -26,27 +24,14 @@ fn starter_with(edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// `seedrig --fixtures <the copy's fixtures> <args>`, in the repository.
 fn seedrig(fixtures: &tempfile::TempDir, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seedrig"))
+    seedrig_in(root())
         .arg("--fixtures")
         .arg(fixtures.path().join("fixtures"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
         .output()
         .expect("seedrig runs")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn shown(o: &Output) -> String {
-    format!("--- stdout\n{}--- stderr\n{}", out(o), err(o))
 }
 
 /// claro-br (a carrier master-connects does not use) with a PLMN without a dash, weights-tariff
@@ -116,12 +101,7 @@ fn explain_and_list_work_for_scenarios_whose_own_files_are_valid() {
 #[test]
 fn check_sends_an_expect_mistake_to_explain_which_explains_it() {
     let dir = broken_elsewhere();
-    let o = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .arg("check")
-        .arg(dir.path().join("fixtures"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let o = seedrig_in(root()).arg("check").arg(dir.path().join("fixtures")).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(err(&o).contains("run `seedrig explain master-reject` for the ranking"), "{}", shown(&o));
     let o = seedrig(&dir, &["explain", "master-reject"]);
@@ -172,12 +152,7 @@ fn warnings_are_printed_and_refuse_nothing() {
     // A carrier whose country is not its MCC's (Argentina for Brazil's 724).
     let dir = starter_with(&[("carriers/claro-br.toml", "country = \"BR\"", "country = \"AR\"")]);
     let warning = "warning: ";
-    let o = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .arg("check")
-        .arg(dir.path().join("fixtures"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let o = seedrig_in(root()).arg("check").arg(dir.path().join("fixtures")).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", shown(&o));
     assert!(
         err(&o).contains("claro-br.toml:4:8: `plmn`: MCC 724 belongs to Brazil (BR), but `country` is AR")
@@ -197,12 +172,7 @@ fn warnings_are_printed_and_refuse_nothing() {
 
 #[test]
 fn the_starter_carriers_check_without_a_warning() {
-    let o = Command::new(env!("CARGO_BIN_EXE_seedrig"))
-        .args(["check", "fixtures"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let o = seedrig_in(root()).args(["check", "fixtures"]).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", shown(&o));
     assert!(err(&o).is_empty(), "{}", shown(&o));
     assert!(out(&o).ends_with("all valid\n"), "{}", shown(&o));

@@ -26,13 +26,15 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use seedrig::hw::simtrace::codec::{CemuStatus, MAX_FRAME_LEN, data_flags, status_flags};
 use seedrig::hw::simtrace::{
     BoardInfo, CardemTransport, Frame, Message, TransportError, UsbTransport, list_boards,
 };
+
+mod common;
 
 /// Set (to anything) in the run under `umockdev-run`: that process is the rig side.
 const INNER_ENV: &str = "SEEDRIG_USB_UMOCKDEV_INNER";
@@ -373,20 +375,14 @@ fn wait_with_deadline(
     child: &mut std::process::Child,
     deadline: Duration,
 ) -> Result<Option<ExitStatus>, Failed> {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        if start.elapsed() > deadline {
-            // The group this test created for the child (process_group(0) above).
-            let pgid = child.id() as libc::pid_t;
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
-            let _ = child.wait();
-            return Ok(None);
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    if let Some(status) = common::wait_exit(child, deadline) {
+        return Ok(Some(status));
     }
+    // The group this test created for the child (process_group(0) above).
+    let pgid = rustix::process::Pid::from_child(child);
+    let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+    let _ = child.wait();
+    Ok(None)
 }
 
 fn find_in_path(program: &str) -> Option<PathBuf> {

@@ -4,33 +4,21 @@
 //! oracle says; each `--fault` mode of the firmware must visibly change its behaviour.
 //!
 //! One private pcscd per process at a time (libpcsclite binds a process to one socket), so the
-//! tests take turns.
+//! tests take turns (at the virtual bench: across test processes too).
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
+
+use common::{VIRTUAL_BENCH, firmware_binary, reference_firmware, seedrig, starter as fixtures, turn};
 
 use seedrig::bench::virtual_bench::FirmwareLaunch;
 use seedrig::bench::{VirtualBench, VirtualBenchOptions};
 use seedrig::method::oracle::Outcome;
 use seedrig::method::{ScenarioView, expect};
-use seedrig::model::{Catalog, Rig};
 use seedrig::sim::network::TruthKind;
 use serde_json::Value;
 
-static ONE_BENCH_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn turn() -> MutexGuard<'static, ()> {
-    ONE_BENCH_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn fixtures() -> (Catalog, Rig) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let loaded = seedrig::fixture::load_default(root).unwrap();
-    assert!(loaded.diagnostics.is_empty(), "{}", loaded.diagnostics.render(false));
-    let rig = loaded.catalog.rigs["virtual"].clone();
-    (loaded.catalog, rig)
-}
+mod common;
 
 /// What one run showed.
 struct Run {
@@ -78,10 +66,7 @@ fn run(scenario: &str, fault: Option<&str>, wait: Duration) -> Run {
     let scenario = catalog.scenarios[scenario].clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let launch = FirmwareLaunch::Reference {
-            binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(),
-            fault: fault.map(str::to_owned),
-        };
+        let launch = FirmwareLaunch::Reference { binary: firmware_binary(), fault: fault.map(str::to_owned) };
         let bench = VirtualBench::up(
             &catalog,
             &scenario,
@@ -165,14 +150,14 @@ fn assert_as_oracle_says(name: &str, run: &Run) {
 
 #[test]
 fn master_wins() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let run = run("master-connects", None, Duration::from_secs(20));
     assert_as_oracle_says("master-connects", &run);
 }
 
 #[test]
 fn first_ranked_standby_wins_after_an_explicit_reject() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let run = run("master-reject", None, Duration::from_secs(20));
     assert_as_oracle_says("master-reject", &run);
     let judged = run.of("judged");
@@ -181,28 +166,28 @@ fn first_ranked_standby_wins_after_an_explicit_reject() {
 
 #[test]
 fn second_ranked_standby_wins_when_the_first_fails_authentication() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let run = run("standby-faulted-second-wins", None, Duration::from_secs(20));
     assert_as_oracle_says("standby-faulted-second-wins", &run);
 }
 
 #[test]
 fn third_ranked_standby_wins_after_timeouts() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let run = run("timeout-third-ranked-wins", None, Duration::from_secs(30));
     assert_as_oracle_says("timeout-third-ranked-wins", &run);
 }
 
 #[test]
 fn all_seeds_fail_and_the_firmware_says_exhausted() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let run = run("all-exhausted", None, Duration::from_secs(20));
     assert_as_oracle_says("all-exhausted", &run);
 }
 
 #[test]
 fn fault_stop_after_master_never_tries_a_standby() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let good = run("master-reject", None, Duration::from_secs(20));
     let bad = run("master-reject", Some("stop-after-master"), Duration::from_secs(5));
     assert!(good.attempt_order().len() >= 2);
@@ -211,7 +196,7 @@ fn fault_stop_after_master_never_tries_a_standby() {
 
 #[test]
 fn fault_wrong_order_and_signal_only_change_the_attempt_order() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let good = run("m5-third-ranked-wins", None, Duration::from_secs(30));
     let wrong = run("m5-third-ranked-wins", Some("wrong-order"), Duration::from_secs(30));
     assert_ne!(good.attempt_order(), wrong.attempt_order());
@@ -222,7 +207,7 @@ fn fault_wrong_order_and_signal_only_change_the_attempt_order() {
 
 #[test]
 fn fault_ignore_timeout_hangs_on_a_silent_master() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let good = run("master-silent-timeout", None, Duration::from_secs(20));
     assert!(good.attempt_order().len() >= 2);
     // T = 30 s nominal = 0.3 s real; give it ten times that.
@@ -232,7 +217,7 @@ fn fault_ignore_timeout_hangs_on_a_silent_master() {
 
 #[test]
 fn fault_no_report_connects_but_never_reports() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let bad = run("master-connects", Some("no-report"), Duration::from_secs(20));
     assert_eq!(bad.of("connected").len(), 1, "{:#?}", bad.events);
     assert!(bad.reports.is_empty());
@@ -240,13 +225,12 @@ fn fault_no_report_connects_but_never_reports() {
 
 #[test]
 fn nothing_is_left_behind_after_the_bench_goes_down() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     let (catalog, rig) = fixtures();
     let scenario = catalog.scenarios["master-connects"].clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (paths, firmware_pid, pcscd_pid) = runtime.block_on(async {
-        let launch =
-            FirmwareLaunch::Reference { binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(), fault: None };
+        let launch = FirmwareLaunch::Reference { binary: firmware_binary(), fault: None };
         let mut bench = VirtualBench::up(
             &catalog,
             &scenario,
@@ -283,11 +267,10 @@ fn nothing_is_left_behind_after_the_bench_goes_down() {
 
 #[test]
 fn sim_up_prints_the_paths_and_runs_until_ctrl_c() {
-    let _turn = turn();
+    let _turn = turn(VIRTUAL_BENCH);
     use std::io::{BufRead, BufReader, Write};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_seedrig"))
+    let mut child = seedrig()
         .args(["sim", "up", "master-reject", "--json"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -314,8 +297,9 @@ fn sim_up_prints_the_paths_and_runs_until_ctrl_c() {
     }
     drop(reader);
     drop(tty);
-    // SAFETY: kill(2) on our own child, which has not been waited for.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // Our own child, which has not been waited for.
+    let pid = rustix::process::Pid::from_child(&child);
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
     let status = child.wait().unwrap();
     assert!(connected, "the firmware never got its VSIM");
     assert!(status.success(), "{status}");
@@ -324,17 +308,11 @@ fn sim_up_prints_the_paths_and_runs_until_ctrl_c() {
 
 #[test]
 fn a_scenario_whose_pcscd_is_killed_is_an_error_and_the_next_one_passes() {
-    use seedrig::run::{RunOptions, Sabotage, Verdict, run_scenario};
-    let _turn = turn();
+    use seedrig::run::{Sabotage, Verdict, run_scenario};
+    let _turn = turn(VIRTUAL_BENCH);
     let (catalog, rig) = fixtures();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let binary = env!("CARGO_BIN_EXE_seedrig-firmware");
-    let sabotaged = RunOptions {
-        firmware_binary: binary.into(),
-        fault: None,
-        sabotage: Some(Sabotage::KillPcscdAfter(Duration::ZERO)),
-        stop: Default::default(),
-    };
+    let sabotaged = reference_firmware(None, Some(Sabotage::KillPcscdAfter(Duration::ZERO)));
     let broken =
         runtime.block_on(run_scenario(&catalog, &catalog.scenarios["master-reject"], &rig, &sabotaged));
     assert!(
@@ -342,8 +320,7 @@ fn a_scenario_whose_pcscd_is_killed_is_an_error_and_the_next_one_passes() {
         "{:?}",
         broken.verdict
     );
-    let healthy =
-        RunOptions { firmware_binary: binary.into(), fault: None, sabotage: None, stop: Default::default() };
+    let healthy = reference_firmware(None, None);
     let next =
         runtime.block_on(run_scenario(&catalog, &catalog.scenarios["master-connects"], &rig, &healthy));
     assert_eq!(next.verdict, Verdict::Pass, "{:?}", next.failures());
@@ -354,17 +331,11 @@ fn a_scenario_whose_pcscd_is_killed_is_an_error_and_the_next_one_passes() {
 /// naming pcscd, never a firmware failure.
 #[test]
 fn a_hung_pcscd_is_an_error_naming_pcscd_not_a_firmware_failure() {
-    use seedrig::run::{RunOptions, Sabotage, Verdict, run_scenario};
-    let _turn = turn();
+    use seedrig::run::{Sabotage, Verdict, run_scenario};
+    let _turn = turn(VIRTUAL_BENCH);
     let (catalog, rig) = fixtures();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let binary = env!("CARGO_BIN_EXE_seedrig-firmware");
-    let options = RunOptions {
-        firmware_binary: binary.into(),
-        fault: None,
-        sabotage: Some(Sabotage::FreezePcscdAfter(Duration::ZERO)),
-        stop: Default::default(),
-    };
+    let options = reference_firmware(None, Some(Sabotage::FreezePcscdAfter(Duration::ZERO)));
     let started = std::time::Instant::now();
     let result =
         runtime.block_on(run_scenario(&catalog, &catalog.scenarios["m5-third-ranked-wins"], &rig, &options));
@@ -373,8 +344,7 @@ fn a_hung_pcscd_is_an_error_naming_pcscd_not_a_firmware_failure() {
     };
     assert!(reason.contains("pcscd (pid ") && reason.contains("has not answered a PC/SC call"), "{reason}");
     assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
-    let healthy =
-        RunOptions { firmware_binary: binary.into(), fault: None, sabotage: None, stop: Default::default() };
+    let healthy = reference_firmware(None, None);
     let next =
         runtime.block_on(run_scenario(&catalog, &catalog.scenarios["master-connects"], &rig, &healthy));
     assert_eq!(next.verdict, Verdict::Pass, "{:?}", next.failures());
@@ -382,16 +352,11 @@ fn a_hung_pcscd_is_an_error_naming_pcscd_not_a_firmware_failure() {
 
 #[test]
 fn a_faulty_firmware_fails_with_the_check_and_expected_vs_observed() {
-    use seedrig::run::{RunOptions, Verdict, run_scenario};
-    let _turn = turn();
+    use seedrig::run::{Verdict, run_scenario};
+    let _turn = turn(VIRTUAL_BENCH);
     let (catalog, rig) = fixtures();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let options = RunOptions {
-        firmware_binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(),
-        fault: Some("wrong-order".into()),
-        sabotage: None,
-        stop: Default::default(),
-    };
+    let options = reference_firmware(Some("wrong-order"), None);
     let result =
         runtime.block_on(run_scenario(&catalog, &catalog.scenarios["m5-third-ranked-wins"], &rig, &options));
     assert_eq!(result.verdict, Verdict::Fail);

@@ -5,10 +5,12 @@
 //! same verdicts and the same observations, check by check.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
+use common::{reference_firmware, starter};
 use seedrig::model::{Catalog, Rig};
-use seedrig::run::{RunOptions, Runner, ScenarioResult};
+use seedrig::run::{Runner, ScenarioResult};
+
+mod common;
 
 /// Scenarios that change their cards' state (PIN tries, SQNs, selections, faults) and share
 /// seeds with each other. Not master-flaky: which way its bouncing card fails the master
@@ -27,23 +29,10 @@ const SCENARIOS: &[&str] = &[
     "weights-signal",
 ];
 
-fn fixtures() -> (Catalog, Rig) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let loaded = seedrig::fixture::load_default(root).unwrap();
-    assert!(loaded.diagnostics.is_empty(), "{}", loaded.diagnostics.render(false));
-    let rig = loaded.catalog.rigs["virtual"].clone();
-    (loaded.catalog, rig)
-}
-
 /// Runs `order` on one runner (one warm bench), every result by scenario; a scenario run twice
 /// keeps both.
 fn run_in_order(catalog: &Catalog, rig: &Rig, order: &[&str]) -> BTreeMap<String, Vec<ScenarioResult>> {
-    let options = RunOptions {
-        firmware_binary: env!("CARGO_BIN_EXE_seedrig-firmware").into(),
-        fault: None,
-        sabotage: None,
-        stop: Default::default(),
-    };
+    let options = reference_firmware(None, None);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut runner = Runner::new(catalog, rig, &options);
     runtime.block_on(runner.warm_up()).expect("warm-up");
@@ -100,7 +89,7 @@ fn assert_same(a: &ScenarioResult, b: &ScenarioResult, tolerance_ms: f64, what: 
 
 #[test]
 fn scenarios_in_two_orders_on_a_warm_bench_see_nothing_of_each_other() {
-    let (catalog, rig) = fixtures();
+    let (catalog, rig) = starter();
     // Forward, with the first scenario run again right after itself.
     let mut forward: Vec<&str> = vec![SCENARIOS[0]];
     forward.extend_from_slice(SCENARIOS);

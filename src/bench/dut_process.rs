@@ -22,6 +22,34 @@ use crate::children::PGID_FILE;
 const TAIL_LINES: usize = 12;
 const TAIL_LINE_CHARS: usize = 300;
 
+/// Why the DUT's process did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("the DUT command is empty")]
+    EmptyCommand,
+    /// `command` as messages quote it (secrets masked).
+    #[error("cannot start `{command}`: {cause}")]
+    CannotStart {
+        command: String,
+        #[source]
+        cause: std::io::Error,
+    },
+}
+
+/// How the DUT's process ended; `command` as messages quote it (secrets masked).
+#[derive(Debug, thiserror::Error)]
+pub enum DutExit {
+    /// It exited; `output_tail` is [`DutProcess::output_tail`].
+    #[error("`{command}` exited ({status}){output_tail}")]
+    Exited { command: String, status: std::process::ExitStatus, output_tail: String },
+    #[error("`{command}` cannot be waited for: {cause}")]
+    Unwaitable {
+        command: String,
+        #[source]
+        cause: std::io::Error,
+    },
+}
+
 pub struct DutProcess {
     child: Child,
     /// The process group (the child's pid: it leads its own group).
@@ -36,18 +64,19 @@ pub struct DutProcess {
 
 impl DutProcess {
     /// Starts `argv` (program first) in a process group of its own, recorded in `record_dir`.
-    pub fn spawn(argv: &[String], record_dir: &Path) -> Result<DutProcess, String> {
+    pub fn spawn(argv: &[String], record_dir: &Path) -> Result<DutProcess, SpawnError> {
         // As messages quote it: secrets a command line carries masked, as in the console log.
-        let shown = crate::report::logs::mask_line(&shown(argv));
+        let shown = crate::model::masking::mask_line(&shown(argv));
         let Some((program, args)) = argv.split_first() else {
-            return Err("the DUT command is empty".into());
+            return Err(SpawnError::EmptyCommand);
         };
         let mut command = Command::new(program);
         command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         command.kill_on_drop(true).process_group(0);
         // Spawned from a runtime worker, which lives as long as the rig's runtime.
         crate::children::die_with_parent(command.as_std_mut(), rustix::process::Signal::KILL);
-        let mut child = command.spawn().map_err(|e| format!("cannot start `{shown}`: {e}"))?;
+        let mut child =
+            command.spawn().map_err(|cause| SpawnError::CannotStart { command: shown.clone(), cause })?;
         let pgid = child.id().and_then(|id| rustix::process::Pid::from_raw(id as i32));
         if let Some(pgid) = pgid {
             // Best effort: only a SIGKILL of the rig needs it, and then the next run reads it.
@@ -72,14 +101,14 @@ impl DutProcess {
     }
 
     /// Why the process is gone, with the end of its output; `None` while it runs.
-    pub fn exited(&mut self) -> Option<String> {
+    pub fn exited(&mut self) -> Option<DutExit> {
         match self.child.try_wait() {
             Ok(Some(status)) => {
                 self.wait_for_output();
-                Some(format!("`{}` exited ({status}){}", self.shown, self.output_tail()))
+                Some(DutExit::Exited { command: self.shown.clone(), status, output_tail: self.output_tail() })
             }
             Ok(None) => None,
-            Err(e) => Some(format!("`{}` cannot be waited for: {e}", self.shown)),
+            Err(cause) => Some(DutExit::Unwaitable { command: self.shown.clone(), cause }),
         }
     }
 
@@ -100,7 +129,7 @@ impl DutProcess {
         let lines: Vec<String> = self
             .tail
             .lock()
-            .map(|t| t.iter().map(|l| crate::report::logs::mask_line(l)).collect())
+            .map(|t| t.iter().map(|l| crate::model::masking::mask_line(l)).collect())
             .unwrap_or_default();
         if lines.is_empty() {
             "; it printed nothing on stdout or stderr".into()

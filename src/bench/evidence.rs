@@ -32,7 +32,7 @@ pub struct Evidence {
     /// The network's ground truth; `None` on a bench whose network cannot be asked.
     pub network: Option<Vec<NetworkStep>>,
     /// Parts that broke after the outcome was in (during the settle period), with when.
-    pub broke: Vec<(Duration, String)>,
+    pub broke: Vec<(Duration, std::sync::Arc<crate::bench::BenchError>)>,
     /// The rig's own real time in the DUT's exchanges, where the bench can measure it (a
     /// virtual bench, whose radio runs scaled); `None` elsewhere.
     pub rig_time: Option<RigTime>,

@@ -252,7 +252,7 @@ pub fn lock_path(rig: &Rig) -> Option<PathBuf> {
 /// `Ok(None)` when free (or a virtual bench), `Ok(Some(holder))` when a run holds it.
 pub fn probe(rig: &Rig) -> Result<Option<Holder>, LockError> {
     let Some(path) = lock_path(rig) else { return Ok(None) };
-    let file = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(&path) {
+    let file = match OpenOptions::new().read(true).custom_flags(NOFOLLOW).open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(LockError::Io { path, source }),
@@ -289,7 +289,7 @@ fn open(path: &Path) -> std::io::Result<(File, bool)> {
     use std::os::unix::fs::PermissionsExt;
     let options = |write: bool, create: bool| {
         let mut o = OpenOptions::new();
-        o.read(true).write(write).create_new(create).mode(0o666).custom_flags(libc::O_NOFOLLOW);
+        o.read(true).write(write).create_new(create).mode(0o666).custom_flags(NOFOLLOW);
         o
     };
     match options(true, true).open(path) {
@@ -325,15 +325,12 @@ fn is_live(holder: &Holder) -> bool {
     !matches!(rustix::process::test_kill_process(pid), Err(rustix::io::Errno::SRCH))
 }
 
+/// `O_NOFOLLOW` for `OpenOptionsExt::custom_flags`: a lock file that is a symbolic link is refused.
+const NOFOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+
+/// The host name (what gethostname(2) returns: the node name uname(2) reports).
 fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into a buffer this function owns.
-    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if r != 0 {
-        return "localhost".into();
-    }
-    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    rustix::system::uname().nodename().to_string_lossy().into_owned()
 }
 
 /// Seconds since the epoch as RFC 3339 in UTC.

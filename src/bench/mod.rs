@@ -1,16 +1,18 @@
 //! Benches: what a rig file describes, brought up as working drivers, behind one seam.
 //!
 //! The runner drives any bench through [`Bench`]: the rig clock and time scale, the DUT's
-//! console, card faults, what broke, and the evidence collected. How a bench comes up for a
-//! scenario is its own business ([`Station`] picks the kind):
+//! console, what broke, and the evidence collected. How a bench comes up for a scenario is its
+//! own business ([`Station`] picks the kind):
 //!
 //! - [`virtual_bench`]: the virtual world for one scenario — virtual cards behind a private
 //!   pcscd, one APDU bridge per SIM slot, the simulated network and modem, the backend stub,
 //!   and the reference firmware as the device under test.
-//! - [`lab`]: real hardware — the DUT's console and the observer on serial ports, SIMtrace2-class
-//!   boards (or sockets with the same framing) for the SIM slots, the system's pcscd for the
-//!   readers of the card inventory, hooks for the DUT and the test network.
+//! - [`lab_driver`]: real hardware — the DUT's console and the observer on serial ports,
+//!   SIMtrace2-class boards (or sockets with the same framing) for the SIM slots, the system's
+//!   pcscd for the readers of the card inventory, hooks for the DUT and the test network.
 //! - [`evidence`]: what a bench saw, in terms every bench can give.
+//! - [`error`]: what broke, or did not come up — the part and its cause ([`BenchError`]), the
+//!   one error type across the seam; its messages are what users read.
 //! - [`plan`]: which scenarios a bench can run at all (the others are skipped, with the reason).
 //! - [`observer`]: the observer AT port, watched for URCs; [`serial`]: serial ports by path.
 //! - [`firmware_config`]: the firmware's provisioning for a scenario.
@@ -20,6 +22,7 @@
 
 pub mod doctor;
 pub mod dut_process;
+pub mod error;
 pub mod evidence;
 pub mod firmware_config;
 pub mod lab_driver;
@@ -32,10 +35,10 @@ pub mod warm_cards;
 
 use std::time::Duration;
 
-pub use virtual_bench::{BenchError, BenchPaths, VirtualBench, VirtualBenchOptions};
+pub use error::BenchError;
+pub use virtual_bench::{BenchPaths, VirtualBench, VirtualBenchOptions};
 
 use crate::bench::evidence::Evidence;
-use crate::bridge::CardFault;
 use crate::clock::{RigClock, TimeScale};
 use crate::model::ConsoleFormat;
 
@@ -49,13 +52,11 @@ pub trait Bench {
     /// How the DUT's console lines become events.
     fn console_format(&self) -> &ConsoleFormat;
     /// Sends one line to the DUT's console.
-    async fn console_send(&mut self, line: &str) -> Result<(), String>;
+    async fn console_send(&mut self, line: &str) -> Result<(), BenchError>;
     /// Reads what the console printed, waiting at most `within`: `Ok(empty)` when nothing came.
-    async fn console_read(&mut self, within: Duration) -> Result<Vec<u8>, String>;
-    /// A part that broke since bring-up, named with what it broke; `None` while all is well.
-    fn broken(&mut self) -> Option<String>;
-    /// Puts a card fault in force on a slot (`None` restores the card).
-    fn set_card_fault(&mut self, slot: u8, fault: Option<CardFault>) -> Result<(), String>;
+    async fn console_read(&mut self, within: Duration) -> Result<Vec<u8>, BenchError>;
+    /// A part that broke since bring-up, and how; `None` while all is well.
+    fn broken(&mut self) -> Option<BenchError>;
     /// Everything collected so far, with `started_at` left for the runner to fill in.
     fn evidence(&self) -> Evidence;
     /// On a bench that measures its network instead of shaping it (a lab with

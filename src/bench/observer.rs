@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::task::JoinHandle;
 
+use super::error::{BenchError, Port, PortCause};
 use crate::clock::RigClock;
 
 /// The URC reports the observer turns on. A modem that does not know one (`ERROR`) is still
@@ -31,24 +32,22 @@ pub struct Observer {
 impl Observer {
     /// Opens `port` (waiting up to `hotplug_wait` for it to appear), sets the reports up,
     /// times `pings` bare `AT` exchanges (none on a real modem, whose time is not scaled), and
-    /// starts recording. Errors name the port.
+    /// starts recording. Errors name the port (`observer port`).
     pub async fn watch(
         port: &Path,
         baud: u32,
         clock: RigClock,
         hotplug_wait: Duration,
         pings: usize,
-    ) -> Result<Observer, String> {
-        let name = port.display().to_string();
-        let stream = super::serial::open("observer port", port, baud, hotplug_wait).await?;
+    ) -> Result<Observer, BenchError> {
+        let error = |cause| BenchError::SerialPort { port: Port::Observer, path: port.to_owned(), cause };
+        let stream = super::serial::open(Port::Observer, port, baud, hotplug_wait).await?;
         let (rd, mut wr) = tokio::io::split(stream);
         let mut lines = BufReader::new(rd).lines();
         let mut round_trips = Vec::with_capacity(pings);
         for cmd in SETUP.iter().chain(std::iter::repeat_n(&"AT", pings)) {
             let sent = std::time::Instant::now();
-            wr.write_all(format!("{cmd}\r").as_bytes())
-                .await
-                .map_err(|e| format!("observer port {name}: {e}"))?;
+            wr.write_all(format!("{cmd}\r").as_bytes()).await.map_err(|e| error(PortCause::Io(e)))?;
             let answered = tokio::time::timeout(ANSWER_TIMEOUT, async {
                 while let Ok(Some(line)) = lines.next_line().await {
                     if matches!(line.trim(), "OK" | "ERROR") || line.starts_with("+CME ERROR") {
@@ -59,7 +58,7 @@ impl Observer {
             })
             .await;
             if !matches!(answered, Ok(true)) {
-                return Err(format!("observer port {name}: no answer to {cmd} within {ANSWER_TIMEOUT:?}"));
+                return Err(error(PortCause::NoAnswer { command: cmd, within: ANSWER_TIMEOUT }));
             }
             if *cmd == "AT" {
                 round_trips.push(sent.elapsed());

@@ -6,26 +6,27 @@ use std::time::Duration;
 
 use tokio_serial::{SerialPortBuilderExt, SerialStream};
 
+use super::error::{BenchError, Port, PortCause};
+
 const POLL: Duration = Duration::from_millis(100);
 
-/// Opens `path` at `baud`, waiting up to `hotplug_wait` for it to appear.
+/// Opens `path` at `baud`, waiting up to `hotplug_wait` for it to appear; errors name it as
+/// `port`.
 pub async fn open(
-    what: &str,
+    port: Port,
     path: &Path,
     baud: u32,
     hotplug_wait: Duration,
-) -> Result<SerialStream, String> {
+) -> Result<SerialStream, BenchError> {
+    let error = |cause| BenchError::SerialPort { port, path: path.to_owned(), cause };
     let until = tokio::time::Instant::now() + hotplug_wait;
     while !path.exists() {
         if tokio::time::Instant::now() >= until {
-            return Err(format!(
-                "{what} {}: not there after waiting {hotplug_wait:?} (unplugged? `ls -l /dev/serial/by-id/` lists the ports)",
-                path.display()
-            ));
+            return Err(error(PortCause::NotThere { waited: hotplug_wait }));
         }
         tokio::time::sleep(POLL).await;
     }
     tokio_serial::new(path.to_string_lossy(), baud)
         .open_native_async()
-        .map_err(|e| format!("{what} {}: cannot open: {e}", path.display()))
+        .map_err(|e| error(PortCause::CannotOpen(e)))
 }

@@ -6,52 +6,28 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::dut_process::DutProcess;
+use super::error::{BenchError, ChannelRef, PortCause, ReaderRef};
 use super::firmware_config::{Wiring, firmware_config};
 use super::observer::Observer;
 use super::warm_cards::{self, WarmCards};
 use super::{Bench, Sabotage};
 use crate::backend::Backend;
 use crate::bench::evidence::{Evidence, NetworkStep, ReportImsi, RigTime, StepKind};
-use crate::bridge::{BridgeError, CardFault, FaultControl, InPlaceCard, RunningBridge, SlotBridge, Trace};
+use crate::bridge::{CardFault, FaultControl, InPlaceCard, RunningBridge, SlotBridge, Trace};
 use crate::clock::{RigClock, TimeScale};
-use crate::hw::pcsc::{CallWatch, PcscError, Readers, read_identity};
-use crate::hw::simtrace::{SocketTransport, TransportError};
+use crate::hw::pcsc::{CallWatch, Readers, read_identity};
+use crate::hw::simtrace::SocketTransport;
 use crate::method::attempt::CARD_WWT_MS;
 use crate::model::{Catalog, ConsoleFormat, DutProgram, Rig, Scenario};
 use crate::sim::modem::{Modem, ModemConfig};
 use crate::sim::network::{Network, TruthKind};
-use crate::sim::pcscd::{PcscdError, PrivatePcscd};
+use crate::sim::pcscd::PrivatePcscd;
 use crate::sim::pty::Pty;
 
 /// The backend's address as the firmware is told it; the simulated network routes it to the
 /// stub (nothing listens anywhere).
 pub const BACKEND_HOST: &str = "backend.seedrig.test";
 pub const BACKEND_PORT: u16 = 7000;
-
-/// Which part of the bench failed to come up or broke.
-#[derive(Debug, thiserror::Error)]
-pub enum BenchError {
-    #[error("virtual card for seed {seed}: {reason}")]
-    Card { seed: String, reason: String },
-    #[error(transparent)]
-    Pcscd(#[from] PcscdError),
-    #[error("reader for slot {slot}: {source}")]
-    Reader { slot: u8, source: PcscError },
-    #[error("reader for slot {slot} holds {found}, but the scenario puts {expected} there")]
-    WrongCard { slot: u8, expected: String, found: String },
-    #[error("simulated network: {0}")]
-    Network(String),
-    #[error("simulated modem: {0}")]
-    Modem(String),
-    #[error("SIM slot {slot}: {source}")]
-    Slot { slot: u8, source: TransportError },
-    #[error("bridge: {0}")]
-    Bridge(#[from] BridgeError),
-    #[error("firmware: {0}")]
-    Firmware(String),
-    #[error("bench folder: {0}")]
-    Io(#[from] std::io::Error),
-}
 
 pub struct VirtualBenchOptions {
     /// Start the reference firmware (else only print where to point one).
@@ -180,15 +156,15 @@ impl VirtualBench {
     ) -> Result<VirtualBench, BenchError> {
         let clock = RigClock::start();
         let scale = TimeScale::new(rig.time_scale);
-        let dir = crate::children::private_temp_dir("bench")?;
+        let dir = crate::children::private_temp_dir("bench").map_err(BenchError::BenchFolder)?;
         let warm = warm.filter(|_| warm_cards::can_keep_warm(catalog));
         let pcscd = match &warm {
             Some(cards) => cards.take(catalog, scenario).await?,
             None => warm_cards::start(warm_cards::scenario_seeds(catalog, scenario)?).await?,
         };
         let backend = Backend::new(clock);
-        let network = Network::new(catalog, scenario, scale, clock, backend.clone())
-            .map_err(|e| BenchError::Network(e.to_string()))?;
+        let network =
+            Network::new(catalog, scenario, scale, clock, backend.clone()).map_err(BenchError::Network)?;
         let slot_count =
             scenario.placements().map(|p| p.slot).max().unwrap_or(0).max(rig.slots.saturating_sub(1)) + 1;
         let config = ModemConfig {
@@ -198,8 +174,7 @@ impl VirtualBench {
             clock,
             wwt: scale.ms(CARD_WWT_MS),
         };
-        let modem =
-            Modem::start(config, network.clone()).await.map_err(|e| BenchError::Modem(e.to_string()))?;
+        let modem = Modem::start(config, network.clone()).await.map_err(BenchError::Modem)?;
         let trace = Trace::default();
         let mut slots = Vec::new();
         let mut slot_paths = Vec::new();
@@ -211,12 +186,12 @@ impl VirtualBench {
             }
             let card = InPlaceCard::connect(&reader)
                 .await
-                .map_err(|source| BenchError::Reader { slot: p.slot, source })?;
+                .map_err(|cause| BenchError::Reader { reader: ReaderRef::Slot(p.slot), cause })?;
             let card_calls = card.call_watch();
             let socket = modem.slot_socket(p.slot);
-            let channel = SocketTransport::connect(&socket)
-                .await
-                .map_err(|source| BenchError::Slot { slot: p.slot, source })?;
+            let channel = SocketTransport::connect(&socket).await.map_err(|cause| {
+                BenchError::CardChannel { slot: p.slot, channel: ChannelRef::Modem, cause }
+            })?;
             let (bridge, faults) = SlotBridge::new(p.slot, channel, card, trace.clone(), clock);
             let bridge = bridge.with_null_interval(scale.ms(CARD_WWT_MS) / 4);
             for fault in p.faults.iter().filter_map(|f| CardFault::from_kind(&f.kind, scale.factor())) {
@@ -243,7 +218,9 @@ impl VirtualBench {
         if !bouncing {
             settle_active_slot(&trace).await;
         }
-        let console = std::sync::Arc::new(Pty::open()?);
+        let console = std::sync::Arc::new(
+            Pty::open().map_err(|e| BenchError::DutConsole { port: None, cause: PortCause::Io(e) })?,
+        );
         let config_path = dir.path().join("firmware.toml");
         let wiring = Wiring {
             at_port: Some(modem.firmware_port()),
@@ -251,7 +228,8 @@ impl VirtualBench {
             backend_host: BACKEND_HOST,
             backend_port: BACKEND_PORT,
         };
-        std::fs::write(&config_path, firmware_config(catalog, scenario, scale, &wiring))?;
+        std::fs::write(&config_path, firmware_config(catalog, scenario, scale, &wiring))
+            .map_err(BenchError::BenchFolder)?;
         let paths = BenchPaths {
             firmware_at_port: modem.firmware_port().to_owned(),
             observer_at_port: modem.observer_port().to_owned(),
@@ -264,7 +242,7 @@ impl VirtualBench {
             true => Some(
                 Observer::watch(modem.observer_port(), 115_200, clock, Duration::ZERO, CALIBRATION_PINGS)
                     .await
-                    .map_err(BenchError::Modem)?,
+                    .map_err(|e| BenchError::ModemObserver(Box::new(e)))?,
             ),
             false => None,
         };
@@ -274,7 +252,8 @@ impl VirtualBench {
         };
         let firmware = match &options.firmware {
             Some(launch) => Some(
-                DutProcess::spawn(&launch.argv(&config_path), dir.path()).map_err(BenchError::Firmware)?,
+                DutProcess::spawn(&launch.argv(&config_path), dir.path())
+                    .map_err(BenchError::FirmwareNotStarted)?,
             ),
             None => None,
         };
@@ -303,26 +282,17 @@ impl VirtualBench {
         &self.paths
     }
 
-    /// The fault control of a slot's bridge.
-    pub fn slot_faults(&self, slot: u8) -> Option<&FaultControl> {
-        self.slots.iter().find(|s| s.slot == slot).map(|s| &s.faults)
-    }
-
     /// A part that broke while running: a bridge that ended, or the firmware process.
-    pub fn broken(&mut self) -> Option<String> {
+    pub fn broken(&mut self) -> Option<BenchError> {
         let broken = self.find_broken();
         self.tainted |= broken.is_some();
         broken
     }
 
-    fn find_broken(&mut self) -> Option<String> {
+    fn find_broken(&mut self) -> Option<BenchError> {
         if let Some(pcscd) = self.pcscd.as_ref().filter(|p| !p.alive()) {
-            let slots: Vec<String> = self.slots.iter().map(|s| s.slot.to_string()).collect();
-            return Some(format!(
-                "pcscd (pid {}) died: the cards of slot(s) {} are gone with it",
-                pcscd.pid(),
-                slots.join(", ")
-            ));
+            let slots = self.slots.iter().map(|s| s.slot).collect();
+            return Some(BenchError::PcscdDied { pid: pcscd.pid(), slots });
         }
         let pid = self.pcscd.as_ref().map_or(0, PrivatePcscd::pid);
         // The modem gives a card its work waiting time; a PC/SC call longer than that made a
@@ -330,37 +300,26 @@ impl VirtualBench {
         let bound = self.scale.ms(CARD_WWT_MS).min(CARD_CALL_BOUND);
         for s in &self.slots {
             if let Some(waited) = s.card_calls.pending_for().filter(|w| *w > bound) {
-                return Some(format!(
-                    "pcscd (pid {pid}) has not answered a PC/SC call for slot {} (reader \"{}\") for {} ms \
-                     (bound {} ms): the bench's card stack hung, not the card",
-                    s.slot,
-                    s.reader,
-                    waited.as_millis(),
-                    bound.as_millis()
-                ));
+                let reader = s.reader.clone();
+                return Some(BenchError::PcscdHung { pid: Some(pid), slot: s.slot, reader, waited, bound });
             }
-            let longest = s.card_calls.longest();
-            if longest > bound {
-                return Some(format!(
-                    "a PC/SC call for slot {} (reader \"{}\") took {} ms, longer than the card's work waiting time \
-                     ({} ms real): the modem saw a silent card because pcscd (pid {pid}) answered late — the \
-                     machine is overloaded or pcscd stalled",
-                    s.slot,
-                    s.reader,
-                    longest.as_millis(),
-                    bound.as_millis()
-                ));
+            let took = s.card_calls.longest();
+            if took > bound {
+                return Some(BenchError::PcscdLate {
+                    pid,
+                    slot: s.slot,
+                    reader: s.reader.clone(),
+                    took,
+                    bound,
+                });
             }
         }
         for s in &self.slots {
-            if let Some(why) = s.bridge.stopped() {
-                return Some(format!(
-                    "the bridge of slot {} (reader \"{}\") stopped: {why}",
-                    s.slot, s.reader
-                ));
+            if let Some(cause) = s.bridge.stopped() {
+                return Some(BenchError::BridgeStopped { slot: s.slot, reader: s.reader.clone(), cause });
             }
         }
-        self.firmware.as_mut().and_then(DutProcess::exited).map(|why| format!("the firmware {why}"))
+        self.firmware.as_mut().and_then(DutProcess::exited).map(BenchError::FirmwareExited)
     }
 
     /// Sends one line to the firmware's console.
@@ -466,8 +425,8 @@ async fn check_card(reader: &str, slot: u8, seed: &crate::model::Seed) -> Result
         readers.connect(&name).and_then(|card| read_identity(&card))
     })
     .await
-    .map_err(|e| BenchError::Firmware(e.to_string()))?
-    .map_err(|source| BenchError::Reader { slot, source })?;
+    .map_err(|cause| BenchError::Panicked { part: format!("the card check of slot {slot}"), cause })?
+    .map_err(|cause| BenchError::Reader { reader: ReaderRef::Slot(slot), cause })?;
     if identity.iccid != seed.iccid.as_str() || identity.imsi != seed.imsi.as_str() {
         return Err(BenchError::WrongCard {
             slot,
@@ -539,31 +498,23 @@ impl Bench for VirtualBench {
         self.firmware.as_ref().map(|f| format!("`{}`{}", f.shown(), f.output_tail()))
     }
 
-    async fn console_send(&mut self, line: &str) -> Result<(), String> {
-        self.console_command(line).await.map_err(|e| e.to_string())
+    async fn console_send(&mut self, line: &str) -> Result<(), BenchError> {
+        self.console_command(line)
+            .await
+            .map_err(|e| BenchError::DutConsole { port: None, cause: PortCause::Io(e) })
     }
 
-    async fn console_read(&mut self, within: Duration) -> Result<Vec<u8>, String> {
+    async fn console_read(&mut self, within: Duration) -> Result<Vec<u8>, BenchError> {
         let mut buf = [0u8; 4096];
         match tokio::time::timeout(within, self.console.read(&mut buf)).await {
             Ok(Ok(n)) => Ok(buf[..n].to_vec()),
-            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Err(e)) => Err(BenchError::DutConsole { port: None, cause: PortCause::Io(e) }),
             Err(_) => Ok(Vec::new()),
         }
     }
 
-    fn broken(&mut self) -> Option<String> {
+    fn broken(&mut self) -> Option<BenchError> {
         VirtualBench::broken(self)
-    }
-
-    fn set_card_fault(&mut self, slot: u8, fault: Option<CardFault>) -> Result<(), String> {
-        let control =
-            self.slot_faults(slot).ok_or_else(|| format!("slot {slot} has no card on this bench"))?;
-        match fault {
-            Some(f) => control.apply(f),
-            None => control.insert(),
-        }
-        Ok(())
     }
 
     fn evidence(&self) -> Evidence {

@@ -10,7 +10,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::virtual_bench::BenchError;
+use super::error::BenchError;
 use crate::model::{Catalog, Scenario};
 use crate::sim::pcscd::{LabelledCard, PrivatePcscd};
 use crate::sim::usim::VirtualUsim;
@@ -75,7 +75,8 @@ impl WarmCards {
 /// A pcscd serving `cards`, started off the runtime (it waits for its readers).
 pub async fn start(cards: Vec<LabelledCard>) -> Result<PrivatePcscd, BenchError> {
     let started = tokio::task::spawn_blocking(move || PrivatePcscd::start(cards)).await;
-    started.map_err(|e| BenchError::Firmware(e.to_string()))?.map_err(BenchError::from)
+    let started = started.map_err(|cause| BenchError::Panicked { part: "pcscd start-up".into(), cause })?;
+    started.map_err(BenchError::Pcscd)
 }
 
 /// The scenario's cards, each labelled with its seed id.
@@ -93,9 +94,9 @@ fn fresh_card(catalog: &Catalog, seed: &str) -> Result<LabelledCard, BenchError>
     let file = catalog
         .seeds
         .get(seed)
-        .ok_or_else(|| BenchError::Card { seed: seed.to_owned(), reason: "no such seed".into() })?;
+        .ok_or_else(|| BenchError::VirtualCard { seed: seed.to_owned(), cause: "no such seed".into() })?;
     let card = VirtualUsim::from_catalog(catalog, file)
-        .map_err(|e| BenchError::Card { seed: seed.to_owned(), reason: e.to_string() })?;
+        .map_err(|e| BenchError::VirtualCard { seed: seed.to_owned(), cause: e.to_string() })?;
     Ok((seed.to_owned(), Box::new(card)))
 }
 
@@ -104,9 +105,9 @@ fn fresh_card(catalog: &Catalog, seed: &str) -> Result<LabelledCard, BenchError>
 fn reseat(pcscd: &PrivatePcscd, catalog: &Catalog, scenario: &Scenario) -> Result<(), BenchError> {
     for p in scenario.placements() {
         let (_, card) = fresh_card(catalog, &p.seed)?;
-        let reader = pcscd.reader(&p.seed).ok_or_else(|| BenchError::Card {
+        let reader = pcscd.reader(&p.seed).ok_or_else(|| BenchError::VirtualCard {
             seed: p.seed.clone(),
-            reason: "the warm pcscd serves no card for it (the fixtures changed under the run)".into(),
+            cause: "the warm pcscd serves no card for it (the fixtures changed under the run)".into(),
         })?;
         reader.slot.replace(card);
     }

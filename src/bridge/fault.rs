@@ -50,17 +50,13 @@ impl CardFault {
         })
     }
 
+    /// Its name in fixtures: that of the kind [`CardFault::from_kind`] makes it from.
     pub fn name(&self) -> &'static str {
-        match self {
-            CardFault::Pulled => "pulled",
-            CardFault::Mute => "mute",
-            CardFault::CorruptAuth => "corrupt_auth",
-            CardFault::CorruptImsi => "corrupt_imsi",
-            CardFault::BadAtr => "bad_atr",
-            CardFault::PinLocked => "pin_locked",
-            CardFault::Slow { .. } => "slow",
-            CardFault::Flaky { .. } => "flaky",
-        }
+        let same = |fault: CardFault| std::mem::discriminant(&fault) == std::mem::discriminant(self);
+        FaultKind::all()
+            .find(|kind| CardFault::from_kind(kind, 1.0).is_some_and(same))
+            .map(|kind| kind.name())
+            .expect("every card fault is made from a kind")
     }
 }
 

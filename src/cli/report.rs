@@ -158,8 +158,8 @@ impl Sink for Reporter {
 
 /// Columns of the terminal on stderr (80 when it does not say).
 fn terminal_width() -> usize {
-    // SAFETY: TIOCGWINSZ only fills the winsize it is given.
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    if ok && size.ws_col > 0 { usize::from(size.ws_col) } else { 80 }
+    match rustix::termios::tcgetwinsize(std::io::stderr()) {
+        Ok(size) if size.ws_col > 0 => usize::from(size.ws_col),
+        _ => 80,
+    }
 }

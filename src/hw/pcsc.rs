@@ -326,12 +326,9 @@ pub fn decode_imsi(bytes: &[u8]) -> Option<String> {
     (!digits.is_empty()).then_some(digits)
 }
 
+/// The decimal digits of swapped BCD, up to the first F.
 fn swapped_digits(bytes: &[u8]) -> impl Iterator<Item = char> + '_ {
-    bytes
-        .iter()
-        .flat_map(|b| [b & 0x0F, b >> 4])
-        .take_while(|n| *n != 0x0F)
-        .filter_map(|n| char::from_digit(u32::from(n), 10))
+    crate::encoding::bcd::nibbles(bytes).filter_map(|n| char::from_digit(u32::from(n), 10))
 }
 
 /// One card connection on its own thread, for async callers: PC/SC calls block, and must not

@@ -4,7 +4,12 @@
 //! injects it on the SIM line) or a network fault (the simulated or RF-controlled network
 //! injects it). Everything that acts on faults matches exhaustively on [`CardFaultKind`] or
 //! [`NetworkFaultKind`], so a new kind is a compile error wherever it has to be handled, never
-//! a silent no-op. Names come from one table ([`FaultKind::NAMES`], [`FaultKind::from_name`]).
+//! a silent no-op. Names come from one table, `KINDS` ([`FaultKind::NAMES`],
+//! [`FaultKind::from_name`], [`FaultKind::name`], `Display`, the bridge's card faults).
+//!
+//! A new kind: its variant here and in [`CardFaultKind`] or [`NetworkFaultKind`], its row in
+//! `KINDS`, its arm in [`FaultKind::target`]; the compiler then names every place that has to
+//! act on it.
 
 use std::fmt;
 
@@ -67,36 +72,35 @@ pub struct Fault {
     pub kind: FaultKind,
 }
 
-const KIND_COUNT: usize = 15;
-
-/// Every kind once, in the order fixtures document them, with its parameters at their
-/// defaults (zero where there is none). The table [`FaultKind::NAMES`] and
-/// [`FaultKind::from_name`] are built from.
-const KINDS: [FaultKind; KIND_COUNT] = [
-    FaultKind::Pulled,
-    FaultKind::Mute,
-    FaultKind::CorruptAuth,
-    FaultKind::CorruptImsi,
-    FaultKind::BadAtr,
-    FaultKind::PinLocked,
-    FaultKind::Slow { delay_ms: 0, beyond_wwt: false },
-    FaultKind::Flaky { up_ms: 0, down_ms: 0 },
-    FaultKind::NoCoverage,
-    FaultKind::Reject { cause: 0 },
-    FaultKind::Silent,
-    FaultKind::SlowAttach { delay_ms: 0 },
-    FaultKind::DialFail { cause: FaultKind::DEFAULT_DIAL_CAUSE },
-    FaultKind::DataFail,
-    FaultKind::Expired,
+/// Every kind once, in the order fixtures document them: its name in fixtures and the kind with
+/// its parameters at their defaults (zero where there is none). The one table of names:
+/// [`FaultKind::NAMES`], [`FaultKind::from_name`], [`FaultKind::name`], `Display` and the
+/// bridge's card faults' names all read it.
+const KINDS: &[(&str, FaultKind)] = &[
+    ("pulled", FaultKind::Pulled),
+    ("mute", FaultKind::Mute),
+    ("corrupt_auth", FaultKind::CorruptAuth),
+    ("corrupt_imsi", FaultKind::CorruptImsi),
+    ("bad_atr", FaultKind::BadAtr),
+    ("pin_locked", FaultKind::PinLocked),
+    ("slow", FaultKind::Slow { delay_ms: 0, beyond_wwt: false }),
+    ("flaky", FaultKind::Flaky { up_ms: 0, down_ms: 0 }),
+    ("no_coverage", FaultKind::NoCoverage),
+    ("reject", FaultKind::Reject { cause: 0 }),
+    ("silent", FaultKind::Silent),
+    ("slow_attach", FaultKind::SlowAttach { delay_ms: 0 }),
+    ("dial_fail", FaultKind::DialFail { cause: FaultKind::DEFAULT_DIAL_CAUSE }),
+    ("data_fail", FaultKind::DataFail),
+    ("expired", FaultKind::Expired),
 ];
 
 impl FaultKind {
     /// Every kind's name as written in fixtures.
     pub const NAMES: &'static [&'static str] = &{
-        let mut names = [""; KIND_COUNT];
+        let mut names = [""; KINDS.len()];
         let mut i = 0;
-        while i < KIND_COUNT {
-            names[i] = KINDS[i].name();
+        while i < KINDS.len() {
+            names[i] = KINDS[i].0;
             i += 1;
         }
         names
@@ -113,27 +117,18 @@ impl FaultKind {
     /// is none: the fixture reader fills them in); `None` for a name that is not in
     /// [`FaultKind::NAMES`].
     pub fn from_name(name: &str) -> Option<FaultKind> {
-        KINDS.iter().copied().find(|k| k.name() == name)
+        KINDS.iter().find(|(n, _)| *n == name).map(|(_, kind)| *kind)
     }
 
-    pub const fn name(&self) -> &'static str {
-        match self {
-            FaultKind::Pulled => "pulled",
-            FaultKind::Mute => "mute",
-            FaultKind::CorruptAuth => "corrupt_auth",
-            FaultKind::CorruptImsi => "corrupt_imsi",
-            FaultKind::BadAtr => "bad_atr",
-            FaultKind::PinLocked => "pin_locked",
-            FaultKind::Slow { .. } => "slow",
-            FaultKind::Flaky { .. } => "flaky",
-            FaultKind::NoCoverage => "no_coverage",
-            FaultKind::Reject { .. } => "reject",
-            FaultKind::Silent => "silent",
-            FaultKind::SlowAttach { .. } => "slow_attach",
-            FaultKind::DialFail { .. } => "dial_fail",
-            FaultKind::DataFail => "data_fail",
-            FaultKind::Expired => "expired",
-        }
+    /// Every kind once, its parameters at their defaults, in the order of [`FaultKind::NAMES`].
+    pub fn all() -> impl Iterator<Item = FaultKind> {
+        KINDS.iter().map(|(_, kind)| *kind)
+    }
+
+    /// Its name in fixtures.
+    pub fn name(&self) -> &'static str {
+        let same = |kind: &FaultKind| std::mem::discriminant(kind) == std::mem::discriminant(self);
+        KINDS.iter().find(|(_, kind)| same(kind)).map(|(name, _)| *name).expect("every kind is in KINDS")
     }
 
     /// Where the fault acts. The only place a kind is classified.
@@ -182,56 +177,18 @@ impl FaultKind {
     }
 }
 
-impl From<CardFaultKind> for FaultKind {
-    fn from(kind: CardFaultKind) -> FaultKind {
-        match kind {
-            CardFaultKind::Pulled => FaultKind::Pulled,
-            CardFaultKind::Mute => FaultKind::Mute,
-            CardFaultKind::CorruptAuth => FaultKind::CorruptAuth,
-            CardFaultKind::CorruptImsi => FaultKind::CorruptImsi,
-            CardFaultKind::BadAtr => FaultKind::BadAtr,
-            CardFaultKind::PinLocked => FaultKind::PinLocked,
-            CardFaultKind::Slow { delay_ms, beyond_wwt } => FaultKind::Slow { delay_ms, beyond_wwt },
-            CardFaultKind::Flaky { up_ms, down_ms } => FaultKind::Flaky { up_ms, down_ms },
-        }
-    }
-}
-
-impl From<NetworkFaultKind> for FaultKind {
-    fn from(kind: NetworkFaultKind) -> FaultKind {
-        match kind {
-            NetworkFaultKind::NoCoverage => FaultKind::NoCoverage,
-            NetworkFaultKind::Reject { cause } => FaultKind::Reject { cause },
-            NetworkFaultKind::Silent => FaultKind::Silent,
-            NetworkFaultKind::SlowAttach { delay_ms } => FaultKind::SlowAttach { delay_ms },
-            NetworkFaultKind::DialFail { cause } => FaultKind::DialFail { cause },
-            NetworkFaultKind::DataFail => FaultKind::DataFail,
-            NetworkFaultKind::Expired => FaultKind::Expired,
-        }
-    }
-}
-
-impl From<FaultTarget> for FaultKind {
-    fn from(target: FaultTarget) -> FaultKind {
-        match target {
-            FaultTarget::Card(c) => c.into(),
-            FaultTarget::Network(n) => n.into(),
-        }
-    }
-}
-
 impl fmt::Display for FaultKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name();
         match self {
             FaultKind::Slow { delay_ms, beyond_wwt } => {
                 let wwt = if *beyond_wwt { ", beyond WWT" } else { "" };
-                write!(f, "slow({delay_ms} ms{wwt})")
+                write!(f, "{name}({delay_ms} ms{wwt})")
             }
-            FaultKind::Flaky { up_ms, down_ms } => write!(f, "flaky({up_ms}/{down_ms} ms)"),
-            FaultKind::Reject { cause } => write!(f, "reject({cause})"),
-            FaultKind::SlowAttach { delay_ms } => write!(f, "slow_attach({delay_ms} ms)"),
-            FaultKind::DialFail { cause } => write!(f, "dial_fail({cause})"),
-            other => f.write_str(other.name()),
+            FaultKind::Flaky { up_ms, down_ms } => write!(f, "{name}({up_ms}/{down_ms} ms)"),
+            FaultKind::Reject { cause } | FaultKind::DialFail { cause } => write!(f, "{name}({cause})"),
+            FaultKind::SlowAttach { delay_ms } => write!(f, "{name}({delay_ms} ms)"),
+            _ => f.write_str(name),
         }
     }
 }
@@ -248,13 +205,16 @@ mod tests {
 
     #[test]
     fn every_name_parses_and_round_trips() {
-        assert_eq!(FaultKind::NAMES.len(), KIND_COUNT);
         for (i, &name) in FaultKind::NAMES.iter().enumerate() {
             let kind = FaultKind::from_name(name).unwrap_or_else(|| panic!("{name} does not parse"));
             assert_eq!(kind.name(), name);
-            assert_eq!(kind, KINDS[i]);
+            assert_eq!(kind, KINDS[i].1);
             assert!(!FaultKind::NAMES[..i].contains(&name), "{name} twice");
         }
+        assert_eq!(
+            FaultKind::all().collect::<Vec<_>>(),
+            KINDS.iter().map(|(_, kind)| *kind).collect::<Vec<_>>()
+        );
         assert_eq!(FaultKind::from_name("expire"), None);
         assert_eq!(FaultKind::from_name(""), None);
     }
@@ -284,32 +244,44 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_has_one_target_and_comes_back_from_it() {
-        let with_params = [
-            FaultKind::Slow { delay_ms: 1500, beyond_wwt: true },
-            FaultKind::Flaky { up_ms: 200, down_ms: 300 },
-            FaultKind::Reject { cause: 15 },
-            FaultKind::SlowAttach { delay_ms: 40 },
-            FaultKind::DialFail { cause: 27 },
-        ];
-        for kind in KINDS.iter().chain(&with_params) {
-            let target = kind.target();
-            assert_eq!(FaultKind::from(target), *kind);
+    fn parameters_are_shown_after_the_name() {
+        let shown = |kind: FaultKind| kind.to_string();
+        assert_eq!(shown(FaultKind::Mute), "mute");
+        assert_eq!(shown(FaultKind::Slow { delay_ms: 1500, beyond_wwt: true }), "slow(1500 ms, beyond WWT)");
+        assert_eq!(shown(FaultKind::Slow { delay_ms: 900, beyond_wwt: false }), "slow(900 ms)");
+        assert_eq!(shown(FaultKind::Flaky { up_ms: 200, down_ms: 300 }), "flaky(200/300 ms)");
+        assert_eq!(shown(FaultKind::Reject { cause: 15 }), "reject(15)");
+        assert_eq!(shown(FaultKind::SlowAttach { delay_ms: 40 }), "slow_attach(40 ms)");
+        assert_eq!(shown(FaultKind::DialFail { cause: 27 }), "dial_fail(27)");
+    }
+
+    #[test]
+    fn every_kind_has_one_target_with_its_parameters() {
+        for kind in FaultKind::all() {
             assert_eq!(kind.is_card_fault(), kind.card().is_some());
             assert_eq!(kind.is_card_fault(), kind.network().is_none());
         }
-        let card: Vec<&str> = KINDS.iter().filter(|k| k.is_card_fault()).map(|k| k.name()).collect();
+        let card: Vec<&str> = FaultKind::all().filter(|k| k.is_card_fault()).map(|k| k.name()).collect();
         assert_eq!(
             card,
             ["pulled", "mute", "corrupt_auth", "corrupt_imsi", "bad_atr", "pin_locked", "slow", "flaky"]
         );
-        assert_eq!(
-            FaultKind::Slow { delay_ms: 7, beyond_wwt: true }.target(),
-            FaultTarget::Card(CardFaultKind::Slow { delay_ms: 7, beyond_wwt: true })
-        );
-        assert_eq!(
-            FaultKind::Reject { cause: 15 }.target(),
-            FaultTarget::Network(NetworkFaultKind::Reject { cause: 15 })
-        );
+        use CardFaultKind as C;
+        use NetworkFaultKind as N;
+        for (kind, target) in [
+            (
+                FaultKind::Slow { delay_ms: 7, beyond_wwt: true },
+                FaultTarget::Card(C::Slow { delay_ms: 7, beyond_wwt: true }),
+            ),
+            (
+                FaultKind::Flaky { up_ms: 200, down_ms: 300 },
+                FaultTarget::Card(C::Flaky { up_ms: 200, down_ms: 300 }),
+            ),
+            (FaultKind::Reject { cause: 15 }, FaultTarget::Network(N::Reject { cause: 15 })),
+            (FaultKind::SlowAttach { delay_ms: 40 }, FaultTarget::Network(N::SlowAttach { delay_ms: 40 })),
+            (FaultKind::DialFail { cause: 27 }, FaultTarget::Network(N::DialFail { cause: 27 })),
+        ] {
+            assert_eq!(kind.target(), target, "{kind}");
+        }
     }
 }

@@ -1,10 +1,12 @@
-//! The validated domain model: what fixtures and rig files mean once checked.
+//! The validated domain model: what fixtures and rig files mean once checked; and how every
+//! output masks secrets ([`masking`]).
 //!
-//! Nothing here knows about TOML; `fixture` builds these types, `method` and the rest of the
-//! rig consume them.
+//! Nothing here parses TOML (masking finds `key = value` in any text, parsed or not); `fixture`
+//! builds these types, `method` and the rest of the rig consume them.
 
 mod fault;
 mod ident;
+pub mod masking;
 mod rig;
 pub mod secret;
 

@@ -85,7 +85,7 @@ pub fn sha256_of(path: &Path) -> Result<String, String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::encoding::hex::encode_lower(&hasher.finalize()))
 }
 
 /// The git revision of the checkout holding `dir`, `-dirty` when files under `dir` changed.

@@ -15,12 +15,10 @@
 //! Secrets are masked as in every other output ([`mask_line`]).
 
 use std::fmt::Write as _;
-use std::sync::OnceLock;
 
-use regex::Regex;
-
-use super::received::{Line, Received, utc};
+use crate::model::masking::mask_line;
 use crate::run::ScenarioResult;
+use crate::run::received::{Line, Received, utc};
 
 /// `<scenario>.console.log`.
 pub fn console_file(scenario: &str) -> String {
@@ -83,89 +81,12 @@ fn seconds(us: i64) -> String {
     format!("{:>12} s", format!("{sign}{}.{:06}", abs / 1_000_000, abs % 1_000_000))
 }
 
-/// A line as it may be shown anywhere: secrets masked as everywhere else — the values of the
-/// secret keys written `key = value` (as [`crate::fixture::diag::mask_secrets`] finds them) or
-/// `"key": value` / `key: value` (JSON, log lines), every run of 32 or more hex digits, and the
-/// PINs and passwords of the AT commands that carry them (`AT+CPIN`, `AT+CPIN2`, `AT+CLCK`,
-/// `AT+CPWD`: every digit after the `=`). Each masked character becomes `*`.
-pub fn mask_line(line: &str) -> String {
-    static KEYED: OnceLock<Regex> = OnceLock::new();
-    static AT_PIN: OnceLock<Regex> = OnceLock::new();
-    let masked = crate::fixture::diag::mask_secrets(line);
-    let keyed = KEYED.get_or_init(|| {
-        let keys = crate::fixture::diag::SECRET_KEYS.join("|");
-        Regex::new(&format!(
-            r#"(?:^|[^A-Za-z0-9_.])["']?(?i-u:{keys})["']?\s*:\s*("[^"]*"|'[^']*'|[^\s,;}}\]]+)"#
-        ))
-        .expect("the secret-key pattern compiles")
-    });
-    let at_pin = AT_PIN.get_or_init(|| {
-        Regex::new(r"(?i-u:AT\+(?:CPIN2?|CLCK|CPWD))=(.*)").expect("the AT pattern compiles")
-    });
-    let mut bytes = masked.into_bytes();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    for caps in keyed.captures_iter(&text) {
-        if let Some(m) = caps.get(1) {
-            let value = m.as_str();
-            let quoted = value.starts_with(['"', '\'']);
-            let (from, to) = if quoted { (m.start() + 1, m.end() - 1) } else { (m.start(), m.end()) };
-            if !(quoted && (value[1..].starts_with("env:") || value[1..].starts_with("file:"))) {
-                star(&mut bytes, from, to, |_| true);
-            }
-        }
-    }
-    for caps in at_pin.captures_iter(&text) {
-        if let Some(m) = caps.get(1) {
-            star(&mut bytes, m.start(), m.end(), |b| b.is_ascii_digit());
-        }
-    }
-    // Only ASCII bytes were replaced, by ASCII, in whole characters.
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// Every byte in `from..to` that `which` picks, and that is ASCII, becomes `*`.
-fn star(bytes: &mut [u8], from: usize, to: usize, which: impl Fn(u8) -> bool) {
-    for b in &mut bytes[from..to.max(from)] {
-        if b.is_ascii() && which(*b) {
-            *b = b'*';
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::report::received::Received;
     use crate::run::Verdict;
-
-    #[test]
-    fn masks_secrets_in_every_form_a_line_may_carry_them() {
-        assert_eq!(
-            mask_line(r#"{"event":"cfg","pin":"1234","slot":2}"#),
-            r#"{"event":"cfg","pin":"****","slot":2}"#
-        );
-        assert_eq!(mask_line("provisioned: OPc: 0x00112233 K=abcd"), "provisioned: OPc: ********** K=****");
-        assert_eq!(mask_line("pin = 1234"), "pin = ****");
-        assert_eq!(mask_line(r#"> AT+CPIN="1234""#), r#"> AT+CPIN="****""#);
-        assert_eq!(mask_line(r#"AT+CLCK="SC",0,"0000""#), r#"AT+CLCK="SC",*,"****""#);
-        assert_eq!(
-            mask_line("key 000102030405060708090A0B0C0D0E0F in the log"),
-            "key ******************************** in the log"
-        );
-        // Nothing else is touched: registration URCs, ICCIDs, IMSIs, words that merely contain
-        // a secret key's name.
-        for plain in [
-            "+CEREG: 1,\"1A2B\",\"01A2B3C4\",7",
-            "+CPIN: READY",
-            r#"{"event":"attempt","iccid":"8949030999000000213","slot":0,"role":"master"}"#,
-            "opening port /dev/ttyUSB2; stopping: done",
-            r#"{"event":"judged","reason":"registration rejected, EMM cause 15"}"#,
-        ] {
-            assert_eq!(mask_line(plain), plain);
-        }
-    }
 
     fn received() -> Received {
         Received {

@@ -3,7 +3,7 @@
 //! with a page per scenario to look at and an index of the pages ([`html`]); beside each page,
 //! the raw evidence in the tools of the trade: the card trace for Wireshark ([`pcap`]) and the
 //! console's and observer's lines as text ([`logs`]), written from what the bench received
-//! ([`received`]).
+//! ([`crate::run::received`]).
 //! A testcase's `time` is wall time, what the scenario cost the CI job; its length in nominal
 //! time (the firmware's own clock, scaled up on a virtual bench) is the property `nominal_s`.
 
@@ -11,7 +11,6 @@ pub mod html;
 pub mod identity;
 pub mod logs;
 pub mod pcap;
-pub mod received;
 
 use std::path::Path;
 use std::time::Duration;

@@ -31,7 +31,8 @@
 use std::fmt::Write as _;
 
 use super::Identity;
-use super::received::{CardWhat, Received, utc};
+use crate::model::masking::mask_line;
+use crate::run::received::{CardWhat, Received, utc};
 use crate::run::{ScenarioResult, Verdict};
 
 /// The UDP port GSMTAP goes to (IANA-assigned).
@@ -120,9 +121,7 @@ pub fn card_trace(r: &ScenarioResult, identity: &Identity) -> Vec<u8> {
             }
             CardWhat::Atr { atr, what } => {
                 comment.push_str("ATR ");
-                for b in &atr.0 {
-                    let _ = write!(comment, "{b:02X}");
-                }
+                comment.push_str(&crate::encoding::hex::encode(&atr.0));
                 let _ = write!(comment, "; {what}");
                 gsmtap_sim(GSMTAP_SIM_ATR, c.slot, &atr.0)
             }
@@ -180,8 +179,8 @@ fn verdict(v: &Verdict) -> String {
     match v {
         Verdict::Pass => "PASS".into(),
         Verdict::Fail => "FAIL".into(),
-        Verdict::Error(why) => format!("ERROR: {}", super::logs::mask_line(why)),
-        Verdict::Skipped(why) => format!("SKIP: {}", super::logs::mask_line(why)),
+        Verdict::Error(why) => format!("ERROR: {}", mask_line(why)),
+        Verdict::Skipped(why) => format!("SKIP: {}", mask_line(why)),
     }
 }
 
@@ -290,30 +289,40 @@ pub struct Pcapng {
     buf: Vec<u8>,
 }
 
-const SHB: u32 = 0x0A0D_0D0A;
-const IDB: u32 = 0x0000_0001;
-const EPB: u32 = 0x0000_0006;
+/// The block types written: section header, interface description, enhanced packet.
+mod block {
+    pub const SHB: u32 = 0x0A0D_0D0A;
+    pub const IDB: u32 = 0x0000_0001;
+    pub const EPB: u32 = 0x0000_0006;
+}
+
+/// The section header's first field, which tells readers the byte order.
 const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
-const OPT_END: u16 = 0;
-const OPT_COMMENT: u16 = 1;
-const SHB_USERAPPL: u16 = 4;
-const IF_NAME: u16 = 2;
-const IF_DESCRIPTION: u16 = 3;
-const IF_IPV4ADDR: u16 = 4;
-const IF_TSRESOL: u16 = 9;
+
+/// The option codes written: those any block may carry, then the section header's
+/// (`SHB_`) and the interface description's (`IF_`).
+mod opt {
+    pub const END: u16 = 0;
+    pub const COMMENT: u16 = 1;
+    pub const SHB_USERAPPL: u16 = 4;
+    pub const IF_NAME: u16 = 2;
+    pub const IF_DESCRIPTION: u16 = 3;
+    pub const IF_IPV4ADDR: u16 = 4;
+    pub const IF_TSRESOL: u16 = 9;
+}
 
 impl Pcapng {
     /// A section (version 1.0, length unknown) with `comment` and the writing application.
     pub fn new(comment: &str, application: &str) -> Pcapng {
         let mut p = Pcapng { buf: Vec::with_capacity(16 * 1024) };
-        p.block(SHB, |b| {
+        p.block(block::SHB, |b| {
             b.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
             b.extend_from_slice(&1u16.to_le_bytes());
             b.extend_from_slice(&0u16.to_le_bytes());
             b.extend_from_slice(&(-1i64).to_le_bytes());
-            option(b, OPT_COMMENT, comment.as_bytes());
-            option(b, SHB_USERAPPL, application.as_bytes());
-            option(b, OPT_END, &[]);
+            option(b, opt::COMMENT, comment.as_bytes());
+            option(b, opt::SHB_USERAPPL, application.as_bytes());
+            option(b, opt::END, &[]);
         });
         p
     }
@@ -321,23 +330,23 @@ impl Pcapng {
     /// The next interface (its id counts from 0): `linktype`, no snapshot limit, microsecond
     /// timestamps, a name, a description and an IPv4 address (/32) if given.
     pub fn interface(&mut self, linktype: u16, name: &str, description: &str, ipv4: Option<[u8; 4]>) {
-        self.block(IDB, |b| {
+        self.block(block::IDB, |b| {
             b.extend_from_slice(&linktype.to_le_bytes());
             b.extend_from_slice(&0u16.to_le_bytes());
             b.extend_from_slice(&0u32.to_le_bytes());
-            option(b, IF_NAME, name.as_bytes());
-            option(b, IF_DESCRIPTION, description.as_bytes());
+            option(b, opt::IF_NAME, name.as_bytes());
+            option(b, opt::IF_DESCRIPTION, description.as_bytes());
             if let Some(a) = ipv4 {
-                option(b, IF_IPV4ADDR, &[a[0], a[1], a[2], a[3], 255, 255, 255, 255]);
+                option(b, opt::IF_IPV4ADDR, &[a[0], a[1], a[2], a[3], 255, 255, 255, 255]);
             }
-            option(b, IF_TSRESOL, &[6]);
-            option(b, OPT_END, &[]);
+            option(b, opt::IF_TSRESOL, &[6]);
+            option(b, opt::END, &[]);
         });
     }
 
     /// A packet on `interface` at `unix_us` (microseconds since the Unix epoch), captured whole.
     pub fn packet(&mut self, interface: u32, unix_us: u64, data: &[u8], comment: Option<&str>) {
-        self.block(EPB, |b| {
+        self.block(block::EPB, |b| {
             b.extend_from_slice(&interface.to_le_bytes());
             b.extend_from_slice(&((unix_us >> 32) as u32).to_le_bytes());
             b.extend_from_slice(&(unix_us as u32).to_le_bytes());
@@ -346,8 +355,8 @@ impl Pcapng {
             b.extend_from_slice(data);
             pad(b);
             if let Some(c) = comment {
-                option(b, OPT_COMMENT, c.as_bytes());
-                option(b, OPT_END, &[]);
+                option(b, opt::COMMENT, c.as_bytes());
+                option(b, opt::END, &[]);
             }
         });
     }
@@ -394,8 +403,9 @@ fn pad(b: &mut Vec<u8>) {
 mod tests {
     use std::time::Duration;
 
+    use super::block::{EPB, IDB, SHB};
     use super::*;
-    use crate::report::received::{CardItem, Hex, Line, SlotSeed};
+    use crate::run::received::{CardItem, Hex, Line, SlotSeed};
 
     fn le32(b: &[u8], at: usize) -> u32 {
         u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
@@ -424,7 +434,7 @@ mod tests {
         loop {
             let code = u16::from_le_bytes([body[at], body[at + 1]]);
             let len = u16::from_le_bytes([body[at + 2], body[at + 3]]) as usize;
-            if code == OPT_END {
+            if code == opt::END {
                 return out;
             }
             out.push((code, &body[at + 4..at + 4 + len]));
@@ -448,7 +458,7 @@ mod tests {
         assert_eq!(&shb[8..16], &[0xFF; 8]);
         assert_eq!(
             options(shb, 16),
-            [(OPT_COMMENT, &b"a comment"[..]), (SHB_USERAPPL, &b"seedrig test"[..])]
+            [(opt::COMMENT, &b"a comment"[..]), (opt::SHB_USERAPPL, &b"seedrig test"[..])]
         );
         // Interface: link type, snap length 0, then name, description, address, µs resolution.
         let idb = b[1].1;
@@ -456,10 +466,10 @@ mod tests {
         assert_eq!(
             options(idb, 8),
             [
-                (IF_NAME, &b"slot 2 (telekom-de-1)"[..]),
-                (IF_DESCRIPTION, &b"SIM slot 2"[..]),
-                (IF_IPV4ADDR, &[127, 0, 0, 3, 255, 255, 255, 255][..]),
-                (IF_TSRESOL, &[6][..]),
+                (opt::IF_NAME, &b"slot 2 (telekom-de-1)"[..]),
+                (opt::IF_DESCRIPTION, &b"SIM slot 2"[..]),
+                (opt::IF_IPV4ADDR, &[127, 0, 0, 3, 255, 255, 255, 255][..]),
+                (opt::IF_TSRESOL, &[6][..]),
             ]
         );
         // Packet: interface, timestamp high and low words, lengths, data padded, comment.
@@ -468,7 +478,7 @@ mod tests {
         assert_eq!((le32(epb, 4), le32(epb, 8)), (0x0001_0002, 0x0003_0004));
         assert_eq!((le32(epb, 12), le32(epb, 16)), (5, 5));
         assert_eq!(&epb[20..28], &[1, 2, 3, 4, 5, 0, 0, 0]);
-        assert_eq!(options(epb, 28), [(OPT_COMMENT, &b"odd"[..])]);
+        assert_eq!(options(epb, 28), [(opt::COMMENT, &b"odd"[..])]);
         assert_eq!(b[3].1.len(), 20 + 8, "a packet without a comment has no options");
     }
 

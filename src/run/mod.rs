@@ -12,6 +12,7 @@ pub mod divergence;
 pub mod lag;
 pub mod partition;
 pub mod ranking;
+pub mod received;
 pub mod repeat;
 pub mod retry;
 pub mod stop;
@@ -21,17 +22,19 @@ pub mod timeline;
 mod tests;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::bench::error::Overload;
 use crate::bench::evidence::{Evidence, StepKind};
-use crate::bench::{Bench, Station};
+use crate::bench::{Bench, BenchError, Station};
 use crate::console::Event;
 use crate::console::reader::ConsoleReader;
 use crate::method::oracle::{Expected, Outcome};
 use crate::method::{ScenarioView, expect, expect_ranked, near_tie_rankings};
 use crate::model::{Catalog, Rig, Scenario};
-use crate::report::received::Received;
 use checks::{Check, Input, Status, evaluate};
+use received::Received;
 
 /// How long (real) the DUT may take to answer `status`.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -98,10 +101,18 @@ pub struct ScenarioResult {
     /// Where the run first left the expected path, in one sentence ([`divergence::first`]).
     #[serde(default)]
     pub divergence: Option<String>,
+    /// Where the verdict is an ERROR the bench gave: the part and its cause, named
+    /// ([`BenchError::kind`]: `pcscd_died`, `dut_console`, `hook`, ...) for tools that sort
+    /// errors; the verdict's reason is its message. `None` otherwise, and in older results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
+    /// That error itself, in the process that ran the scenario (not serialised).
+    #[serde(skip)]
+    pub error: Option<Arc<BenchError>>,
     /// What the bench received, as received, on the rig's clock (the card trace and the logs
     /// beside the page); `None` where the scenario never ran on a bench, and in older results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub received: Option<crate::report::received::Received>,
+    pub received: Option<Received>,
 }
 
 /// One attempt as the bench saw it, as the timeline pages draw it. Nominal ms from the DUT's
@@ -218,12 +229,17 @@ impl ScenarioResult {
             retried: Vec::new(),
             ranking: Vec::new(),
             divergence: None,
+            error_kind: None,
+            error: None,
             received: None,
         }
     }
 
-    fn error(scenario: &str, reason: String, wall: Duration) -> ScenarioResult {
-        ScenarioResult::ended(scenario, Verdict::Error(reason), wall)
+    fn error(scenario: &str, error: BenchError, wall: Duration) -> ScenarioResult {
+        let mut result = ScenarioResult::ended(scenario, Verdict::Error(error.to_string()), wall);
+        result.error_kind = Some(error.kind().to_owned());
+        result.error = Some(Arc::new(error));
+        result
     }
 
     /// One line per failing check, with expected and observed values.
@@ -274,9 +290,9 @@ impl<'a> Runner<'a> {
     /// Brings up what the station keeps across scenarios (a virtual bench's pcscd with every
     /// seed's card) before the first one; a failure here shows again, as an error, in the
     /// first scenario that needs it.
-    pub async fn warm_up(&mut self) -> Result<(), String> {
+    pub async fn warm_up(&mut self) -> Result<(), BenchError> {
         match &mut self.station {
-            Station::Virtual(s) => s.warm_up(self.catalog).await.map_err(|e| e.to_string()),
+            Station::Virtual(s) => s.warm_up(self.catalog).await,
             Station::Lab(_) => Ok(()),
         }
     }
@@ -287,20 +303,19 @@ impl<'a> Runner<'a> {
             return ScenarioResult::ended(&scenario.id, Verdict::Skipped(why), wall.elapsed());
         }
         let Some(view) = ScenarioView::from_catalog(self.catalog, scenario) else {
-            let why = "fixtures: the scenario's references do not resolve".to_owned();
-            return ScenarioResult::error(&scenario.id, why, wall.elapsed());
+            return ScenarioResult::error(&scenario.id, BenchError::FixturesUnresolved, wall.elapsed());
         };
         let expected = expect(&view);
         let run = Run { catalog: self.catalog, scenario, expected: &expected, options: self.options, wall };
         match &mut self.station {
             Station::Virtual(s) => match s.up(self.catalog, scenario, self.rig).await {
                 Ok(bench) => run.on(bench).await,
-                Err(e) => run.error(format!("bench did not come up: {e}")),
+                Err(e) => run.error(BenchError::NotUp(Box::new(e))),
             },
             Station::Lab(s) => {
                 let result = match s.up(self.catalog, scenario).await {
                     Ok(bench) => run.on(bench).await,
-                    Err(e) => run.error(format!("bench did not come up: {e}")),
+                    Err(e) => run.error(BenchError::NotUp(Box::new(e))),
                 };
                 // After an ERROR nothing is known of the DUT: the next scenario starts it cold.
                 s.scenario_ended(matches!(result.verdict, Verdict::Error(_)));
@@ -321,11 +336,7 @@ pub async fn run_on<B: Bench>(
     let wall = Instant::now();
     let Some(view) = ScenarioView::from_catalog(catalog, scenario) else {
         bench.down().await;
-        return ScenarioResult::error(
-            &scenario.id,
-            "fixtures: the scenario's references do not resolve".into(),
-            wall.elapsed(),
-        );
+        return ScenarioResult::error(&scenario.id, BenchError::FixturesUnresolved, wall.elapsed());
     };
     let expected = expect(&view);
     Run { catalog, scenario, expected: &expected, options, wall }.on(bench).await
@@ -351,8 +362,8 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn error(&self, reason: String) -> ScenarioResult {
-        ScenarioResult::error(&self.scenario.id, reason, self.wall.elapsed())
+    fn error(&self, error: BenchError) -> ScenarioResult {
+        ScenarioResult::error(&self.scenario.id, error, self.wall.elapsed())
     }
 
     async fn on<B: Bench>(self, mut bench: B) -> ScenarioResult {
@@ -378,16 +389,16 @@ impl Run<'_> {
                         }
                         // The scenario is an error, but what the bench saw until then is kept:
                         // the timeline is the first thing to read about a broken run.
-                        Err(reason) => {
+                        Err(error) => {
                             let started_at = d.started_at;
                             let (console, broke) = (d.console, d.broke);
-                            self.error_with_timeline(&bench, &oracle, console, broke, started_at, reason)
+                            self.error_with_timeline(&bench, &oracle, console, broke, started_at, error)
                         }
                     }
                 }
-                Err(reason) => self.error(reason),
+                Err(cause) => self.error(BenchError::ConsolePattern { cause }),
             },
-            Err(reason) => self.error(reason),
+            Err(error) => self.error(error),
         };
         bench.down().await;
         result
@@ -400,9 +411,9 @@ impl Run<'_> {
         bench: &B,
         oracle: &Oracle,
         console: ConsoleReader,
-        broke: Vec<(Duration, String)>,
+        broke: Vec<(Duration, Arc<BenchError>)>,
         started_at: Option<Duration>,
-        reason: String,
+        error: BenchError,
     ) -> ScenarioResult {
         let evidence = gathered(bench, &console, broke, started_at.unwrap_or_default(), None);
         let catalog = oracle.catalog.as_ref().unwrap_or(self.catalog);
@@ -413,7 +424,7 @@ impl Run<'_> {
             scale: bench.scale(),
             evidence: &evidence,
         };
-        let mut result = self.error(reason);
+        let mut result = self.error(error);
         result.timeline = timeline::build(&input, &console.noise);
         result.expected = ExpectedBar::all(&oracle.expected[0]);
         let observed = checks::observed::Observed::derive(&input);
@@ -427,14 +438,14 @@ impl Run<'_> {
 
     /// What the oracle expects on this bench: from the fixture's site, or — on a bench that
     /// measured its network — from the cells it heard, with every order of near-tied standbys.
-    fn oracle_for<B: Bench>(&self, bench: &B) -> Result<Oracle, String> {
+    fn oracle_for<B: Bench>(&self, bench: &B) -> Result<Oracle, BenchError> {
         let Some((site, margin)) = bench.measured_site() else {
             return Ok(Oracle { catalog: None, expected: vec![self.expected.clone()], margin: None });
         };
         let mut catalog = self.catalog.clone();
         catalog.sites.insert(site.id.clone(), site.clone());
-        let view = ScenarioView::from_catalog(&catalog, self.scenario)
-            .ok_or("the measured site does not resolve against the fixtures")?;
+        let view =
+            ScenarioView::from_catalog(&catalog, self.scenario).ok_or(BenchError::MeasuredSiteUnresolved)?;
         let expected: Vec<Expected> = near_tie_rankings(&view, margin, MAX_NEAR_TIE_ORDERS)
             .into_iter()
             .map(|r| expect_ranked(&view, r))
@@ -447,7 +458,7 @@ impl Run<'_> {
         bench: &B,
         oracle: &Oracle,
         console: ConsoleReader,
-        broke: Vec<(Duration, String)>,
+        broke: Vec<(Duration, Arc<BenchError>)>,
         times: Times,
         lag: Duration,
     ) -> ScenarioResult {
@@ -484,29 +495,23 @@ impl Run<'_> {
         };
         let observed = checks::observed::Observed::derive(&input);
         let mut verdict = verdict(&checks, &evidence);
+        let failed = matches!(verdict, Ok(Verdict::Fail));
+        let failing = || checks.iter().filter(|c| c.failed()).map(|c| c.name.clone()).collect();
         // A timing check that failed only by less than the rig's own measured time (which the
         // cap at the tolerance did not allow in full) cannot blame the firmware: the rig ran late.
-        if verdict == Verdict::Fail && checks.iter().filter(|c| c.failed()).all(|c| rig_late(c, scale)) {
-            let failing: Vec<&str> = checks.iter().filter(|c| c.failed()).map(|c| c.name.as_str()).collect();
-            verdict = Verdict::Error(format!(
-                "bench overloaded: the rig's own time in {} was more than the tolerance lets it allow, and the \
-                 failure is within it; the failing checks cannot be trusted",
-                failing.join(", ")
-            ));
-        }
         // The checks' bounds allow the tolerance, scaled to real time; a rig later than that
         // may have failed a check on its own lateness.
         let tolerance = scale.ms(self.scenario.tolerance_ms);
-        if verdict == Verdict::Fail && lag > tolerance {
-            let failing: Vec<&str> = checks.iter().filter(|c| c.failed()).map(|c| c.name.as_str()).collect();
-            verdict = Verdict::Error(format!(
-                "bench overloaded: the rig ran up to {:.0} ms late, more than the {:.0} ms real tolerance its timing \
-                 checks allow; the failing checks ({}) cannot be trusted",
-                lag.as_secs_f64() * 1000.0,
-                tolerance.as_secs_f64() * 1000.0,
-                failing.join(", ")
-            ));
+        if failed && checks.iter().filter(|c| c.failed()).all(|c| rig_late(c, scale)) {
+            verdict = Err(BenchError::Overloaded { failing: failing(), cause: Overload::RigTimeBeyondCap });
+        } else if failed && lag > tolerance {
+            verdict =
+                Err(BenchError::Overloaded { failing: failing(), cause: Overload::Late { lag, tolerance } });
         }
+        let (verdict, error) = match verdict {
+            Ok(verdict) => (verdict, None),
+            Err(e) => (Verdict::Error(e.to_string()), Some(e)),
+        };
         let failover = times.finished_at.saturating_sub(times.started_at);
         let firmware_part = times.ended_at.saturating_sub(times.started_at);
         let elapsed = self.wall.elapsed();
@@ -528,6 +533,8 @@ impl Run<'_> {
             retried: Vec::new(),
             ranking: ranking::RankingRow::of(catalog, self.scenario, &oracle.expected[chosen].ranking),
             divergence: None,
+            error_kind: error.as_ref().map(|e| e.kind().to_owned()),
+            error: error.map(Arc::new),
             received: Some(Received::gather(&input, &console, bench.clock(), true)),
             checks,
         };
@@ -540,7 +547,7 @@ impl Run<'_> {
 fn gathered<B: Bench>(
     bench: &B,
     console: &ConsoleReader,
-    broke: Vec<(Duration, String)>,
+    broke: Vec<(Duration, Arc<BenchError>)>,
     started_at: Duration,
     until: Option<Duration>,
 ) -> Evidence {
@@ -576,18 +583,19 @@ struct Oracle {
     margin: Option<f64>,
 }
 
-/// Fail if any check failed; a bench part that broke during the settle period, or a winner the
-/// bench could not confirm from a second source, is an error: nothing unproven passes.
-fn verdict(checks: &[Check], evidence: &Evidence) -> Verdict {
+/// Fail if any check failed, else pass; a bench part that broke during the settle period, or a
+/// winner the bench could not confirm from a second source, is an error: nothing unproven
+/// passes.
+fn verdict(checks: &[Check], evidence: &Evidence) -> Result<Verdict, BenchError> {
     if let Some((_, what)) = evidence.broke.first() {
-        return Verdict::Error(format!("after the outcome was in: {what}"));
+        return Err(BenchError::AfterOutcome(what.clone()));
     }
     if checks.iter().any(Check::failed) {
-        return Verdict::Fail;
+        return Ok(Verdict::Fail);
     }
     match checks.iter().find(|c| c.name == "winner" && c.status == Status::NotObservable) {
-        Some(c) => Verdict::Error(format!("the winner cannot be confirmed on this bench: {}", c.observed)),
-        None => Verdict::Pass,
+        Some(c) => Err(BenchError::WinnerUnconfirmed { observed: c.observed.clone() }),
+        None => Ok(Verdict::Pass),
     }
 }
 
@@ -614,24 +622,23 @@ struct Driver<'b, B: Bench> {
     /// Set once `connected` or `exhausted` is in: a part breaking later is recorded (the run
     /// still ends as an error) so the checks and the timeline keep what was seen.
     outcome_in: bool,
-    broke: Vec<(Duration, String)>,
+    broke: Vec<(Duration, Arc<BenchError>)>,
 }
 
 impl<B: Bench> Driver<'_, B> {
     /// Starts the DUT and reads its console until the outcome is in, the deadline passes, or
     /// the bench breaks (`Err` names the part).
-    async fn drive(&mut self, scenario: &Scenario, expected: &Expected) -> Result<Times, String> {
+    async fn drive(&mut self, scenario: &Scenario, expected: &Expected) -> Result<Times, BenchError> {
         let boot = self.bench.boot_timeout();
         let booted = self.read_until(boot, |c| c.any(|e| matches!(e, Event::Boot { .. }))).await?;
         if !booted {
-            let output = self.bench.dut_output().map(|o| format!(" ({o})")).unwrap_or_default();
-            return Err(format!("DUT: no `boot` on its console within {boot:?}{output}"));
+            return Err(BenchError::NoBoot { within: boot, output: self.bench.dut_output() });
         }
         // The run starts at the DUT's boot: anything before it is an earlier run's.
         if let Some(boot) = self.console.events.iter().rposition(|e| matches!(e.event, Event::Boot { .. })) {
             self.console.events.drain(..boot);
         }
-        self.console_send("start").await?;
+        self.bench.console_send("start").await?;
         let started_at = self.bench.clock().now();
         self.started = Some(tokio::time::Instant::now());
         self.started_at = Some(started_at);
@@ -671,10 +678,7 @@ impl<B: Bench> Driver<'_, B> {
         }
         let exhausted = matches!(expected.outcome, Outcome::Exhausted { .. });
         if !finished && !(exhausted && self.card_side_active(started_at)) && !self.answers_status().await? {
-            let card = if exhausted { ", no card traffic since the start" } else { "" };
-            return Err(format!(
-                "firmware hung: no outcome within {deadline:?}{card}, and no answer to `status`"
-            ));
+            return Err(BenchError::FirmwareHung { deadline, card_silent: exhausted });
         }
         // A part that broke since the last look (a card call that never returned while the
         // firmware carried on without the card, say) decides before any check does.
@@ -682,14 +686,10 @@ impl<B: Bench> Driver<'_, B> {
             if !self.outcome_in {
                 return Err(broken);
             }
-            self.broke.push((self.bench.clock().now(), broken));
+            self.broke.push((self.bench.clock().now(), Arc::new(broken)));
         }
         let ended_at = self.bench.clock().now();
         Ok(Times { started_at, finished_at, ended_at })
-    }
-
-    async fn console_send(&mut self, line: &str) -> Result<(), String> {
-        self.bench.console_send(line).await.map_err(|e| format!("DUT console: {e}"))
     }
 
     /// While the outcome is awaited (after `start`, before it is in): whether data went through
@@ -713,19 +713,19 @@ impl<B: Bench> Driver<'_, B> {
         &mut self,
         within: Duration,
         done: impl Fn(&ConsoleReader) -> bool,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, BenchError> {
         let until = tokio::time::Instant::now() + within;
         loop {
             if done(&self.console) || self.data_since_start() {
                 return Ok(true);
             }
             if let Some(signal) = self.stop.requested() {
-                return Err(stop::Stop::reason(signal));
+                return Err(BenchError::Interrupted { signal });
             }
             self.sabotage_if_due();
             if let Some(broken) = self.bench.broken() {
                 if self.outcome_in {
-                    self.broke.push((self.bench.clock().now(), broken));
+                    self.broke.push((self.bench.clock().now(), Arc::new(broken)));
                     return Ok(false);
                 }
                 return Err(broken);
@@ -735,7 +735,7 @@ impl<B: Bench> Driver<'_, B> {
             if poll.is_zero() {
                 return Ok(false);
             }
-            let bytes = self.bench.console_read(poll).await.map_err(|e| format!("DUT console: {e}"))?;
+            let bytes = self.bench.console_read(poll).await?;
             if !bytes.is_empty() {
                 self.console.push(self.bench.clock().now(), &bytes);
             }
@@ -758,9 +758,9 @@ impl<B: Bench> Driver<'_, B> {
         }
     }
 
-    async fn answers_status(&mut self) -> Result<bool, String> {
+    async fn answers_status(&mut self) -> Result<bool, BenchError> {
         let before = self.console.events.len();
-        self.console_send("status").await?;
+        self.bench.console_send("status").await?;
         self.read_until(STATUS_TIMEOUT, |c| {
             c.events[before..].iter().any(|e| matches!(e.event, Event::Status(_)))
         })

@@ -1,6 +1,7 @@
 //! A request to stop a run (SIGINT, SIGTERM), seen by the runner between two console reads:
-//! the scenario under way ends as an error naming the signal, its bench is taken down as
-//! usual, and no further scenario starts.
+//! the scenario under way ends as an error naming the signal
+//! ([`BenchError::Interrupted`](crate::bench::BenchError::Interrupted)), its bench is taken
+//! down as usual, and no further scenario starts.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -18,11 +19,6 @@ impl Stop {
     /// The signal asked for, if any.
     pub fn requested(&self) -> Option<i32> {
         Some(self.0.load(Ordering::SeqCst)).filter(|s| *s != 0)
-    }
-
-    /// What a stopped scenario's error says.
-    pub fn reason(signal: i32) -> String {
-        format!("interrupted by {}: the bench was taken down before the outcome was in", signal_name(signal))
     }
 }
 
@@ -45,6 +41,5 @@ mod tests {
         stop.clone().request(15);
         stop.request(2);
         assert_eq!(stop.requested(), Some(15));
-        assert!(Stop::reason(15).starts_with("interrupted by SIGTERM"));
     }
 }

@@ -3,14 +3,16 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::checks::{CHECKS, Status};
 use super::{RunOptions, Verdict, run_on};
 use crate::backend::ReportRecord;
-use crate::bench::Bench;
+use crate::bench::error::PortCause;
 use crate::bench::evidence::Evidence;
-use crate::bridge::{ApduRecord, CardEvent, CardEventKind, CardFault, Subject};
+use crate::bench::{Bench, BenchError};
+use crate::bridge::{ApduRecord, CardEvent, CardEventKind, Subject};
 use crate::clock::{RigClock, TimeScale};
 use crate::model::{Catalog, ConsoleFormat};
 
@@ -26,7 +28,7 @@ struct FakeBench {
     /// What the card side, the network and the backend saw, stamped in time since `start`.
     evidence: Evidence,
     /// `broken()` reports this once the script is down to this many lines.
-    breaks_with: Option<(usize, String)>,
+    breaks_with: Option<(usize, fn() -> BenchError)>,
     /// The console fails after the script is spent (a port that vanished).
     console_dies: bool,
     sent: Vec<String>,
@@ -60,35 +62,33 @@ impl Bench for FakeBench {
     fn console_format(&self) -> &ConsoleFormat {
         &ConsoleFormat::Json
     }
-    async fn console_send(&mut self, line: &str) -> Result<(), String> {
+    async fn console_send(&mut self, line: &str) -> Result<(), BenchError> {
         self.sent.push(line.to_owned());
         if line == "start" && self.started_at.is_none() {
             self.started_at = Some(self.clock.now());
         }
         Ok(())
     }
-    async fn console_read(&mut self, within: Duration) -> Result<Vec<u8>, String> {
+    async fn console_read(&mut self, within: Duration) -> Result<Vec<u8>, BenchError> {
         let started = self.started_at.is_some();
         let next = if started { self.script.pop_front() } else { self.before_start.pop_front() };
         match next {
             Some(line) => Ok(format!("{line}\n").into_bytes()),
-            None if started && self.console_dies => Err("/dev/serial/by-id/fake: the port closed".into()),
+            None if started && self.console_dies => Err(BenchError::DutConsole {
+                port: Some(FAKE_PORT.into()),
+                cause: PortCause::ClosedUnderRead,
+            }),
             None => {
                 tokio::time::sleep(within.min(Duration::from_millis(5))).await;
                 Ok(Vec::new())
             }
         }
     }
-    fn broken(&mut self) -> Option<String> {
+    fn broken(&mut self) -> Option<BenchError> {
         match &self.breaks_with {
-            Some((left, what)) if self.started_at.is_some() && self.script.len() <= *left => {
-                Some(what.clone())
-            }
+            Some((left, what)) if self.started_at.is_some() && self.script.len() <= *left => Some(what()),
             _ => None,
         }
-    }
-    fn set_card_fault(&mut self, _slot: u8, _fault: Option<CardFault>) -> Result<(), String> {
-        Ok(())
     }
     /// Nothing happens on the card side or the network before the DUT is started; what
     /// happened after comes in once the DUT has printed its script (so a console that speaks
@@ -111,6 +111,24 @@ fn since(e: &Evidence, start: Duration) -> Evidence {
     e.urcs.iter_mut().for_each(|(at, _)| *at += start);
     e.network.iter_mut().flatten().for_each(|s| s.at += start);
     e
+}
+
+const FAKE_PORT: &str = "/dev/serial/by-id/fake";
+
+fn bridge_stopped() -> BenchError {
+    BenchError::BridgeStopped { slot: 0, reader: "fake".into(), cause: "ended".into() }
+}
+
+fn pcscd_died() -> BenchError {
+    BenchError::PcscdDied { pid: 42, slots: vec![0] }
+}
+
+/// The result's error, which must be there with its message as the verdict's reason.
+fn error_of(result: &super::ScenarioResult) -> &BenchError {
+    let error = result.error.as_deref().unwrap_or_else(|| panic!("not an error: {:?}", result.verdict));
+    assert_eq!(result.verdict, Verdict::Error(error.to_string()));
+    assert_eq!(result.error_kind.as_deref(), Some(error.kind()));
+    error
 }
 
 fn catalog() -> Catalog {
@@ -227,8 +245,8 @@ async fn a_correct_run_with_card_evidence_passes_and_start_is_sent_after_boot() 
 #[tokio::test(start_paused = true)]
 async fn no_boot_is_an_error_naming_the_dut() {
     let result = run(FakeBench::new(&[], MASTER_WINS)).await;
-    let Verdict::Error(why) = result.verdict else { panic!("{:?}", result.verdict) };
-    assert!(why.starts_with("DUT: no `boot` on its console within"), "{why}");
+    let error = error_of(&result);
+    assert!(matches!(error, BenchError::NoBoot { within, output: None } if *within == ms(300)), "{error:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -242,9 +260,9 @@ async fn an_earlier_runs_output_before_boot_is_not_evidence() {
 #[tokio::test(start_paused = true)]
 async fn a_part_that_breaks_mid_run_is_an_error_not_a_failure() {
     let mut bench = FakeBench::new(&[BOOT], MASTER_WINS);
-    bench.breaks_with = Some((1, "the bridge of slot 0 stopped".into()));
+    bench.breaks_with = Some((1, bridge_stopped));
     let result = run(bench).await;
-    assert_eq!(result.verdict, Verdict::Error("the bridge of slot 0 stopped".into()));
+    assert!(matches!(error_of(&result), BenchError::BridgeStopped { slot: 0, .. }), "{:?}", result.verdict);
 }
 
 #[tokio::test(start_paused = true)]
@@ -252,16 +270,31 @@ async fn a_console_that_vanishes_is_an_error_naming_the_port() {
     let mut bench = FakeBench::new(&[BOOT], &MASTER_WINS[..1]);
     bench.console_dies = true;
     let result = run(bench).await;
-    let Verdict::Error(why) = result.verdict else { panic!("{:?}", result.verdict) };
-    assert!(why.contains("DUT console: /dev/serial/by-id/fake: the port closed"), "{why}");
+    let error = error_of(&result);
+    assert!(
+        matches!(error, BenchError::DutConsole { port: Some(port), cause: PortCause::ClosedUnderRead }
+            if port.as_path() == Path::new(FAKE_PORT)),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_request_ends_the_scenario_as_interrupted_by_its_signal() {
+    let c = catalog();
+    let scenario = c.scenarios["master-connects"].clone();
+    let options = options();
+    options.stop.request(15);
+    let result = run_on(&c, &scenario, &options, master_wins_seen(&[BOOT])).await;
+    let error = error_of(&result);
+    assert!(matches!(error, BenchError::Interrupted { signal: 15 }), "{error:?}");
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_dut_with_no_outcome_and_no_status_answer_is_hung() {
     let bench = FakeBench::new(&[BOOT], &MASTER_WINS[..1]);
     let result = run(bench).await;
-    let Verdict::Error(why) = result.verdict else { panic!("{:?}", result.verdict) };
-    assert!(why.starts_with("firmware hung: no outcome within"), "{why}");
+    let error = error_of(&result);
+    assert!(matches!(error, BenchError::FirmwareHung { card_silent: false, .. }), "{error:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -292,9 +325,8 @@ async fn an_expected_exhaustion_on_a_silent_console_is_decided_by_the_bench() {
 #[tokio::test(start_paused = true)]
 async fn an_expected_exhaustion_with_no_card_traffic_and_no_status_answer_is_hung() {
     let result = run_scenario("all-exhausted", FakeBench::new(&[BOOT], &[])).await;
-    let Verdict::Error(why) = result.verdict else { panic!("{:?}", result.verdict) };
-    assert!(why.starts_with("firmware hung: no outcome within"), "{why}");
-    assert!(why.ends_with(", no card traffic since the start, and no answer to `status`"), "{why}");
+    let error = error_of(&result);
+    assert!(matches!(error, BenchError::FirmwareHung { card_silent: true, .. }), "{error:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -308,33 +340,40 @@ async fn a_winner_only_the_dut_claims_is_not_observable_and_never_passes() {
     // With every other check passing, an unconfirmed winner makes the scenario an error.
     let mut checks = result.checks.clone();
     checks.retain(|c| c.name != "report");
-    let Verdict::Error(why) = super::verdict(&checks, &Evidence::default()) else { panic!() };
     assert_eq!(
-        why,
-        "the winner cannot be confirmed on this bench: not observable on this bench: no independent source names \
-         the winner (firmware: china-mobile-1)"
+        winner.observed,
+        "not observable on this bench: no independent source names the winner (firmware: china-mobile-1)"
+    );
+    let error = super::verdict(&checks, &Evidence::default()).unwrap_err();
+    assert!(
+        matches!(&error, BenchError::WinnerUnconfirmed { observed } if *observed == winner.observed),
+        "{error:?}"
     );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_part_that_breaks_in_the_settle_period_is_an_error_that_keeps_the_checks() {
     let mut bench = master_wins_seen(&[BOOT]);
-    bench.breaks_with = Some((0, "pcscd (pid 42) died".into()));
+    bench.breaks_with = Some((0, pcscd_died));
     let result = run(bench).await;
-    assert_eq!(result.verdict, Verdict::Error("after the outcome was in: pcscd (pid 42) died".into()));
+    let error = error_of(&result);
+    assert!(
+        matches!(error, BenchError::AfterOutcome(broke) if matches!(**broke, BenchError::PcscdDied { pid: 42, .. })),
+        "{error:?}"
+    );
     assert_eq!(result.checks.len(), CHECKS.len());
-    assert!(serde_json::to_string(&result.timeline).unwrap().contains("\"broke\":\"pcscd (pid 42) died\""));
+    let broke = pcscd_died().to_string();
+    assert!(serde_json::to_string(&result.timeline).unwrap().contains(&format!("\"broke\":\"{broke}\"")));
 }
 
 #[test]
 fn a_part_that_broke_after_the_outcome_makes_the_run_an_error() {
-    let evidence = Evidence {
-        broke: vec![(Duration::from_secs(3), "pcscd (pid 42) died".into())],
-        ..Evidence::default()
-    };
-    assert_eq!(
-        super::verdict(&[], &evidence),
-        Verdict::Error("after the outcome was in: pcscd (pid 42) died".into())
+    let evidence =
+        Evidence { broke: vec![(Duration::from_secs(3), Arc::new(pcscd_died()))], ..Evidence::default() };
+    let error = super::verdict(&[], &evidence).unwrap_err();
+    assert!(
+        matches!(&error, BenchError::AfterOutcome(broke) if matches!(**broke, BenchError::PcscdDied { pid: 42, .. })),
+        "{error:?}"
     );
 }
 

@@ -11,12 +11,8 @@ use serde_json::{Value, json};
 use super::checks::Input;
 use crate::apdu::file_name;
 use crate::bridge::Subject;
-use crate::report::logs::mask_line;
-
-/// Bytes as upper-case hex, as APDU traces are written.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
+use crate::encoding::hex;
+use crate::model::masking::mask_line;
 
 pub fn build(i: &Input, console_noise: &[(Duration, String)]) -> Value {
     let e = i.evidence;
@@ -31,7 +27,7 @@ pub fn build(i: &Input, console_noise: &[(Duration, String)]) -> Value {
     for a in &e.apdus {
         let mut item = json!({ "source": "bridge", "slot": a.slot, "ins": format!("{:02X}", a.ins),
                 "sw": a.sw.map(|sw| format!("{sw:04X}")), "latency_us": a.latency.as_micros() as u64, "fault": a.fault,
-                "command": hex(&a.command), "response": hex(&a.response) });
+                "command": hex::encode(&a.command), "response": hex::encode(&a.response) });
         match a.subject {
             Subject::File(fid) => {
                 item["file"] = json!(format!("{fid:04X}"));
@@ -48,7 +44,7 @@ pub fn build(i: &Input, console_noise: &[(Duration, String)]) -> Value {
     for c in &e.card_events {
         let mut item = json!({ "source": "bridge", "slot": c.slot, "card": c.what });
         if let crate::bridge::CardEventKind::Activated { atr } = &c.kind {
-            item["atr"] = json!(hex(atr));
+            item["atr"] = json!(hex::encode(atr));
         }
         items.push((ms(c.at), item));
     }
@@ -62,7 +58,7 @@ pub fn build(i: &Input, console_noise: &[(Duration, String)]) -> Value {
         items.push((ms(t.at), json!({ "source": "network", "imsi": t.imsi, "what": t.text })));
     }
     for (at, what) in &e.broke {
-        items.push((ms(*at), json!({ "source": "bench", "broke": what })));
+        items.push((ms(*at), json!({ "source": "bench", "broke": what.to_string() })));
     }
     items.sort_by(|a, b| a.0.total_cmp(&b.0));
     Value::Array(

@@ -11,7 +11,7 @@
 //! instance is found by clients that re-establish their context.
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,8 @@ use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal};
 
 use super::vpcd::{CardServer, CardSlot, SpareCard, VirtualCard, bind_port_pair};
 
@@ -111,7 +113,7 @@ fn find_programs() -> Result<Programs, PcscdError> {
 fn namespace_args() -> Option<&'static [&'static str]> {
     static ARGS: OnceLock<Option<&'static [&'static str]>> = OnceLock::new();
     *ARGS.get_or_init(|| {
-        let root = unsafe { libc::geteuid() } == 0;
+        let root = rustix::process::geteuid().is_root();
         let args: &'static [&'static str] = if root {
             &["-m", "--propagation", "private"]
         } else {
@@ -132,8 +134,10 @@ fn namespace_args() -> Option<&'static [&'static str]> {
 }
 
 /// Inside the namespace: a private /run/pcscd and an empty hotplug driver folder; then become
-/// pcscd, keeping the pid that LISTEN_PID names.
+/// pcscd, keeping the pid that LISTEN_PID names. The listening socket arrives as standard input
+/// and moves to descriptor 3, where LISTEN_FDS=1 says it is.
 const ISOLATED_START: &str = r#"set -e
+exec 3<&0 </dev/null
 dir="$1"; pcscd="$3"
 mkdir -p /run/pcscd
 mount -t tmpfs -o size=1m seedrig-run /run/pcscd
@@ -142,7 +146,8 @@ export LISTEN_PID=$$ LISTEN_FDS=1
 exec "$pcscd" --foreground --config "$dir/reader.conf.d" $SEEDRIG_PCSCD_FLAGS
 "#;
 
-const PLAIN_START: &str = r#"dir="$1"; pcscd="$3"
+const PLAIN_START: &str = r#"exec 3<&0 </dev/null || exit 1
+dir="$1"; pcscd="$3"
 export LISTEN_PID=$$ LISTEN_FDS=1
 exec "$pcscd" --foreground --config "$dir/reader.conf.d" $SEEDRIG_PCSCD_FLAGS
 "#;
@@ -218,12 +223,12 @@ impl PrivatePcscd {
     /// Stops pcscd (SIGSTOP), as a hung daemon: clients' calls wait. Dropping continues it
     /// before stopping it.
     pub fn freeze(&mut self) {
-        signal(self.pid, libc::SIGSTOP);
+        signal(self.pid, Signal::STOP);
     }
 
     /// Kills pcscd at once, as a crash would; clients see their calls fail.
     pub fn kill(&mut self) {
-        signal(self.pid, libc::SIGKILL);
+        signal(self.pid, Signal::KILL);
         if let Some(reaper) = self.reaper.take() {
             let _ = reaper.join();
         }
@@ -267,14 +272,14 @@ impl Drop for PrivatePcscd {
         // its pid may be reused by now.
         if self.reaper.as_ref().is_some_and(|r| !r.is_finished()) {
             // A frozen pcscd (SIGSTOP) handles SIGTERM only once continued.
-            signal(self.pid, libc::SIGCONT);
-            signal(self.pid, libc::SIGTERM);
+            signal(self.pid, Signal::CONT);
+            signal(self.pid, Signal::TERM);
             let deadline = Instant::now() + Duration::from_secs(3);
             while self.reaper.as_ref().is_some_and(|r| !r.is_finished()) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(10));
             }
             if self.reaper.as_ref().is_some_and(|r| !r.is_finished()) {
-                signal(self.pid, libc::SIGKILL);
+                signal(self.pid, Signal::KILL);
             }
             if let Some(reaper) = self.reaper.take() {
                 let _ = reaper.join();
@@ -286,10 +291,10 @@ impl Drop for PrivatePcscd {
     }
 }
 
-fn signal(pid: u32, sig: libc::c_int) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
-        // SAFETY: plain kill(2) on the pid of a child this process spawned and has not reaped.
-        unsafe { libc::kill(pid, sig) };
+/// Sends `sig` to the pid of a child this process spawned and has not reaped.
+fn signal(pid: u32, sig: Signal) {
+    if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+        let _ = rustix::process::kill_process(pid, sig);
     }
 }
 
@@ -351,7 +356,9 @@ fn bind_socket(path: &Path) -> io::Result<UnixListener> {
 }
 
 /// Spawns pcscd from a thread that lives as long as pcscd does: with PR_SET_PDEATHSIG, pcscd
-/// gets SIGTERM when that thread ends — also when this process is killed or panics.
+/// gets SIGTERM when that thread ends — also when this process is killed or panics. The
+/// listening socket is handed over as standard input (the start script moves it to descriptor
+/// 3); the command, which holds that copy, is dropped as soon as pcscd is spawned.
 fn spawn(
     programs: &Programs,
     dir: &Path,
@@ -359,7 +366,7 @@ fn spawn(
     log: &Path,
     isolated: bool,
 ) -> io::Result<(u32, JoinHandle<()>)> {
-    let fd = listener.as_raw_fd();
+    let socket = OwnedFd::from(listener.try_clone()?);
     let log_file = std::fs::File::create(log)?;
     let mut command = match namespace_args().filter(|_| isolated) {
         Some(args) => {
@@ -378,27 +385,19 @@ fn spawn(
         .arg(dir)
         .arg("-")
         .arg(&programs.pcscd)
-        .stdin(Stdio::null())
+        .stdin(Stdio::from(socket))
         .stdout(log_file.try_clone()?)
-        .stderr(log_file);
-    // SAFETY: only async-signal-safe calls (dup2, fcntl, prctl, setpgid) between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::dup2(fd, 3) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            let flags = libc::fcntl(3, libc::F_GETFD);
-            libc::fcntl(3, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            // Its own process group: a Ctrl-C meant for the rig reaches the rig, which then
-            // stops pcscd in order.
-            libc::setpgid(0, 0);
-            Ok(())
-        });
-    }
+        .stderr(log_file)
+        // Its own process group: a Ctrl-C meant for the rig reaches the rig, which then stops
+        // pcscd in order.
+        .process_group(0);
+    crate::children::die_with_parent(&mut command, Signal::TERM);
     let (tx, rx) = mpsc::channel();
-    let reaper =
-        std::thread::Builder::new().name("pcscd-reaper".into()).spawn(move || match command.spawn() {
+    let reaper = std::thread::Builder::new().name("pcscd-reaper".into()).spawn(move || {
+        let spawned = command.spawn();
+        // Our copy of the listening socket goes with the command (see PrivatePcscd::start).
+        drop(command);
+        match spawned {
             Ok(mut child) => {
                 let _ = tx.send(Ok(child.id()));
                 let _ = child.wait();
@@ -406,7 +405,8 @@ fn spawn(
             Err(e) => {
                 let _ = tx.send(Err(e));
             }
-        })?;
+        }
+    })?;
     let pid = rx.recv().map_err(|_| io::Error::other("pcscd spawner thread ended"))??;
     Ok((pid, reaper))
 }

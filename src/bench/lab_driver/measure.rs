@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+use crate::bench::error::{BenchError, Port, PortCause};
 use crate::model::{Catalog, Cell, Rat, Site};
 
 /// A real modem's operator scan can take minutes.
@@ -29,36 +30,34 @@ pub async fn scan(
     wait: Duration,
     catalog: &Catalog,
     site_id: &str,
-) -> Result<Measured, String> {
-    let name = port.display().to_string();
-    let stream = crate::bench::serial::open("observer port", port, baud, wait).await?;
+) -> Result<Measured, BenchError> {
+    let error = |cause| BenchError::SerialPort { port: Port::Observer, path: port.to_owned(), cause };
+    let stream = crate::bench::serial::open(Port::Observer, port, baud, wait).await?;
     let (rd, mut wr) = tokio::io::split(stream);
     let mut lines = BufReader::new(rd).lines();
     let mut answer = Vec::new();
     for cmd in ["ATE0", "AT+QOPS"] {
-        wr.write_all(format!("{cmd}\r").as_bytes())
-            .await
-            .map_err(|e| format!("observer port {name}: {e}"))?;
+        wr.write_all(format!("{cmd}\r").as_bytes()).await.map_err(|e| error(PortCause::Io(e)))?;
         answer.clear();
         let done = tokio::time::timeout(SCAN_TIMEOUT, async {
             while let Ok(Some(line)) = lines.next_line().await {
                 let line = line.trim().to_owned();
                 match line.as_str() {
                     "OK" => return Ok(()),
-                    "ERROR" => return Err(format!("observer port {name}: {cmd} answered ERROR (the observer must be a Quectel-class modem that knows AT+QOPS)")),
-                    l if l.starts_with("+CME ERROR") => return Err(format!("observer port {name}: {cmd} answered {l}")),
+                    "ERROR" => return Err(PortCause::NoOperatorScan { command: cmd }),
+                    l if l.starts_with("+CME ERROR") => {
+                        return Err(PortCause::Refused { command: cmd, answer: l.to_owned() });
+                    }
                     "" => {}
                     _ => answer.push(line),
                 }
             }
-            Err(format!("observer port {name}: the port closed during {cmd}"))
+            Err(PortCause::ClosedDuring { command: cmd })
         })
         .await;
         match done {
-            Ok(result) => result?,
-            Err(_) => {
-                return Err(format!("observer port {name}: no answer to {cmd} within {SCAN_TIMEOUT:?}"));
-            }
+            Ok(result) => result.map_err(error)?,
+            Err(_) => return Err(error(PortCause::NoAnswer { command: cmd, within: SCAN_TIMEOUT })),
         }
     }
     Ok(place(&answer, catalog, site_id))

@@ -27,6 +27,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio_serial::SerialStream;
 
+use super::error::{BenchError, ChannelRef, Port, PortCause, ReaderRef};
 use super::firmware_config::{Wiring, firmware_config};
 use super::observer::Observer;
 use super::{Bench, serial};
@@ -36,7 +37,7 @@ use crate::bench::evidence::{Evidence, ReportImsi};
 use crate::bridge::{CardFault, FaultControl, RunningBridge, SlotBridge, Trace};
 use crate::clock::{RigClock, TimeScale};
 use crate::hw::pcsc::{CallWatch, CardWorker, Readers, read_identity};
-use crate::hw::simtrace::{SocketTransport, UsbTransport};
+use crate::hw::simtrace::{SocketTransport, UsbTransport, boards};
 use crate::model::{
     CardemChannel, Catalog, ConsoleFormat, FaultKind, LabBench, LabNetwork, ObserverKind, Placement, Rig,
     Scenario, When,
@@ -45,9 +46,6 @@ use crate::model::{
 /// A real card answers a command within its work waiting time (about a second, a few for a
 /// slow AUTHENTICATE); a PC/SC call that has not returned after this is the bench's fault.
 const CARD_CALL_BOUND: Duration = Duration::from_secs(3);
-
-/// The vendor id of every SIMtrace2-class board (osmocom).
-const SIMTRACE_VENDOR: u16 = 0x1d50;
 
 /// A lab bench across a run: the backend stub keeps listening between scenarios, and the rig
 /// keeps track of the DUT's state (which hooks the next scenario needs).
@@ -85,12 +83,12 @@ impl LabStation {
     /// Brings the bench to the scenario's starting state: cards verified, network shaped and
     /// faulted, DUT configured and (re)started, ports open, bridges relaying. On an error the
     /// parts already changed are restored before it is returned.
-    pub async fn up(&mut self, catalog: &Catalog, scenario: &Scenario) -> Result<LabBenchUp, String> {
+    pub async fn up(&mut self, catalog: &Catalog, scenario: &Scenario) -> Result<LabBenchUp, BenchError> {
         use_pcscd(self.lab.pcsc_socket.as_ref())?;
         let since = self.clock.now();
         let backend = self.backend().await?;
         verify_inventory(catalog, &self.lab, scenario).await?;
-        let dir = crate::children::private_temp_dir("labrun").map_err(|e| format!("bench folder: {e}"))?;
+        let dir = crate::children::private_temp_dir("labrun").map_err(BenchError::BenchFolder)?;
         let mut up = LabBenchUp {
             lab: self.lab.clone(),
             clock: self.clock,
@@ -117,9 +115,11 @@ impl LabStation {
         }
     }
 
-    async fn backend(&mut self) -> Result<Backend, String> {
+    async fn backend(&mut self) -> Result<Backend, BenchError> {
         if self.backend.is_none() {
-            let stub = TcpBackend::listen(self.lab.backend, Backend::new(self.clock)).await?;
+            let stub = TcpBackend::listen(self.lab.backend, Backend::new(self.clock))
+                .await
+                .map_err(|cause| BenchError::Backend { cause })?;
             self.backend = Some(stub);
         }
         Ok(self.backend.as_ref().map(|b| b.backend.clone()).unwrap_or_else(|| Backend::new(self.clock)))
@@ -146,7 +146,7 @@ impl Drop for LabStation {
 
 /// Points this process's PC/SC calls at the rig file's pcscd (libpcsclite reads
 /// `PCSCLITE_CSOCK_NAME` once per process, so one run talks to one pcscd).
-pub fn use_pcscd(socket: Option<&PathBuf>) -> Result<(), String> {
+pub fn use_pcscd(socket: Option<&PathBuf>) -> Result<(), BenchError> {
     static CHOSEN: OnceLock<Option<PathBuf>> = OnceLock::new();
     let chosen = CHOSEN.get_or_init(|| {
         if let Some(path) = socket {
@@ -157,37 +157,42 @@ pub fn use_pcscd(socket: Option<&PathBuf>) -> Result<(), String> {
         socket.cloned()
     });
     if chosen.as_ref() != socket {
-        return Err("this process already talks to another pcscd; one run uses one [pcsc] socket".into());
+        return Err(BenchError::AnotherPcscd);
     }
     Ok(())
 }
 
 /// Every seed of the scenario must be in its reader, and be that seed (ICCID and IMSI).
-async fn verify_inventory(catalog: &Catalog, lab: &LabBench, scenario: &Scenario) -> Result<(), String> {
+async fn verify_inventory(catalog: &Catalog, lab: &LabBench, scenario: &Scenario) -> Result<(), BenchError> {
     let mut wanted = Vec::new();
     for p in scenario.placements() {
         let reader =
-            lab.reader_of(&p.seed).ok_or_else(|| format!("seed {} is not in the card inventory", p.seed))?;
-        let seed = catalog.seeds.get(&p.seed).ok_or_else(|| format!("unknown seed {}", p.seed))?;
+            lab.reader_of(&p.seed).ok_or_else(|| BenchError::NotInInventory { seed: p.seed.clone() })?;
+        let seed =
+            catalog.seeds.get(&p.seed).ok_or_else(|| BenchError::UnknownSeed { seed: p.seed.clone() })?;
         wanted.push((reader.name.clone(), seed.id.clone(), seed.iccid.to_string(), seed.imsi.to_string()));
     }
     tokio::task::spawn_blocking(move || {
         let mut readers = Readers::new();
         for (reader, seed, iccid, imsi) in wanted {
-            let card = readers.connect(&reader).map_err(|e| format!("reader \"{reader}\" (holding {seed}): {e}"))?;
-            let found = read_identity(&card).map_err(|e| format!("reader \"{reader}\" (holding {seed}): {e}"))?;
+            let error = |cause| BenchError::Reader {
+                reader: ReaderRef::Holding { name: reader.clone(), seed: seed.clone() },
+                cause,
+            };
+            let card = readers.connect(&reader).map_err(error)?;
+            let found = read_identity(&card).map_err(error)?;
             if found.iccid != iccid || found.imsi != imsi {
-                return Err(format!(
-                    "reader \"{reader}\" should hold {seed} (ICCID {iccid}, IMSI {imsi}) but holds ICCID {}, IMSI {}: \
-                     was a card moved?",
-                    found.iccid, found.imsi
-                ));
+                return Err(BenchError::CardMoved {
+                    reader,
+                    expected: format!("{seed} (ICCID {iccid}, IMSI {imsi})"),
+                    found: format!("ICCID {}, IMSI {}", found.iccid, found.imsi),
+                });
             }
         }
         Ok(())
     })
     .await
-    .map_err(|e| format!("card inventory check: {e}"))?
+    .map_err(|cause| BenchError::Panicked { part: "card inventory check".into(), cause })?
 }
 
 struct LabSlot {
@@ -226,13 +231,13 @@ impl LabBenchUp {
         wait: Duration,
         rig: &Rig,
         state: &mut strategy::Tracker,
-    ) -> Result<(), String> {
+    ) -> Result<(), BenchError> {
         self.shape_network(catalog, scenario).await?;
         for p in scenario.placements() {
             self.start_bridge(p).await?;
         }
         let dut = &self.lab.dut;
-        let console = serial::open("DUT console", &dut.console.path, dut.console.baud, wait).await?;
+        let console = serial::open(Port::DutConsole, &dut.console.path, dut.console.baud, wait).await?;
         self.console = Some(tokio::io::split(console));
         let observer = &self.lab.observer.port;
         if let LabNetwork::Measured { .. } = self.lab.network {
@@ -248,21 +253,23 @@ impl LabBenchUp {
     }
 
     /// The test network: the scenario's site, then each network fault through its hook.
-    async fn shape_network(&self, catalog: &Catalog, scenario: &Scenario) -> Result<(), String> {
+    async fn shape_network(&self, catalog: &Catalog, scenario: &Scenario) -> Result<(), BenchError> {
         let LabNetwork::Fixture(hooks) = &self.lab.network else {
             return Ok(());
         };
-        let site =
-            catalog.sites.get(&scenario.site).ok_or_else(|| format!("unknown site {}", scenario.site))?;
+        let site = catalog
+            .sites
+            .get(&scenario.site)
+            .ok_or_else(|| BenchError::UnknownSite { site: scenario.site.clone() })?;
         let cells = self._dir.path().join("cells.toml");
-        std::fs::write(&cells, cells_file(catalog, site)).map_err(|e| format!("bench folder: {e}"))?;
-        hooks::run(&hooks.set_site, &[("site", site.id.clone()), ("cells", cells.display().to_string())])
+        std::fs::write(&cells, cells_file(catalog, site)).map_err(BenchError::BenchFolder)?;
+        run_hook(&hooks.set_site, &[("site", site.id.clone()), ("cells", cells.display().to_string())])
             .await?;
         for p in scenario.placements() {
             for fault in p.faults.iter().filter(|f| !f.kind.is_card_fault()) {
                 let name = fault.kind.name();
-                let hook = hooks.fault(name).ok_or_else(|| format!("no [network.faults] hook for {name}"))?;
-                hooks::run(hook, &fault_values(catalog, p, &fault.kind)).await?;
+                let hook = hooks.fault(name).ok_or(BenchError::NoFaultHook { fault: name })?;
+                run_hook(hook, &fault_values(catalog, p, &fault.kind)).await?;
             }
         }
         Ok(())
@@ -271,26 +278,24 @@ impl LabBenchUp {
     /// A lab's pcscd is the system's: the rig cannot take it down to free a call that hangs,
     /// so the card is called from a worker thread of its own, with a time limit, rather than
     /// in place.
-    async fn start_bridge(&mut self, p: &Placement) -> Result<(), String> {
+    async fn start_bridge(&mut self, p: &Placement) -> Result<(), BenchError> {
+        let slot = p.slot;
         let reader = self
             .lab
             .reader_of(&p.seed)
             .map(|r| r.name.clone())
-            .ok_or_else(|| format!("seed {} has no reader", p.seed))?;
-        let card = CardWorker::connect(&reader)
-            .await
-            .map_err(|e| format!("reader \"{reader}\" (slot {}): {e}", p.slot))?;
+            .ok_or_else(|| BenchError::NoReader { seed: p.seed.clone() })?;
+        let card = CardWorker::connect(&reader).await.map_err(|cause| BenchError::Reader {
+            reader: ReaderRef::Relaying { name: reader.clone(), slot },
+            cause,
+        })?;
         let card_calls = card.call_watch();
-        let channel = self
-            .lab
-            .channel(p.slot)
-            .cloned()
-            .ok_or_else(|| format!("slot {} has no channel wired", p.slot))?;
+        let channel = self.lab.channel(slot).cloned().ok_or(BenchError::NoChannel { slot })?;
         let (faults, bridge) = match channel {
             CardemChannel::Socket { path } => {
-                let transport = SocketTransport::connect(&path)
-                    .await
-                    .map_err(|e| format!("SIM slot {} channel {}: {e}", p.slot, path.display()))?;
+                let transport = SocketTransport::connect(&path).await.map_err(|cause| {
+                    BenchError::CardChannel { slot, channel: ChannelRef::Socket(path.clone()), cause }
+                })?;
                 let (bridge, faults) =
                     SlotBridge::new(p.slot, transport, card, self.trace.clone(), self.clock);
                 (faults, bridge.with_null_interval(self.null_interval()).spawn())
@@ -298,11 +303,15 @@ impl LabBenchUp {
             CardemChannel::Usb { product_id, serial, channel } => {
                 let board = serial.clone();
                 let transport = tokio::task::spawn_blocking(move || {
-                    UsbTransport::open(SIMTRACE_VENDOR, product_id, Some(&board), channel)
+                    UsbTransport::open(boards::VENDOR_ID, product_id, Some(&board), channel)
                 })
                 .await
-                .map_err(|e| format!("SIM slot {}: {e}", p.slot))?
-                .map_err(|e| format!("SIM slot {} (board {serial}, channel {channel}): {e}", p.slot))?;
+                .map_err(|cause| BenchError::Panicked { part: format!("SIM slot {slot}"), cause })?
+                .map_err(|cause| BenchError::CardChannel {
+                    slot,
+                    channel: ChannelRef::Usb { board: serial, channel },
+                    cause,
+                })?;
                 let (bridge, faults) =
                     SlotBridge::new(p.slot, transport, card, self.trace.clone(), self.clock);
                 (faults, bridge.with_null_interval(self.null_interval()).spawn())
@@ -332,7 +341,7 @@ impl LabBenchUp {
         scenario: &Scenario,
         rig: &Rig,
         state: &mut strategy::Tracker,
-    ) -> Result<(), String> {
+    ) -> Result<(), BenchError> {
         let dut = self.lab.dut.clone();
         let backend = self.lab.backend;
         let wiring = Wiring {
@@ -359,11 +368,11 @@ impl LabBenchUp {
             let mut values = Vec::new();
             if hook.argv.iter().any(|a| a.contains("{config}")) {
                 let path = self._dir.path().join("firmware.toml");
-                std::fs::write(&path, &config).map_err(|e| format!("bench folder: {e}"))?;
+                std::fs::write(&path, &config).map_err(BenchError::BenchFolder)?;
                 values.push(("config", path.display().to_string()));
             }
             let began = std::time::Instant::now();
-            hooks::run(hook, &values).await?;
+            run_hook(hook, &values).await?;
             let why = match (when, plan.cold) {
                 (When::EveryScenario, _) => "every scenario",
                 (_, Some(cold)) => cold,
@@ -375,7 +384,7 @@ impl LabBenchUp {
         }
         if plan.console_reset {
             tracing::info!(scenario = %scenario.id, "no DUT hook restarts the firmware: `reset` on its console");
-            self.console_send("reset").await.map_err(|e| format!("DUT console: {e}"))?;
+            self.console_send("reset").await?;
         }
         state.ready(&plan, &config, had);
         Ok(())
@@ -404,6 +413,16 @@ impl LabBenchUp {
         self.console = None;
         self.observer = None;
     }
+}
+
+/// Runs a hook; its error (which names the hook) as the bench's.
+async fn run_hook(hook: &crate::model::Hook, values: &[(&str, String)]) -> Result<(), BenchError> {
+    hooks::run(hook, values).await.map_err(|message| {
+        // Every message of `hooks::run` begins with `hook <name>: `.
+        let prefix = format!("hook {}: ", hook.name);
+        let cause = message.strip_prefix(&prefix).map(str::to_owned).unwrap_or(message);
+        BenchError::Hook { name: hook.name.clone(), cause }
+    })
 }
 
 /// The site's cells as the `set_site` hook gets them (`{cells}`): TOML, one `[[cells]]` table
@@ -457,45 +476,54 @@ impl Bench for LabBenchUp {
         &self.lab.dut.events
     }
 
-    async fn console_send(&mut self, line: &str) -> Result<(), String> {
-        let port = self.lab.dut.console.path.display().to_string();
-        let (_, wr) = self.console.as_mut().ok_or_else(|| format!("{port}: not open"))?;
-        wr.write_all(format!("{line}\n").as_bytes()).await.map_err(|e| format!("{port}: {e}"))?;
-        wr.flush().await.map_err(|e| format!("{port}: {e}"))
+    async fn console_send(&mut self, line: &str) -> Result<(), BenchError> {
+        let port = &self.lab.dut.console.path;
+        let error = |cause| BenchError::DutConsole { port: Some(port.clone()), cause };
+        let (_, wr) = self.console.as_mut().ok_or_else(|| error(PortCause::NotOpen))?;
+        wr.write_all(format!("{line}\n").as_bytes()).await.map_err(|e| error(PortCause::Io(e)))?;
+        wr.flush().await.map_err(|e| error(PortCause::Io(e)))
     }
 
-    async fn console_read(&mut self, within: Duration) -> Result<Vec<u8>, String> {
-        let port = self.lab.dut.console.path.display().to_string();
-        let (rd, _) = self.console.as_mut().ok_or_else(|| format!("{port}: not open"))?;
+    async fn console_read(&mut self, within: Duration) -> Result<Vec<u8>, BenchError> {
+        let port = &self.lab.dut.console.path;
+        let error = |cause| BenchError::DutConsole { port: Some(port.clone()), cause };
+        let (rd, _) = self.console.as_mut().ok_or_else(|| error(PortCause::NotOpen))?;
         let mut buf = [0u8; 4096];
         match tokio::time::timeout(within, rd.read(&mut buf)).await {
-            Ok(Ok(0)) => Err(format!("{port}: the port closed (device gone?)")),
+            Ok(Ok(0)) => Err(error(PortCause::ClosedUnderRead)),
             Ok(Ok(n)) => Ok(buf[..n].to_vec()),
-            Ok(Err(e)) => Err(format!("{port}: {e} (device gone?)")),
+            Ok(Err(e)) => Err(error(PortCause::ReadFailed(e))),
             Err(_) => Ok(Vec::new()),
         }
     }
 
-    fn broken(&mut self) -> Option<String> {
-        if let Some(s) =
-            self.slots.iter().find(|s| s.card_calls.pending_for().is_some_and(|w| w > CARD_CALL_BOUND))
-        {
-            return Some(format!(
-                "pcscd has not answered a PC/SC call for slot {} (reader \"{}\") within {} ms: the bench's card \
-                 stack (pcscd or the reader's driver) hung, not the card",
-                s.slot,
-                s.reader,
-                CARD_CALL_BOUND.as_millis()
-            ));
+    fn broken(&mut self) -> Option<BenchError> {
+        for s in &self.slots {
+            if let Some(waited) = s.card_calls.pending_for().filter(|w| *w > CARD_CALL_BOUND) {
+                let (slot, reader) = (s.slot, s.reader.clone());
+                return Some(BenchError::PcscdHung {
+                    pid: None,
+                    slot,
+                    reader,
+                    waited,
+                    bound: CARD_CALL_BOUND,
+                });
+            }
         }
-        if let Some((s, why)) = self.slots.iter().find_map(|s| Some((s, s.bridge.stopped()?))) {
-            return Some(format!("the bridge of slot {} (reader \"{}\") stopped: {why}", s.slot, s.reader));
+        if let Some((s, cause)) = self.slots.iter().find_map(|s| Some((s, s.bridge.stopped()?))) {
+            return Some(BenchError::BridgeStopped { slot: s.slot, reader: s.reader.clone(), cause });
         }
         if self.observer.as_ref().is_some_and(Observer::ended) {
-            return Some(format!("observer port {}: the port closed", self.lab.observer.port.path.display()));
+            let path = self.lab.observer.port.path.clone();
+            return Some(BenchError::SerialPort { port: Port::Observer, path, cause: PortCause::Closed });
         }
         if !self.lab.dut.console.path.exists() {
-            return Some(format!("DUT console {}: the device is gone", self.lab.dut.console.path.display()));
+            let path = self.lab.dut.console.path.clone();
+            return Some(BenchError::SerialPort {
+                port: Port::DutConsole,
+                path,
+                cause: PortCause::DeviceGone,
+            });
         }
         None
     }
@@ -505,16 +533,6 @@ impl Bench for LabBenchUp {
             (Some(m), LabNetwork::Measured { ambiguity_margin }) => Some((&m.site, *ambiguity_margin)),
             _ => None,
         }
-    }
-
-    fn set_card_fault(&mut self, slot: u8, fault: Option<CardFault>) -> Result<(), String> {
-        let s =
-            self.slots.iter().find(|s| s.slot == slot).ok_or_else(|| format!("slot {slot} is not in use"))?;
-        match fault {
-            Some(f) => s.faults.apply(f),
-            None => s.faults.insert(),
-        }
-        Ok(())
     }
 
     fn evidence(&self) -> Evidence {
@@ -532,5 +550,27 @@ impl Bench for LabBenchUp {
 
     async fn down(mut self) {
         self.restore().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failing_hook_is_a_bench_error_naming_the_hook_with_its_own_message() {
+        let argv = ["sh", "-c", "echo relay board 2: no answer >&2; exit 3"];
+        let hook = crate::model::Hook {
+            name: "dut.power".into(),
+            argv: argv.iter().map(|a| (*a).to_owned()).collect(),
+            timeout_ms: 5000,
+        };
+        let error = run_hook(&hook, &[]).await.unwrap_err();
+        assert!(
+            matches!(&error, BenchError::Hook { name, cause } if name == "dut.power" && !cause.starts_with("hook ")),
+            "{error:?}"
+        );
+        let said = hooks::run(&hook, &[]).await.unwrap_err();
+        assert_eq!(error.to_string(), said, "the hook's message, unchanged");
     }
 }

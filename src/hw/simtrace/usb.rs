@@ -13,19 +13,10 @@ use std::time::Duration;
 use rusb::{Context, Device, DeviceHandle, Direction, TransferType, UsbContext};
 use tokio::sync::mpsc;
 
+use super::boards::{self, VENDOR_ID};
 use super::codec::{Decoder, Frame, MAX_FRAME_LEN};
 use super::transport::{CardemTransport, TransportError};
 
-/// osmocom's (ex-Openmoko) USB vendor id.
-const VENDOR_OPENMOKO: u16 = 0x1d50;
-/// SIMtrace2-family products (firmware/libcommon/include/simtrace_usb.h and board files).
-const PRODUCTS: [(u16, &str); 5] = [
-    (0x60e3, "SIMtrace2"),
-    (0x4001, "OWHW"),
-    (0x4004, "QMOD"),
-    (0x616d, "OCTSIMTEST"),
-    (0x616e, "ngff-cardem"),
-];
 /// Card-emulation interface: vendor-specific class, SIMtrace card-emulation subclass.
 const CARDEM_CLASS: (u8, u8, u8) = (0xff, 0x02, 0x00);
 
@@ -512,11 +503,11 @@ fn not_found(ctx: &Context, wanted: &str) -> TransportError {
 fn is_simtrace(device: &Device<Context>) -> bool {
     device
         .device_descriptor()
-        .is_ok_and(|d| d.vendor_id() == VENDOR_OPENMOKO && model_name(d.product_id()).is_some())
+        .is_ok_and(|d| d.vendor_id() == VENDOR_ID && model_name(d.product_id()).is_some())
 }
 
 fn model_name(product: u16) -> Option<&'static str> {
-    PRODUCTS.iter().find(|(id, _)| *id == product).map(|(_, name)| *name)
+    boards::board(product).map(|b| b.name)
 }
 
 /// Bus position and, if the device can be opened, its product and serial strings.
@@ -540,7 +531,7 @@ fn board_info(device: &Device<Context>) -> BoardInfo {
 }
 
 fn wanted_name(vendor: u16, product: u16, serial: Option<&str>) -> String {
-    let model = if vendor == VENDOR_OPENMOKO { model_name(product) } else { None };
+    let model = if vendor == VENDOR_ID { model_name(product) } else { None };
     let mut name = format!("{} {vendor:04x}:{product:04x}", model.unwrap_or("USB device"));
     if let Some(serial) = serial {
         name.push_str(&format!(" with serial {serial}"));
@@ -631,7 +622,7 @@ mod tests {
         match list_boards() {
             Ok(boards) => {
                 for b in boards {
-                    assert_eq!(b.vendor_id, VENDOR_OPENMOKO, "{b}");
+                    assert_eq!(b.vendor_id, VENDOR_ID, "{b}");
                 }
             }
             Err(e) => assert!(matches!(e, TransportError::Usb { .. }), "{e:?}"),

@@ -358,7 +358,7 @@ impl Dut {
                 argv
             }
         };
-        let child = DutProcess::spawn(&argv, &self.record_dir)?;
+        let child = DutProcess::spawn(&argv, &self.record_dir).map_err(|e| e.to_string())?;
         self.child = Some(child);
         Ok(())
     }

@@ -48,53 +48,44 @@ fn val(m: Option<Measures>, f: impl Fn(&Measures) -> i32) -> String {
     m.map_or_else(|| "-".to_owned(), |m| f(&m).to_string())
 }
 
+/// `<srxlev>`, the cell selection level: how far the cell's level is above the RAT's minimum
+/// (RSRP −140 dBm, RSCP −115 dBm, RSSI −110 dBm), never below 0.
+fn srxlev(m: &Measures) -> i32 {
+    match m.rat {
+        Rat::Lte | Rat::Nr => (m.rsrp + 140).max(0),
+        Rat::Umts => (m.rscp + 115).max(0),
+        Rat::Gsm => (m.rssi + 110).max(0),
+    }
+}
+
 /// `+QENG: "servingcell",...` of the camped cell; `"SEARCH"` when there is none.
 pub fn servingcell(camped: Option<&Camped>) -> String {
     let Some(c) = camped else { return "+QENG: \"servingcell\",\"SEARCH\"".to_owned() };
     let (state, mcc, mnc) = (c.state.name(), c.plmn.mcc(), c.plmn.mnc());
-    let (p, m) = (c.params, c.measures);
+    let CellParams { channel, phys, tac, ci } = c.params;
+    let v = |f: fn(&Measures) -> i32| val(c.measures, f);
+    let (rsrp, rsrq, rssi, sinr) = (v(|m| m.rsrp), v(|m| m.rsrq), v(|m| m.rssi), v(|m| m.sinr));
     let head = format!("+QENG: \"servingcell\",\"{state}\"");
     match c.rat {
         Rat::Lte => format!(
-            "{head},\"LTE\",\"FDD\",{mcc},{mnc},{:X},{},{},{LTE_BAND},3,3,{:X},{},{},{},{},-,-,{}",
-            p.ci,
-            p.phys,
-            p.channel,
-            p.tac,
-            val(m, |m| m.rsrp),
-            val(m, |m| m.rsrq),
-            val(m, |m| m.rssi),
-            val(m, |m| m.sinr),
-            val(m, |m| (m.rsrp + 140).max(0)),
+            "{head},\"LTE\",\"FDD\",{mcc},{mnc},{ci:X},{phys},{channel},{LTE_BAND},3,3,{tac:X},\
+             {rsrp},{rsrq},{rssi},{sinr},-,-,{}",
+            v(srxlev)
         ),
         Rat::Nr => format!(
-            "{head},\"NR5G-SA\",\"TDD\",{mcc},{mnc},{:X},{},{:X},{},{NR_BAND},12,{},{},{},1,{}",
-            p.ci,
-            p.phys,
-            p.tac,
-            p.channel,
-            val(m, |m| m.rsrp),
-            val(m, |m| m.rsrq),
-            val(m, |m| m.sinr),
-            val(m, |m| (m.rsrp + 140).max(0)),
+            "{head},\"NR5G-SA\",\"TDD\",{mcc},{mnc},{ci:X},{phys},{tac:X},{channel},{NR_BAND},12,\
+             {rsrp},{rsrq},{sinr},1,{}",
+            v(srxlev)
         ),
         Rat::Umts => format!(
-            "{head},\"WCDMA\",{mcc},{mnc},{:X},{:X},{},{},-,{},{},-,-,-,-,-",
-            p.tac,
-            p.ci,
-            p.channel,
-            p.phys,
-            val(m, |m| m.rscp),
-            val(m, |m| m.ecno),
+            "{head},\"WCDMA\",{mcc},{mnc},{tac:X},{ci:X},{channel},{phys},-,{},{},-,-,-,-,-",
+            v(|m| m.rscp),
+            v(|m| m.ecno)
         ),
         Rat::Gsm => format!(
-            "{head},\"GSM\",{mcc},{mnc},{:X},{:X},{},{},0,{},-,-,-,{c},{c},1,-,-,-,-,-,-,-,-,-,\"-\"",
-            p.tac,
-            p.ci,
-            p.phys,
-            p.channel,
-            val(m, |m| m.rssi),
-            c = val(m, |m| (m.rssi + 110).max(0)),
+            "{head},\"GSM\",{mcc},{mnc},{tac:X},{ci:X},{phys},{channel},0,{rssi},-,-,-,{c},{c},1,\
+             -,-,-,-,-,-,-,-,-,\"-\"",
+            c = v(srxlev)
         ),
     }
 }
@@ -109,43 +100,26 @@ fn neighbours(camped: &Camped, cells: &[HeardCell]) -> Vec<String> {
 }
 
 fn neighbour(camped: &Camped, cell: &HeardCell) -> String {
-    let p = CellParams::of_cell(cell);
+    let CellParams { channel, phys, .. } = CellParams::of_cell(cell);
     let m = Measures::of(cell.rat, cell.dbm);
+    let level = srxlev(&m);
     match cell.rat {
         Rat::Lte => {
             // Quectel prints one field more for a neighbour on the serving channel.
-            let intra = camped.rat == Rat::Lte && camped.params.channel == p.channel;
+            let intra = camped.rat == Rat::Lte && camped.params.channel == channel;
             let (kind, tail) = if intra { ("intra", "-,-,-,-") } else { ("inter", "-,-,-") };
             format!(
-                "+QENG: \"neighbourcell {kind}\",\"LTE\",{},{},{},{},{},{},{},{tail}",
-                p.channel,
-                p.phys,
-                m.rsrq,
-                m.rsrp,
-                m.rssi,
-                m.sinr,
-                (m.rsrp + 140).max(0)
+                "+QENG: \"neighbourcell {kind}\",\"LTE\",{channel},{phys},{},{},{},{},{level},{tail}",
+                m.rsrq, m.rsrp, m.rssi, m.sinr
             )
         }
-        Rat::Umts => format!(
-            "+QENG: \"neighbourcell\",\"WCDMA\",{},-,-,-,{},{},{},{}",
-            p.channel,
-            p.phys,
-            m.rscp,
-            m.ecno,
-            (m.rscp + 115).max(0)
-        ),
-        Rat::Gsm => format!(
-            "+QENG: \"neighbourcell\",\"GSM\",{},-,-,-,-,0,{},{},{}",
-            p.channel,
-            p.phys,
-            m.rssi,
-            (m.rssi + 110).max(0)
-        ),
-        Rat::Nr => format!(
-            "+QENG: \"neighbourcell\",\"NR5G\",{},{},{},{},{}",
-            p.channel, p.phys, m.rsrp, m.rsrq, m.sinr
-        ),
+        Rat::Umts => {
+            format!("+QENG: \"neighbourcell\",\"WCDMA\",{channel},-,-,-,{phys},{},{},{level}", m.rscp, m.ecno)
+        }
+        Rat::Gsm => format!("+QENG: \"neighbourcell\",\"GSM\",{channel},-,-,-,-,0,{phys},{},{level}", m.rssi),
+        Rat::Nr => {
+            format!("+QENG: \"neighbourcell\",\"NR5G\",{channel},{phys},{},{},{}", m.rsrp, m.rsrq, m.sinr)
+        }
     }
 }
 

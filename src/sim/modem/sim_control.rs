@@ -10,12 +10,12 @@ use tokio::sync::mpsc;
 
 use super::at_stream::{Cmd, Form, Reply};
 use super::card::{Exchange, SELECT_USIM, SimState, path_to, select_fid};
-use super::commands::{hex_decode, hex_encode};
 use super::port::Port;
 use super::registration::drop_service;
 use super::sim_slot::{CardRead, SlotEvent};
 use super::urc::Urc;
 use super::{Core, Shared};
+use crate::encoding::hex;
 use crate::sim::cardem_device::DeviceError;
 
 /// Handles the slots' card events until the modem stops.
@@ -177,7 +177,7 @@ async fn crsm(port: &Port, cmd: &Cmd) -> Reply {
         return Reply::cme(50);
     };
     sim_exchange(port, ex, |data, sw| {
-        let hex = if data.is_empty() { String::new() } else { format!(",\"{}\"", hex_encode(data)) };
+        let hex = if data.is_empty() { String::new() } else { format!(",\"{}\"", hex::encode(data)) };
         format!("+CRSM: {},{}{hex}", sw >> 8, sw & 0xFF)
     })
     .await
@@ -187,7 +187,7 @@ fn crsm_exchange(cmd: &Cmd) -> Option<Exchange> {
     let byte = |i: usize| cmd.int(i).map_or(Some(0), |v| u8::try_from(v).ok());
     let fid = cmd.int_in(1, 0..=0xFFFF).map(|v| v as u16);
     let (p1, p2, p3) = (byte(2)?, byte(3)?, byte(4)?);
-    let data = cmd.text(5).map_or(Some(Vec::new()), hex_decode)?;
+    let data = cmd.text(5).map_or(Some(Vec::new()), hex::decode)?;
     let with_data = |ins: u8| [vec![0x00, ins, p1, p2, data.len() as u8], data.clone()].concat();
     let number = cmd.int(0)?;
     let (command, on_file) = match number {
@@ -210,7 +210,7 @@ fn crsm_exchange(cmd: &Cmd) -> Option<Exchange> {
 
 /// `AT+CSIM=<length>,"<command>"`: the APDU as given, the card's answer as it came.
 async fn csim(port: &Port, cmd: &Cmd) -> Reply {
-    let bytes = cmd.text(1).and_then(hex_decode).filter(|b| b.len() >= 4);
+    let bytes = cmd.text(1).and_then(hex::decode).filter(|b| b.len() >= 4);
     let Some(mut command) = bytes.filter(|b| cmd.int(0) == Some(2 * b.len() as i64)) else {
         return Reply::cme(50);
     };
@@ -222,7 +222,7 @@ async fn csim(port: &Port, cmd: &Cmd) -> Reply {
     sim_exchange(port, ex, |data, sw| {
         let mut answer = data.to_vec();
         answer.extend(sw.to_be_bytes());
-        format!("+CSIM: {},\"{}\"", 2 * answer.len(), hex_encode(&answer))
+        format!("+CSIM: {},\"{}\"", 2 * answer.len(), hex::encode(&answer))
     })
     .await
 }

@@ -7,6 +7,7 @@
 use super::Shared;
 use super::card::{Exchange, SELECT_USIM, select_fid};
 use super::sim_control::device_error;
+use crate::encoding::bcd;
 
 pub const EF_SMS: u16 = 0x6F3C;
 pub const EF_MSISDN: u16 = 0x6F40;
@@ -136,7 +137,7 @@ pub fn dialling_number(record: &[u8]) -> Option<(String, u8, String)> {
     if number[0] == 0xFF || !(2..=11).contains(&len) {
         return None;
     }
-    let digits = super::text::bcd_digits(&number[2..1 + len]);
+    let digits = bcd::digits(&number[2..1 + len]);
     Some((super::text::sim_alpha(&record[..alpha_len]), number[1], digits))
 }
 
@@ -156,13 +157,13 @@ pub fn service_centre(record: &[u8]) -> Option<(u8, String)> {
     if indicators & 0x02 != 0 || !(2..=11).contains(&len) {
         return None;
     }
-    Some((address[1], super::text::bcd_digits(&address[2..1 + len])))
+    Some((address[1], bcd::digits(&address[2..1 + len])))
 }
 
 /// The record with the service centre replaced (and marked present).
 pub fn with_service_centre(record: &[u8], ton_npi: u8, digits: &str) -> Option<Vec<u8>> {
     let at = smsc_offset(record)?;
-    let bcd = super::text::bcd_encode(digits).filter(|b| b.len() <= 10)?;
+    let bcd = bcd::encode(digits).filter(|b| b.len() <= 10)?;
     let mut out = record.to_vec();
     out[at - 13] &= !0x02;
     let mut address = vec![(bcd.len() + 1) as u8, ton_npi];

@@ -19,11 +19,11 @@ use std::time::Duration;
 
 use super::at_stream::{Cmd, End, Form, Reply};
 use super::card::SimState;
-use super::commands::hex_decode;
 use super::port::Port;
 use super::sim_files::{self, EF_SMS, EF_SMSP, SimError};
 use super::text::{self, Charset};
 use super::{FIRMWARE, Shared};
+use crate::encoding::{bcd, hex};
 
 /// The modem's own message store.
 pub const ME_CAPACITY: u16 = 255;
@@ -469,7 +469,7 @@ async fn card_smsc(shared: &Shared) -> Result<Option<String>, SimError> {
 /// SMSC if the PDU names one.
 fn parse_submit(hex: &[u8], len: usize) -> Option<(String, Option<String>)> {
     let hex = std::str::from_utf8(hex).ok()?.trim();
-    let pdu = hex_decode(hex)?;
+    let pdu = hex::decode(hex)?;
     let (&smsc_len, rest) = pdu.split_first()?;
     let smsc_len = usize::from(smsc_len);
     let smsc = rest.get(..smsc_len)?;
@@ -480,7 +480,7 @@ fn parse_submit(hex: &[u8], len: usize) -> Option<(String, Option<String>)> {
     }
     let digits = usize::from(tpdu[2]);
     let da = tpdu.get(4..4 + digits.div_ceil(2))?;
-    let mut number = text::bcd_digits(da);
+    let mut number = bcd::digits(da);
     number.truncate(digits);
     if number.len() != digits || digits == 0 {
         return None;
@@ -488,7 +488,7 @@ fn parse_submit(hex: &[u8], len: usize) -> Option<(String, Option<String>)> {
     let destination = text::number_and_type(tpdu[3], &number).0;
     let smsc = match smsc {
         [] => None,
-        [toa, bcd @ ..] => Some(text::number_and_type(*toa, &text::bcd_digits(bcd)).0),
+        [toa, bcd @ ..] => Some(text::number_and_type(*toa, &bcd::digits(bcd)).0),
     };
     Some((destination, smsc))
 }

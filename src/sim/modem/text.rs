@@ -1,6 +1,6 @@
 //! Text on both sides of the modem: the TE character sets of `AT+CSCS` (how strings in AT
-//! parameters are written), and the SIM's encodings (BCD dialling numbers, GSM default alphabet
-//! alpha identifiers) the modem turns into strings.
+//! parameters are written), and the SIM's encodings (dialling numbers, whose BCD is
+//! [`crate::encoding::bcd`]; GSM default alphabet alpha identifiers) the modem turns into strings.
 
 /// The TE character sets of `AT+CSCS` (TS 27.007 §5.5) this modem supports, as a Quectel
 /// module lists them.
@@ -59,41 +59,6 @@ impl Charset {
     }
 }
 
-/// The digits of a BCD number with swapped nibbles (TS 31.102 §4.4.2.3, TS 24.008 §10.5.4.7):
-/// low nibble first; A is `*`, B `#`, C `p` (DTMF separator), D `?` (wild value); E and F end
-/// it.
-pub fn bcd_digits(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for b in bytes {
-        for nibble in [b & 0x0F, b >> 4] {
-            match nibble {
-                0..=9 => out.push(char::from(b'0' + nibble)),
-                0xA => out.push('*'),
-                0xB => out.push('#'),
-                0xC => out.push('p'),
-                0xD => out.push('?'),
-                _ => return out,
-            }
-        }
-    }
-    out
-}
-
-/// Digits as swapped-nibble BCD, F-padded; None if a character is not a digit, `*` or `#`.
-pub fn bcd_encode(digits: &str) -> Option<Vec<u8>> {
-    let nibbles: Option<Vec<u8>> = digits
-        .chars()
-        .map(|c| match c {
-            '0'..='9' => Some(c as u8 - b'0'),
-            '*' => Some(0xA),
-            '#' => Some(0xB),
-            _ => None,
-        })
-        .collect();
-    let nibbles = nibbles?;
-    Some(nibbles.chunks(2).map(|pair| pair[0] | (pair.get(1).copied().unwrap_or(0xF) << 4)).collect())
-}
-
 /// A number as 27.007 shows it: `+` and the digits with type 145 when TON is international,
 /// the digits and 129 otherwise.
 pub fn number_and_type(ton_npi: u8, digits: &str) -> (String, u8) {
@@ -107,7 +72,7 @@ pub fn parse_number(text: &str, given_type: Option<i64>) -> Option<(String, u8)>
         Some(rest) => (rest, true),
         None => (text, false),
     };
-    if digits.is_empty() || digits.len() > 20 || bcd_encode(digits).is_none() {
+    if digits.is_empty() || digits.len() > 20 || crate::encoding::bcd::encode(digits).is_none() {
         return None;
     }
     let ton_npi = match given_type {
@@ -189,10 +154,6 @@ mod tests {
 
     #[test]
     fn numbers_and_alpha_identifiers() {
-        assert_eq!(bcd_digits(&[0x94, 0x90, 0x00, 0xF1, 0xFF]), "4909001");
-        assert_eq!(bcd_encode("4909"), Some(vec![0x94, 0x90]));
-        assert_eq!(bcd_encode("123"), Some(vec![0x21, 0xF3]));
-        assert_eq!(bcd_encode("12a"), None);
         assert_eq!(number_and_type(0x91, "4912"), ("+4912".to_owned(), 145));
         assert_eq!(number_and_type(0x81, "0171"), ("0171".to_owned(), 129));
         assert_eq!(parse_number("+4912", None), Some(("4912".to_owned(), 0x91)));

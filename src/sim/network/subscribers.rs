@@ -234,18 +234,8 @@ fn key(seed: &Seed, name: &'static str, secret: &Secret) -> Result<[u8; 16], Net
         reason,
     };
     let value = secret.expose().map_err(|e| fail(e.to_string()))?;
-    decode_hex16(&value).ok_or_else(|| fail("is not 32 hex digits".to_owned()))
-}
-
-fn decode_hex16(s: &str) -> Option<[u8; 16]> {
-    if s.len() != 32 || !s.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
+    let key = crate::encoding::hex::decode(&value).and_then(|b| <[u8; 16]>::try_from(b).ok());
+    key.ok_or_else(|| fail("is not 32 hex digits".to_owned()))
 }
 
 #[cfg(test)]

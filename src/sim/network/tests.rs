@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use super::*;
+use crate::encoding::hex;
 use crate::method::view::best_cell;
 use crate::model::secret::SecretFormat;
 use crate::model::{Catalog, Secret};
@@ -67,7 +68,7 @@ impl CardAuth {
 
     fn answer(&mut self, rand: [u8; 16], autn: [u8; 16]) -> AuthAnswer {
         self.asked += 1;
-        if self.card.transmit(&hex(&format!("00a4040c10{USIM_AID}"))) != [0x90, 0x00] {
+        if self.card.transmit(&hex::bytes(&format!("00a4040c10{USIM_AID}"))) != [0x90, 0x00] {
             return AuthAnswer::CardError;
         }
         let mut cmd = vec![0x00, 0x88, 0x00, 0x81, 0x22, 0x10];
@@ -110,10 +111,6 @@ fn parse_auth(data: &[u8]) -> AuthAnswer {
         [0xDC, 0x0E, auts @ ..] if auts.len() == 14 => AuthAnswer::Resync { auts: auts.try_into().unwrap() },
         _ => AuthAnswer::CardError,
     }
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 fn kinds(net: &Network) -> Vec<TruthKind> {

@@ -388,17 +388,8 @@ fn format_error(seed: &Seed, name: &'static str, secret: &Secret, expected: &'st
 /// A 128-bit key from its 32 hex digits.
 fn key(seed: &Seed, name: &'static str, secret: &Secret) -> Result<[u8; 16], UsimError> {
     let text = expose(seed, name, secret)?;
-    let bad = || format_error(seed, name, secret, "32 hex digits");
-    let bytes = text.as_bytes();
-    if bytes.len() != 32 {
-        return Err(bad());
-    }
-    let mut out = [0u8; 16];
-    for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        let digits = std::str::from_utf8(pair).map_err(|_| bad())?;
-        *slot = u8::from_str_radix(digits, 16).map_err(|_| bad())?;
-    }
-    Ok(out)
+    let bytes = crate::encoding::hex::decode(&text).and_then(|b| <[u8; 16]>::try_from(b).ok());
+    bytes.ok_or_else(|| format_error(seed, name, secret, "32 hex digits"))
 }
 
 fn pin_digits(seed: &Seed, secret: &Secret) -> Result<String, UsimError> {

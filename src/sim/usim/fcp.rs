@@ -3,6 +3,7 @@
 
 use super::files::{ARR_ADF, ARR_MF, Access, Body, FileSystem, MF, NodeId, Structure, arr_record};
 use super::pin::Pin;
+use crate::encoding::tlv;
 
 /// Key references in the PIN status template: PIN1 and ADM1.
 const KEY_PIN1: u8 = 0x01;
@@ -14,12 +15,6 @@ const LCSI_ACTIVATED: u8 = 0x05;
 /// UICC characteristics in the MF's proprietary information: clock stop allowed, no
 /// preferred level; the value commonly seen on commercial cards.
 const UICC_CHARACTERISTICS: u8 = 0x71;
-
-pub(crate) fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag, value.len() as u8];
-    out.extend(value);
-    out
-}
 
 /// The FCP template (tag 62) of any file.
 pub(crate) fn fcp(fs: &FileSystem, id: NodeId, pin: &Pin) -> Vec<u8> {

@@ -13,6 +13,7 @@
 
 use super::names::{PNN_RECORD, pnn_record, spn_bytes};
 use super::numbers::{DIALLING_RECORD, SMSP_RECORD, dialling_record, msisdn, service_centre, smsp_record};
+use crate::encoding::{bcd, tlv};
 use crate::model::Rat;
 
 pub(crate) type NodeId = usize;
@@ -441,11 +442,7 @@ fn opl_record(plmn: [u8; 3], pnn_record: u8) -> Vec<u8> {
 /// (service provider PLMN list), FF-padded to 16 bytes, room for four PLMNs.
 fn spdi_bytes(plmns: &[[u8; 3]]) -> Vec<u8> {
     let list: Vec<u8> = plmns.iter().take(4).flatten().copied().collect();
-    let mut inner = vec![0x80, list.len() as u8];
-    inner.extend(list);
-    let mut out = vec![0xA3, inner.len() as u8];
-    out.extend(inner);
-    pad(&out, 16)
+    pad(&tlv(0xA3, &tlv(0x80, &list)), 16)
 }
 
 /// One EF_ARR record (TS 102 221 §9.2, expanded format): an access mode DO for read, one for
@@ -471,14 +468,9 @@ fn security_condition(access: Access) -> Vec<u8> {
 
 /// EF_DIR record: application template with the USIM AID and a label.
 fn dir_record() -> Vec<u8> {
-    let label = b"USIM";
-    let mut inner = vec![0x4F, 0x10];
-    inner.extend(USIM_AID);
-    inner.extend([0x50, label.len() as u8]);
-    inner.extend(label);
-    let mut rec = vec![0x61, inner.len() as u8];
-    rec.extend(inner);
-    rec
+    let mut inner = tlv(0x4F, &USIM_AID);
+    inner.extend(tlv(0x50, b"USIM"));
+    tlv(0x61, &inner)
 }
 
 /// `bytes` followed by FF up to `len` (and cut to `len`).
@@ -488,25 +480,16 @@ pub(crate) fn pad(bytes: &[u8], len: usize) -> Vec<u8> {
     out
 }
 
-/// Decimal digits as nibble-swapped BCD, F-padded (the ICCID and dialling number format).
-pub(crate) fn swapped_bcd(digits: &str) -> Vec<u8> {
-    let nibbles: Vec<u8> = digits.bytes().map(|b| b.wrapping_sub(b'0') & 0x0F).collect();
-    nibbles.chunks(2).map(|pair| pair[0] | (pair.get(1).copied().unwrap_or(0x0F) << 4)).collect()
-}
-
-/// EF_ICCID: 10 bytes.
+/// EF_ICCID: 10 bytes of BCD (an ICCID is digits: [`crate::model::Iccid`] checks it).
 pub(crate) fn iccid_bytes(iccid: &str) -> Vec<u8> {
-    pad(&swapped_bcd(iccid), 10)
+    pad(&bcd::encode(iccid).unwrap_or_default(), 10)
 }
 
 /// EF_IMSI (TS 31.102 §4.2.2): length byte, then the mobile identity with the parity nibble
 /// (9 for an odd digit count, 1 for even) in front of the first digit.
 pub(crate) fn imsi_bytes(imsi: &str) -> Vec<u8> {
     let parity = if imsi.len() % 2 == 1 { 9 } else { 1 };
-    let mut nibbles = vec![parity];
-    nibbles.extend(imsi.bytes().map(|b| b.wrapping_sub(b'0') & 0x0F));
-    let body: Vec<u8> =
-        nibbles.chunks(2).map(|pair| pair[0] | (pair.get(1).copied().unwrap_or(0x0F) << 4)).collect();
+    let body = bcd::pack(std::iter::once(parity).chain(imsi.chars().filter_map(bcd::nibble)));
     let mut out = vec![body.len() as u8];
     out.extend(body);
     pad(&out, 9)
@@ -601,7 +584,7 @@ mod tests {
 
     #[test]
     fn encodings_match_published_examples() {
-        let hex = |v: &[u8]| v.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        use crate::encoding::hex::encode_lower as hex;
         assert_eq!(hex(&iccid_bytes("8988211000000430010")), "988812010000400310f0");
         assert_eq!(hex(&imsi_bytes("262011106487504")), "082926101160845740");
         assert_eq!(hex(&home_plmn("310260123456789", 3)), "130062");

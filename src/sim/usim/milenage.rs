@@ -9,21 +9,17 @@ use std::fmt;
 use aes::Aes128;
 use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
 
+use crate::encoding::hex;
+
 type Block = [u8; 16];
 
-/// Rotation amounts r1..r5 of TS 35.206, in bytes (64, 0, 32, 64, 96 bits).
-const R1: usize = 8;
-const R2: usize = 0;
-const R3: usize = 4;
-const R4: usize = 8;
-const R5: usize = 12;
-
-/// Constants c1..c5 of TS 35.206: all zero except the last byte.
-const C1: u8 = 0x00;
-const C2: u8 = 0x01;
-const C3: u8 = 0x02;
-const C4: u8 = 0x04;
-const C5: u8 = 0x08;
+/// What OUT1..OUT5 of TS 35.206 are made with: the rotation rn, in bytes (64, 0, 32, 64, 96
+/// bits), and the last byte of the constant cn (all its other bytes are zero).
+const OUT1: (usize, u8) = (8, 0x00);
+const OUT2: (usize, u8) = (0, 0x01);
+const OUT3: (usize, u8) = (4, 0x02);
+const OUT4: (usize, u8) = (8, 0x04);
+const OUT5: (usize, u8) = (12, 0x08);
 
 /// The AMF used in MAC-S of a resynchronisation token (TS 33.102 §6.3.3: a dummy of zeros).
 const RESYNC_AMF: [u8; 2] = [0, 0];
@@ -67,16 +63,16 @@ impl Milenage {
     /// f2 (RES), f3 (CK), f4 (IK) and f5 (AK), which share one TEMP.
     pub fn f2345(&self, rand: &[u8; 16]) -> ([u8; 8], [u8; 16], [u8; 16], [u8; 6]) {
         let temp = self.temp(rand);
-        let out2 = self.out_n(&temp, R2, C2);
-        let ck = self.out_n(&temp, R3, C3);
-        let ik = self.out_n(&temp, R4, C4);
+        let out2 = self.out_n(&temp, OUT2);
+        let ck = self.out_n(&temp, OUT3);
+        let ik = self.out_n(&temp, OUT4);
         (first::<8>(&out2[8..]), ck, ik, first::<6>(&out2[..6]))
     }
 
     /// f5*: the anonymity key used to conceal SQN_MS in AUTS.
     pub fn f5star(&self, rand: &[u8; 16]) -> [u8; 6] {
         let temp = self.temp(rand);
-        first::<6>(&self.out_n(&temp, R5, C5)[..6])
+        first::<6>(&self.out_n(&temp, OUT5)[..6])
     }
 
     /// TEMP = E_K(RAND xor OPc).
@@ -91,14 +87,15 @@ impl Milenage {
             half[..6].copy_from_slice(sqn);
             half[6..].copy_from_slice(amf);
         }
-        let mut block = rotate(xor(&in1, &self.opc), R1);
-        block[15] ^= C1;
+        let (r1, c1) = OUT1;
+        let mut block = rotate(xor(&in1, &self.opc), r1);
+        block[15] ^= c1;
         let block = xor(&block, &self.temp(rand));
         xor(&encrypt(&self.cipher, block), &self.opc)
     }
 
     /// OUTn = E_K(rot(TEMP xor OPc, rn) xor cn) xor OPc, for n = 2..5.
-    fn out_n(&self, temp: &Block, rot: usize, c: u8) -> Block {
+    fn out_n(&self, temp: &Block, (rot, c): (usize, u8)) -> Block {
         let mut block = rotate(xor(temp, &self.opc), rot);
         block[15] ^= c;
         xor(&encrypt(&self.cipher, block), &self.opc)
@@ -151,8 +148,8 @@ pub struct AuthVector {
 impl fmt::Debug for AuthVector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthVector")
-            .field("rand", &hex(&self.rand))
-            .field("autn", &hex(&self.autn))
+            .field("rand", &hex::encode_lower(&self.rand))
+            .field("autn", &hex::encode_lower(&self.autn))
             .finish_non_exhaustive()
     }
 }
@@ -197,18 +194,13 @@ fn first<const N: usize>(s: &[u8]) -> [u8; N] {
     std::array::from_fn(|i| s[i])
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Parses a hex string of exactly N bytes (test data only).
     fn h<const N: usize>(s: &str) -> [u8; N] {
-        assert_eq!(s.len(), 2 * N, "{s}");
-        std::array::from_fn(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        crate::encoding::hex::bytes(s).try_into().unwrap_or_else(|_| panic!("{s} is not {N} bytes"))
     }
 
     /// One published test set (milenage.md, from TS 35.207/35.208).

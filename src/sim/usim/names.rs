@@ -62,9 +62,9 @@ pub(crate) fn pack7(septets: &[u8]) -> (Vec<u8>, u8) {
 /// initials, spare bits in the last octet; then the packed text.
 pub(crate) fn network_name(tag: u8, name: &str) -> Vec<u8> {
     let (packed, spare) = pack7(&gsm_text(name));
-    let mut out = vec![tag, (packed.len() + 1) as u8, 0x80 | spare];
-    out.extend(packed);
-    out
+    let mut value = vec![0x80 | spare];
+    value.extend(packed);
+    crate::encoding::tlv(tag, &value)
 }
 
 /// EF_PNN record length: room for a 32-character full name (3 + 28 bytes) and a 16-character
@@ -83,9 +83,7 @@ pub(crate) fn pnn_record(name: &str) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn hex(v: &[u8]) -> String {
-        v.iter().map(|b| format!("{b:02x}")).collect()
-    }
+    use crate::encoding::hex::encode_lower as hex;
 
     #[test]
     fn packing_matches_ts_23_038_examples() {

@@ -79,7 +79,8 @@ const INTERNATIONAL: u8 = 0x91;
 /// A number as BCD after its TON/NPI byte, at most 10 bytes (20 digits) as in a dialling
 /// number record.
 fn number_bcd(digits: &str) -> Vec<u8> {
-    let mut bcd = super::files::swapped_bcd(digits);
+    // Digits: an MSISDN or a service centre address made from the IMSI's.
+    let mut bcd = crate::encoding::bcd::encode(digits).unwrap_or_default();
     bcd.truncate(10);
     bcd
 }
@@ -133,9 +134,7 @@ pub(crate) fn smsp_record(service_centre: &str) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn hex(v: &[u8]) -> String {
-        v.iter().map(|b| format!("{b:02x}")).collect()
-    }
+    use crate::encoding::hex::encode_lower as hex;
 
     #[test]
     fn test_ranges_by_country() {

@@ -2,8 +2,9 @@
 
 use super::apdu::{Command, Dialect, Fail, len_byte};
 use super::card::{Handled, Out, VirtualUsim, expect_p1p2};
-use super::fcp::{fcp, gsm_response, tlv};
+use super::fcp::{fcp, gsm_response};
 use super::files::{ADF_ALIAS, MF, NodeId, USIM_AID};
+use crate::encoding::tlv;
 
 const MF_FID: u16 = 0x3F00;
 

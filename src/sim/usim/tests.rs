@@ -5,6 +5,8 @@ use std::path::Path;
 
 use super::milenage::{Milenage, resync_sqn};
 use super::{UsimError, VirtualUsim};
+use crate::encoding::bcd::digits as bcd_digits;
+use crate::encoding::hex::{bytes as hex, encode_lower as to_hex};
 use crate::model::secret::SecretFormat;
 use crate::model::{Iccid, Imsi, Rat, Secret, Seed};
 
@@ -26,15 +28,6 @@ const IMSI: &str = "262011106487504";
 const IMSI_EF: &str = "082926101160845740";
 const USIM_AID: &str = "a0000000871002ffffffff8907090000";
 const PIN: &str = "2468";
-
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
-
-fn to_hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
 
 fn seed_with(imsi: &str, pin: Option<&str>, sqn: Option<u64>) -> Seed {
     let base = Path::new(".");
@@ -820,16 +813,6 @@ fn unpack7(octets: &[u8], spare: u8) -> String {
             let word = u16::from(octets[bit / 8]) | (u16::from(*octets.get(bit / 8 + 1).unwrap_or(&0)) << 8);
             char::from(((word >> (bit % 8)) & 0x7F) as u8)
         })
-        .collect()
-}
-
-/// A BCD number (nibble-swapped, F-padded) as digits.
-fn bcd_digits(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .flat_map(|b| [b & 0x0F, b >> 4])
-        .take_while(|&n| n != 0x0F)
-        .map(|n| char::from(b'0' + n))
         .collect()
 }
 

@@ -78,7 +78,9 @@ pub struct FakeNet {
 impl FakeNet {
     pub fn new(verdict: Verdict) -> Arc<FakeNet> {
         let catalog = catalog();
-        let key = |s: &crate::model::Secret| -> [u8; 16] { hex(&s.expose().unwrap()).try_into().unwrap() };
+        let key = |s: &crate::model::Secret| -> [u8; 16] {
+            crate::encoding::hex::bytes(&s.expose().unwrap()).try_into().unwrap()
+        };
         let subscribers = catalog
             .seeds
             .values()
@@ -140,10 +142,6 @@ impl FakeNet {
 fn u48_bytes(v: u64) -> [u8; 6] {
     let b = v.to_be_bytes();
     [b[2], b[3], b[4], b[5], b[6], b[7]]
-}
-
-pub fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 pub fn cell(plmn: &str, long: &str, short: &str, rat: Rat, dbm: f64, label: Option<&str>) -> HeardCell {

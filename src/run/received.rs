@@ -1,22 +1,24 @@
 //! What the bench received during one scenario, as received, on the rig's clock: each slot's
 //! card traffic (ATRs, whole APDUs, the card's other events) and the lines of the DUT's console
 //! and of the observer port. The artefacts beside a scenario's page are written from it: the
-//! card trace for Wireshark ([`super::pcap`]) and the two logs ([`super::logs`]).
+//! card trace for Wireshark ([`crate::report::pcap`]) and the two logs ([`crate::report::logs`]).
 //!
 //! Times are real (not nominal) microseconds on the rig's monotonic clock, counted from the
 //! moment the rig told the DUT to start (negative before it); `start_unix_us` anchors that
 //! moment to UTC wall-clock time, read once when the scenario's evidence was gathered. Secrets
 //! never get in: PIN values are masked in the bridge's trace already, and every line is masked
-//! here ([`super::logs::mask_line`]).
+//! here ([`crate::model::masking::mask_line`]).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::checks::Input;
 use crate::bridge::CardEventKind;
 use crate::clock::RigClock;
 use crate::console::reader::ConsoleReader;
-use crate::run::checks::Input;
+use crate::encoding::hex;
+use crate::model::masking::mask_line;
 
 /// One scenario's received evidence (see the module's documentation for its clock).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -84,7 +86,7 @@ pub struct Hex(pub Vec<u8>);
 
 impl Serialize for Hex {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0.iter().map(|b| format!("{b:02X}")).collect::<String>())
+        s.serialize_str(&hex::encode(&self.0))
     }
 }
 
@@ -94,12 +96,7 @@ impl<'de> Deserialize<'de> for Hex {
         if text.len() % 2 != 0 {
             return Err(serde::de::Error::custom("hex of odd length"));
         }
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .map(Hex)
-            .map_err(serde::de::Error::custom)
+        hex::decode(&text).map(Hex).ok_or_else(|| serde::de::Error::custom("not hex"))
     }
 }
 
@@ -144,12 +141,10 @@ impl Received {
             };
             (c.at_us, rank)
         });
-        let line =
-            |(t, text): &(Duration, String)| Line { at_us: at(*t), text: super::logs::mask_line(text) };
+        let line = |(t, text): &(Duration, String)| Line { at_us: at(*t), text: mask_line(text) };
         let mut console_lines: Vec<Line> = console.lines.iter().map(line).collect();
         if let Some((t, rest)) = console.unterminated() {
-            console_lines
-                .push(Line { at_us: at(t), text: format!("{} (no line end)", super::logs::mask_line(rest)) });
+            console_lines.push(Line { at_us: at(t), text: format!("{} (no line end)", mask_line(rest)) });
         }
         Received {
             start_unix_us: epoch_unix_us + start,
