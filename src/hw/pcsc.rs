@@ -212,6 +212,24 @@ pub struct CardIdentity {
 /// The USIM application identifier's registered prefix (RID A000000087, application 1002).
 const USIM_AID_PREFIX: [u8; 7] = [0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02];
 
+/// Points this process's PC/SC calls at the pcscd whose client socket is `socket` (`None`: the
+/// system's). libpcsclite reads `PCSCLITE_CSOCK_NAME` once, on its first connection, so a
+/// process talks to one pcscd: the first choice stands, and a different later one is refused
+/// with the socket chosen first.
+pub fn choose_pcscd(socket: Option<&std::path::Path>) -> Result<(), Option<std::path::PathBuf>> {
+    static CHOSEN: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let chosen = CHOSEN.get_or_init(|| {
+        if let Some(path) = socket {
+            // SAFETY: set once, guarded by the OnceLock, before this process's first PC/SC call
+            // (every PC/SC user of the rig chooses its pcscd here first); no other code of the
+            // rig reads or writes the environment concurrently.
+            unsafe { std::env::set_var("PCSCLITE_CSOCK_NAME", path) };
+        }
+        socket.map(std::path::Path::to_path_buf)
+    });
+    if chosen.as_deref() == socket { Ok(()) } else { Err(chosen.clone()) }
+}
+
 /// Reads ICCID (EF_ICCID under MF) and IMSI (EF_IMSI in ADF.USIM, selected by the AID found in
 /// EF_DIR), so the rig can check a reader holds the seed the fixture says.
 pub fn read_identity(card: &CardConnection) -> Result<CardIdentity, PcscError> {

@@ -55,10 +55,9 @@ pub fn socket_path() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let path = socket_folder().join("pcscd.comm");
-        // SAFETY: set exactly once, guarded by the OnceLock, and before any PC/SC call of this
-        // process (libpcsclite caches the variable on its first connection); no other code of
-        // the rig reads or writes the environment concurrently.
-        unsafe { std::env::set_var("PCSCLITE_CSOCK_NAME", &path) };
+        if let Err(other) = crate::hw::pcsc::choose_pcscd(Some(&path)) {
+            tracing::error!("this process already talks to another pcscd ({other:?}), not its own");
+        }
         path
     })
 }

@@ -21,7 +21,6 @@ pub mod measure;
 pub mod strategy;
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -147,19 +146,7 @@ impl Drop for LabStation {
 /// Points this process's PC/SC calls at the rig file's pcscd (libpcsclite reads
 /// `PCSCLITE_CSOCK_NAME` once per process, so one run talks to one pcscd).
 pub fn use_pcscd(socket: Option<&PathBuf>) -> Result<(), BenchError> {
-    static CHOSEN: OnceLock<Option<PathBuf>> = OnceLock::new();
-    let chosen = CHOSEN.get_or_init(|| {
-        if let Some(path) = socket {
-            // SAFETY: set once, guarded by the OnceLock, before this process's first PC/SC
-            // call; no other thread of the rig reads or writes the environment meanwhile.
-            unsafe { std::env::set_var("PCSCLITE_CSOCK_NAME", path) };
-        }
-        socket.cloned()
-    });
-    if chosen.as_ref() != socket {
-        return Err(BenchError::AnotherPcscd);
-    }
-    Ok(())
+    crate::hw::pcsc::choose_pcscd(socket.map(PathBuf::as_path)).map_err(|_| BenchError::AnotherPcscd)
 }
 
 /// Every seed of the scenario must be in its reader, and be that seed (ICCID and IMSI).
