@@ -61,6 +61,34 @@ impl TimeScale {
     }
 }
 
+/// `2026-12-06T20:49:01Z`: seconds since the Unix epoch, in UTC (RFC 3339).
+pub fn utc_seconds(unix_s: i64) -> String {
+    let (days, rest) = (unix_s.div_euclid(86_400), unix_s.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
+}
+
+/// `2026-12-06T20:49:01.123456Z`: microseconds since the Unix epoch, in UTC (RFC 3339).
+pub fn utc_micros(unix_us: i64) -> String {
+    let secs = unix_us.div_euclid(1_000_000);
+    let whole = utc_seconds(secs);
+    format!("{}.{:06}Z", whole.trim_end_matches('Z'), unix_us.rem_euclid(1_000_000))
+}
+
+/// Days since 1970-01-01 as a civil date (proleptic Gregorian), era by era of 400 years
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +99,16 @@ mod tests {
         assert_eq!(s.ms(30_000), Duration::from_millis(300));
         assert!((s.nominal_ms(Duration::from_millis(300)) - 30_000.0).abs() < 1e-6);
         assert_eq!(TimeScale::new(0.0), TimeScale::REAL);
+    }
+
+    #[test]
+    fn utc_writes_civil_dates() {
+        assert_eq!(utc_seconds(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_seconds(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_seconds(1_750_758_067), "2025-06-24T09:41:07Z");
+        assert_eq!(utc_micros(0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(utc_micros(951_782_400_000_001), "2000-02-29T00:00:00.000001Z");
+        assert_eq!(utc_micros(1_700_000_000_123_456), "2023-11-14T22:13:20.123456Z");
+        assert_eq!(utc_micros(-1), "1969-12-31T23:59:59.999999Z");
     }
 }

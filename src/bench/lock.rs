@@ -76,7 +76,7 @@ impl Holder {
             pid: std::process::id(),
             host: host_name(),
             command: command.join(" "),
-            since: rfc3339(now),
+            since: crate::clock::utc_seconds(i64::try_from(now).unwrap_or(i64::MAX)),
             since_unix: now,
         }
     }
@@ -333,23 +333,6 @@ fn host_name() -> String {
     rustix::system::uname().nodename().to_string_lossy().into_owned()
 }
 
-/// Seconds since the epoch as RFC 3339 in UTC.
-fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,13 +368,6 @@ mod tests {
         // A run's leftovers are `seedrig-<kind>-<pid>...`: here <kind> is `lock` and what
         // follows starts with a letter, whatever the bench is called.
         assert!(file_name("42").starts_with("seedrig-lock-bench-"));
-    }
-
-    #[test]
-    fn rfc3339_dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_750_758_067), "2025-06-24T09:41:07Z");
     }
 
     #[test]

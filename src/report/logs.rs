@@ -16,9 +16,10 @@
 
 use std::fmt::Write as _;
 
+use crate::clock::utc_micros as utc;
 use crate::model::masking::mask_line;
 use crate::run::ScenarioResult;
-use crate::run::received::{Line, Received, utc};
+use crate::run::received::{Line, Received};
 
 /// `<scenario>.console.log`.
 pub fn console_file(scenario: &str) -> String {

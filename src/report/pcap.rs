@@ -31,8 +31,9 @@
 use std::fmt::Write as _;
 
 use super::Identity;
+use crate::clock::utc_micros as utc;
 use crate::model::masking::mask_line;
-use crate::run::received::{CardWhat, Received, utc};
+use crate::run::received::{CardWhat, Received};
 use crate::run::{ScenarioResult, Verdict};
 
 /// The UDP port GSMTAP goes to (IANA-assigned).

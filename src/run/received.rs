@@ -187,40 +187,9 @@ fn micros(d: Duration) -> i64 {
     i64::try_from((d.as_nanos() + 500) / 1000).unwrap_or(i64::MAX)
 }
 
-/// `2026-12-06T20:49:01.123456Z`: a time in microseconds since the Unix epoch, in UTC.
-pub fn utc(unix_us: i64) -> String {
-    let secs = unix_us.div_euclid(1_000_000);
-    let us = unix_us.rem_euclid(1_000_000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days since 1970-01-01 to a civil date (proleptic Gregorian), era by era of 400 years.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{us:06}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_writes_civil_dates() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(utc(951_782_400_000_001), "2000-02-29T00:00:00.000001Z");
-        assert_eq!(utc(1_700_000_000_123_456), "2023-11-14T22:13:20.123456Z");
-        assert_eq!(utc(-1), "1969-12-31T23:59:59.999999Z");
-    }
 
     #[test]
     fn bytes_travel_as_hex() {
