@@ -16,7 +16,7 @@ use crate::sim::modem::ModemError;
 use crate::sim::network::NetworkError;
 use crate::sim::pcscd::PcscdError;
 
-pub use super::dut_process::{DutExit, SpawnError};
+pub use crate::children::dut_process::{DutExit, SpawnError};
 
 /// Which part failed to come up or broke, and how.
 #[derive(Debug, thiserror::Error)]
@@ -177,7 +177,7 @@ pub enum BenchError {
     /// SIGINT or SIGTERM (`signal`) stopped the scenario under way.
     #[error(
         "interrupted by {}: the bench was taken down before the outcome was in",
-        crate::run::stop::signal_name(*.signal)
+        crate::children::signal_name(*.signal)
     )]
     Interrupted { signal: i32 },
 }

@@ -21,7 +21,6 @@
 //! - [`lock`]: one run per lab bench at a time (an OS file lock, released by the kernel).
 
 pub mod doctor;
-pub mod dut_process;
 pub mod error;
 pub mod evidence;
 pub mod firmware_config;

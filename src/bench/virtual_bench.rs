@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::dut_process::DutProcess;
+use crate::children::dut_process::DutProcess;
 use super::error::{BenchError, ChannelRef, PortCause, ReaderRef};
 use super::firmware_config::{Wiring, firmware_config};
 use super::observer::Observer;

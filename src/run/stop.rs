@@ -22,13 +22,7 @@ impl Stop {
     }
 }
 
-pub fn signal_name(signal: i32) -> String {
-    match signal {
-        2 => "SIGINT".into(),
-        15 => "SIGTERM".into(),
-        n => format!("signal {n}"),
-    }
-}
+pub use crate::children::signal_name;
 
 #[cfg(test)]
 mod tests {

@@ -34,7 +34,7 @@ use tokio::io::AsyncReadExt;
 use tokio::process::{ChildStderr, Command};
 
 use crate::model::Hook;
-use crate::run::stop::signal_name;
+use crate::children::signal_name;
 
 /// How many of the last lines of a hook's stderr an error quotes.
 const TAIL_LINES: usize = 5;

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use crate::bench::dut_process::DutProcess;
+use crate::children::dut_process::DutProcess;
 use crate::clock::{RigClock, TimeScale};
 use crate::model::{Catalog, FaultKind};
 use crate::sim::modem::{Modem, ModemConfig};

@@ -9,6 +9,8 @@
 //! `seedrig-sockets-<pid>`), so the next run can tell a dead run's leftovers from a live run's
 //! and remove them. Every folder is private to its owner (0700).
 
+pub mod dut_process;
+
 use std::path::{Path, PathBuf};
 
 use rustix::process::Signal;
@@ -148,6 +150,15 @@ fn owner_pid(name: &str) -> Option<u32> {
     let digits: String = after_kind.chars().take_while(char::is_ascii_digit).collect();
     let next = after_kind[digits.len()..].chars().next();
     (!digits.is_empty() && matches!(next, None | Some('-' | '.'))).then(|| digits.parse().ok()).flatten()
+}
+
+/// How a signal is named in messages: `SIGINT`, `SIGTERM`, else `signal N`.
+pub fn signal_name(signal: i32) -> String {
+    match signal {
+        2 => "SIGINT".into(),
+        15 => "SIGTERM".into(),
+        n => format!("signal {n}"),
+    }
 }
 
 #[cfg(test)]
