@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Bench, Lab, run, seedrig, verdicts, wait_until};
+use common::{Bench, Lab, gone, run, seedrig, verdicts, wait_until};
 
 mod common;
 
@@ -61,13 +61,6 @@ impl Drop for Pids {
             }
         }
     }
-}
-
-/// Whether process `pid` is gone (a zombie nobody reaped yet counts as gone).
-fn gone(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit(')').next().and_then(|r| r.split_whitespace().next()) == Some("Z"))
-        .unwrap_or(true)
 }
 
 #[test]

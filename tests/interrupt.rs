@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Lines, VIRTUAL_BENCH, poll_until, root, seedrig, turn, wait_exit, wait_until};
+use common::{Lines, VIRTUAL_BENCH, live_processes, poll_until, root, seedrig, turn, wait_exit, wait_until};
 
 mod common;
 
@@ -49,18 +49,7 @@ fn wait_for_first_verdict(child: &mut Child) -> String {
 fn processes_of(pid: u32) -> Vec<String> {
     let marks =
         [format!("seedrig-bench-{pid}-"), format!("seedrig-pcscd-{pid}-"), format!("seedrig-jobs-{pid}-")];
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let zombie = std::fs::read_to_string(entry.path().join("stat"))
-            .map(|s| s.split_whitespace().nth(2) == Some("Z"))
-            .unwrap_or(true);
-        if !zombie && marks.iter().any(|m| cmdline.contains(m.as_str())) {
-            found.push(cmdline);
-        }
-    }
-    found
+    live_processes(|cmdline| marks.iter().any(|m| cmdline.contains(m.as_str())))
 }
 
 fn temp_files_of(pid: u32) -> Vec<PathBuf> {

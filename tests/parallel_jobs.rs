@@ -11,7 +11,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
 
-use common::{VIRTUAL_BENCH, root, seedrig, turn};
+use common::{VIRTUAL_BENCH, live_processes, root, seedrig, turn};
 use serde_json::Value;
 
 mod common;
@@ -169,18 +169,7 @@ fn dead_runs_leftovers() -> Vec<PathBuf> {
 /// Live processes started as workers of the run `pid` (named `seedrig-jobs-<pid>-<n>`).
 fn workers_of(pid: u32) -> Vec<String> {
     let mark = format!("seedrig-jobs-{pid}-");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let zombie = std::fs::read_to_string(entry.path().join("stat"))
-            .map(|s| s.split_whitespace().nth(2) == Some("Z"))
-            .unwrap_or(true);
-        if !zombie && cmdline.starts_with(&mark) {
-            found.push(cmdline);
-        }
-    }
-    found
+    live_processes(|cmdline| cmdline.starts_with(&mark))
 }
 
 #[test]

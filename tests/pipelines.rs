@@ -22,7 +22,10 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use common::root;
 use yaml_rust2::{Yaml, YamlLoader};
+
+mod common;
 
 /// The rig repository the firmware side calls, as the templates name it.
 const RIG_REPO: &str = "your-lab/seedrig-rig";
@@ -31,10 +34,6 @@ const BENCHES: [&str; 2] = ["bench-1", "bench-2"];
 /// The three scenarios the checkouts hold, to keep the runs short.
 const SCENARIOS: [&str; 3] = ["master-connects", "master-reject", "weights-tariff"];
 const BUILD: &[u8] = b"stand-in for the firmware build under test\n";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn load(path: &str) -> Yaml {
     let text = std::fs::read_to_string(root().join(path)).unwrap();

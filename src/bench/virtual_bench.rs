@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::children::dut_process::DutProcess;
 use super::error::{BenchError, ChannelRef, PortCause, ReaderRef};
 use super::firmware_config::{Wiring, firmware_config};
 use super::observer::Observer;
@@ -14,6 +13,7 @@ use super::{Bench, Sabotage};
 use crate::backend::Backend;
 use crate::bench::evidence::{Evidence, NetworkStep, ReportImsi, RigTime, StepKind};
 use crate::bridge::{CardFault, FaultControl, InPlaceCard, RunningBridge, SlotBridge, Trace};
+use crate::children::dut_process::DutProcess;
 use crate::clock::{RigClock, TimeScale};
 use crate::hw::pcsc::{CallWatch, Readers, read_identity};
 use crate::hw::simtrace::SocketTransport;

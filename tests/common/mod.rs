@@ -12,7 +12,7 @@
 //!   is up and is stopped when dropped; [`Bench`], its rig file under a bench name of its own.
 //! - [`wait_until`], [`poll_until`], [`wait_for_file`], [`wait_exit`], [`Lines`]: waits on an
 //!   event (a condition, a file appearing, a process exiting, a line printed) with a deadline,
-//!   in place of fixed sleeps.
+//!   in place of fixed sleeps; [`gone`] and [`live_processes`] to look for processes.
 //! - [`copy_tree`], [`corpus_base`], [`made_once`], [`starter`], [`reference_firmware`]:
 //!   fixture trees and folders to work in, the starter fixtures on the virtual bench, and the
 //!   options of a run of the reference firmware.
@@ -267,6 +267,28 @@ impl Lines {
         self.seen.extend(self.rx.iter());
         self.seen.iter().map(|l| format!("{l}\n")).collect()
     }
+}
+
+/// Whether process `pid` is gone (a zombie nobody reaped yet counts as gone).
+pub fn gone(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.rsplit(')').next().and_then(|r| r.split_whitespace().next()) == Some("Z"))
+        .unwrap_or(true)
+}
+
+/// The command lines (arguments joined by spaces) of the processes that are not [`gone`] for
+/// which `wanted` holds.
+pub fn live_processes(wanted: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if wanted(&cmdline) && !gone(pid) {
+            found.push(cmdline);
+        }
+    }
+    found
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,8 +33,8 @@ use rustix::process::{Pid, Signal};
 use tokio::io::AsyncReadExt;
 use tokio::process::{ChildStderr, Command};
 
-use crate::model::Hook;
 use crate::children::signal_name;
+use crate::model::Hook;
 
 /// How many of the last lines of a hook's stderr an error quotes.
 const TAIL_LINES: usize = 5;
