@@ -35,6 +35,20 @@ const BENCHES: [&str; 2] = ["bench-1", "bench-2"];
 const SCENARIOS: [&str; 3] = ["master-connects", "master-reject", "weights-tariff"];
 const BUILD: &[u8] = b"stand-in for the firmware build under test\n";
 
+/// What every bench job of the rig-side pipelines runs: doctor and the run with everything CI
+/// needs (the lock wait, a retry of bench errors, the firmware named, the reports kept).
+const BENCH_STEPS: &[&str] = &[
+    "seedrig run --rig \"rig/$BENCH.toml\"",
+    "--partition \"$PARTITION\"",
+    "--lock-timeout \"$LOCK_TIMEOUT\"",
+    "--retry-errors 1",
+    "--firmware-id \"$SEEDRIG_FIRMWARE_ID\"",
+    "--firmware-image \"$SEEDRIG_FIRMWARE_IMAGE\"",
+    "--junit \"out/$BENCH/report.xml\"",
+    "--timelines \"out/$BENCH/timelines\"",
+    "seedrig doctor --rig \"rig/$BENCH.toml\" --lock-timeout \"$LOCK_TIMEOUT\"",
+];
+
 fn load(path: &str) -> Yaml {
     let text = std::fs::read_to_string(root().join(path)).unwrap();
     YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}")).remove(0)
@@ -633,18 +647,7 @@ fn github_the_firmware_hands_over_what_the_rig_workflow_reads() {
             }
         }
     }
-    for flag in [
-        "seedrig run --rig \"rig/$BENCH.toml\"",
-        "--partition \"$PARTITION\"",
-        "--lock-timeout \"$LOCK_TIMEOUT\"",
-        "--retry-errors 1",
-        "--firmware-id \"$SEEDRIG_FIRMWARE_ID\"",
-        "--firmware-image \"$SEEDRIG_FIRMWARE_IMAGE\"",
-        "--junit \"out/$BENCH/report.xml\"",
-        "--timelines \"out/$BENCH/timelines\"",
-        "seedrig doctor --rig \"rig/$BENCH.toml\" --lock-timeout \"$LOCK_TIMEOUT\"",
-        "seedrig --version",
-    ] {
+    for flag in BENCH_STEPS.iter().chain(&["seedrig --version"]) {
         assert!(body.contains(flag), "the bench job lacks {flag}");
     }
 
@@ -917,19 +920,8 @@ fn gitlab_the_firmware_hands_over_what_the_rig_pipeline_reads() {
 
     // The installed seedrig, never a build of one; the run with everything CI needs.
     assert!(!scripts.contains("target/") && !scripts.contains("cargo"), "a job builds seedrig: {scripts}");
-    for flag in [
-        "seedrig run --rig \"rig/$BENCH.toml\"",
-        "--partition \"$PARTITION\"",
-        "--lock-timeout \"$LOCK_TIMEOUT\"",
-        "--retry-errors 1",
-        "--firmware-id \"$SEEDRIG_FIRMWARE_ID\"",
-        "--firmware-image \"$SEEDRIG_FIRMWARE_IMAGE\"",
-        "--junit \"out/$BENCH/report.xml\"",
-        "--timelines \"out/$BENCH/timelines\"",
-        "seedrig doctor --rig \"rig/$BENCH.toml\" --lock-timeout \"$LOCK_TIMEOUT\"",
-        "seedrig junit merge --out seedrig.xml out/*/report.xml",
-        "seedrig --version",
-    ] {
+    let merge = "seedrig junit merge --out seedrig.xml out/*/report.xml";
+    for flag in BENCH_STEPS.iter().chain(&[merge, "seedrig --version"]) {
         assert!(scripts.contains(flag), "the rig pipeline lacks {flag}");
     }
 }

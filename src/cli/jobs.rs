@@ -400,16 +400,7 @@ fn exit_text(status: ExitStatus) -> String {
 
 /// Passes on a worker's reports, each line as it comes.
 fn read_reports(n: usize, out: std::process::ChildStdout, tx: Sender<Event>) {
-    let mut reader = std::io::BufReader::new(out);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        let text = String::from_utf8_lossy(&line);
-        let text = text.trim_end_matches(['\n', '\r']);
+    for_each_line(out, |text| {
         let event = match serde_json::from_str::<Report>(text) {
             Ok(report) => Event::Report(n, report),
             // A report cut short (the worker died while writing it) is not passed on raw.
@@ -418,29 +409,32 @@ fn read_reports(n: usize, out: std::process::ChildStdout, tx: Sender<Event>) {
             }
             Err(_) => Event::Output(text.to_owned()),
         };
-        if tx.send(event).is_err() {
-            return;
-        }
-    }
+        tx.send(event).is_ok()
+    });
     let _ = tx.send(Event::StdoutClosed(n));
 }
 
 /// Passes on a worker's log, line by line.
 fn read_log(n: usize, err: std::process::ChildStderr, tx: Sender<Event>) {
-    let mut reader = std::io::BufReader::new(err);
+    for_each_line(err, |text| tx.send(Event::Log(n, text.to_owned())).is_ok());
+    let _ = tx.send(Event::LogClosed(n));
+}
+
+/// Calls `each` with every line of `from` (its line end cut, bytes that are not UTF-8
+/// replaced) until the stream ends or `each` returns false.
+fn for_each_line(from: impl std::io::Read, mut each: impl FnMut(&str) -> bool) {
+    let mut reader = std::io::BufReader::new(from);
     let mut line = Vec::new();
     loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
+            Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
-        let text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_owned();
-        if tx.send(Event::Log(n, text)).is_err() {
+        if !each(String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r'])) {
             return;
         }
     }
-    let _ = tx.send(Event::LogClosed(n));
 }
 
 // ---------------------------------------------------------------------------------------------
