@@ -12,12 +12,11 @@
 //! nominal milliseconds, as the timeline page and `<scenario>.json` give it (`t_ms`). Lines
 //! starting with `#` head the file: the scenario, the start's UTC wall-clock time (the card
 //! trace's timestamps are the same clock: UTC time = start + real seconds) and the time scale.
-//! Secrets are masked as in every other output ([`mask_line`]).
+//! Secrets come masked, as in every other output ([`crate::model::masking::mask_line`]).
 
 use std::fmt::Write as _;
 
 use crate::clock::utc_micros as utc;
-use crate::model::masking::mask_line;
 use crate::run::ScenarioResult;
 use crate::run::received::{Line, Received};
 
@@ -55,8 +54,7 @@ fn log(r: &ScenarioResult, name: &str, source: &str, lines: impl Fn(&Received) -
             crate::run::Verdict::Error(why) => format!("error: {why}"),
             _ => "no evidence kept".to_owned(),
         };
-        let _ =
-            writeln!(out, "# nothing received: the scenario did not run on a bench ({})", mask_line(&why));
+        let _ = writeln!(out, "# nothing received: the scenario did not run on a bench ({why})");
         return out;
     };
     let _ = writeln!(

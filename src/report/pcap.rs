@@ -32,7 +32,6 @@ use std::fmt::Write as _;
 
 use super::Identity;
 use crate::clock::utc_micros as utc;
-use crate::model::masking::mask_line;
 use crate::run::received::{CardWhat, Received};
 use crate::run::{ScenarioResult, Verdict};
 
@@ -180,8 +179,8 @@ fn verdict(v: &Verdict) -> String {
     match v {
         Verdict::Pass => "PASS".into(),
         Verdict::Fail => "FAIL".into(),
-        Verdict::Error(why) => format!("ERROR: {}", mask_line(why)),
-        Verdict::Skipped(why) => format!("SKIP: {}", mask_line(why)),
+        Verdict::Error(why) => format!("ERROR: {why}"),
+        Verdict::Skipped(why) => format!("SKIP: {why}"),
     }
 }
 

@@ -323,7 +323,9 @@ impl Tail {
         let text = String::from_utf8_lossy(bytes);
         // Control characters (colours, carriage returns) would garble a terminal or a report.
         let clean: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-        let line = clean.trim();
+        // Secrets masked as in every output, before a long line is cut (a cut key is a key).
+        let masked = crate::model::masking::mask_line(clean.trim());
+        let line = masked.as_str();
         if line.is_empty() {
             return;
         }
@@ -438,6 +440,15 @@ mod tests {
         let h = hook(&["sh", "-c", "echo \"$0\" > \"$1\"", "{site}", "{config}"], 5000);
         run(&h, &[("site", "paris-cdg".into()), ("config", out.display().to_string())]).await.unwrap();
         assert_eq!(std::fs::read_to_string(out).unwrap().trim(), "paris-cdg");
+    }
+
+    #[tokio::test]
+    async fn a_hooks_quoted_stderr_has_its_secrets_masked() {
+        let script =
+            "echo 'flashing with pin = 4711' >&2; echo 'k 000102030405060708090a0b0c0d0e0f' >&2; exit 3";
+        let err = run(&hook(&["sh", "-c", script], 5000), &[]).await.unwrap_err();
+        assert!(err.contains("flashing with pin = ****"), "{err}");
+        assert!(!err.contains("4711") && !err.contains("000102030405060708090a0b0c0d0e0f"), "{err}");
     }
 
     #[tokio::test]
